@@ -101,6 +101,7 @@ export class OlchatClient {
   readonly #transport: HttpTransport;
   readonly #keyPrefix: string;
   readonly #closing = new AbortController();
+  #closed: Promise<void> = Promise.resolve();
 
   constructor(options: OlchatClientOptions) {
     if (typeof options !== 'object' || options === null)
@@ -188,9 +189,12 @@ export class OlchatClient {
   }
 
   /** Stops new calls, wakes calls waiting for a slot with `CLOSED`, and closes the connection pool. */
-  async close(): Promise<void> {
-    if (!this.#closing.signal.aborted) this.#closing.abort(new ClosedError('The OLChat client is closed'));
-    await this.#transport.close();
+  close(): Promise<void> {
+    if (!this.#closing.signal.aborted) {
+      this.#closing.abort(new ClosedError('The OLChat client is closed'));
+      this.#closed = this.#transport.close();
+    }
+    return this.#closed;
   }
 
   async #call<M extends OlchatMethod>(method: M, params: MethodParams[M], options: CallOptions = {}): Promise<unknown> {

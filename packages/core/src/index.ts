@@ -16,6 +16,7 @@ export { SlotGate } from './limiter/gate.js';
 export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
 export type { LimitsOption, ResolvedLimit } from './limits.js';
+export type { MessageInput, OutgoingMessage } from './message.js';
 export {
   DEFAULT_MARGIN_MS,
   type MethodLimit,
@@ -24,5 +25,28 @@ export {
   VENDOR_BASE_URL,
   VENDOR_LIMITS,
 } from './methods.js';
+export {
+  createNotifier,
+  type Notifier,
+  type NotifierEvent,
+  type NotifierOptions,
+  type TriggerOptions,
+  type TriggerResult,
+} from './notifier.js';
 export { normalizePhone } from './phone.js';
+export { MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export type {
+  ActiveJob,
+  AddResult,
+  JobError,
+  JobOutcome,
+  JobQueue,
+  JobRecord,
+  JobStats,
+  JobStatus,
+  NewJob,
+  WorkerOptions,
+} from './queue/types.js';
 export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+export { defineRule, type PreparedMessage, type Rule, type RuleDefinition } from './rules.js';
+export type { StandardSchemaV1 } from './standard-schema.js';

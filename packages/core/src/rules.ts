@@ -1,0 +1,169 @@
+import { ValidationError, type ValidationIssue } from './errors.js';
+import { MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
+import { normalizePhone } from './phone.js';
+import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
+import { type CompiledTemplate, compileTemplate, lookup } from './template.js';
+
+type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
+
+export interface RuleDefinition<S extends StandardSchemaV1 | undefined = undefined> {
+  id: string;
+  /** Any Standard Schema (zod, valibot, arktype…); templates render from its validated output. */
+  input?: S;
+  /** The recipient: a field name (`'phone'`, `'customer.phone'`) or a function of the validated data. */
+  to: string | ((data: Output<S>) => unknown);
+  /** A `{{field}}` template for a text message… */
+  text?: string;
+  /** …or a file: a direct link and an optional caption, both templates. */
+  file?: { url: string; caption?: string };
+  /** Also post the message into the Bitrix24 open line chat. Default false. */
+  sendToImol?: boolean;
+  /** Send only when this returns true; otherwise the trigger answers `skipped`. */
+  when?: (data: Output<S>) => boolean;
+  /** The same key within the notifier's `dedupeTtlMs` sends one message. */
+  dedupeKey?: (data: Output<S>) => string;
+}
+
+export interface Rule<S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
+  readonly id: string;
+  readonly definition: RuleDefinition<S>;
+  /** Validates and renders; throws ValidationError. Resolves undefined when `when` says no. */
+  prepare(data: unknown): Promise<PreparedMessage | undefined>;
+}
+
+export interface PreparedMessage {
+  message: OutgoingMessage;
+  dedupeKey?: string;
+}
+
+const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function defineRule<S extends StandardSchemaV1 | undefined = undefined>(definition: RuleDefinition<S>): Rule<S> {
+  if (typeof definition !== 'object' || definition === null)
+    throw new ValidationError('defineRule needs a rule definition object');
+  const { id, input, to, text, file, sendToImol = false, when, dedupeKey } = definition;
+  if (typeof id !== 'string' || !RULE_ID.test(id)) {
+    throw new ValidationError(`Rule id must be 1–128 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})`, [
+      { path: 'id', message: 'Bad rule id' },
+    ]);
+  }
+  const where = `rule ${id}`;
+  if (input !== undefined && !isStandardSchema(input)) {
+    throw new ValidationError(`${where}: input must be a Standard Schema (zod, valibot, arktype…)`, [
+      { path: 'input', message: 'Not a Standard Schema' },
+    ]);
+  }
+  if ((text === undefined) === (file === undefined)) {
+    throw new ValidationError(`${where}: give either text or file`, [{ path: 'text', message: 'Either text or file' }]);
+  }
+  const recipientPath = typeof to === 'string' ? to.split('.') : undefined;
+  if (
+    typeof to !== 'function' &&
+    (!recipientPath ||
+      recipientPath.some((s) => s === '' || s === '__proto__' || s === 'constructor' || s === 'prototype'))
+  ) {
+    throw new ValidationError(`${where}: to must be a field name or a function`, [
+      { path: 'to', message: 'Bad recipient' },
+    ]);
+  }
+  for (const [name, fn] of [
+    ['when', when],
+    ['dedupeKey', dedupeKey],
+  ] as const) {
+    if (fn !== undefined && typeof fn !== 'function')
+      throw new ValidationError(`${where}: ${name} must be a function`, [
+        { path: name, message: 'Expected a function' },
+      ]);
+  }
+  if (typeof sendToImol !== 'boolean')
+    throw new ValidationError(`${where}: sendToImol must be a boolean`, [
+      { path: 'sendToImol', message: 'Expected a boolean' },
+    ]);
+
+  const textTemplate = text === undefined ? undefined : compileTemplate(text, `${where} text`);
+  const urlTemplate = file === undefined ? undefined : compileTemplate(file.url, `${where} file.url`);
+  const captionTemplate =
+    file?.caption === undefined ? undefined : compileTemplate(file.caption, `${where} file.caption`);
+
+  async function validate(data: unknown): Promise<Output<S>> {
+    if (input === undefined) {
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+        throw new ValidationError(`${where}: data must be an object`, [{ path: '', message: 'Expected an object' }]);
+      }
+      return data as Output<S>;
+    }
+    const result = await (input as StandardSchemaV1)['~standard'].validate(data);
+    if (result.issues) {
+      const issues: ValidationIssue[] = result.issues.map((issue) => ({
+        path: issuePath(issue),
+        message: issue.message,
+      }));
+      throw new ValidationError(
+        `${where}: invalid input: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+        issues,
+      );
+    }
+    return result.value as Output<S>;
+  }
+
+  function recipient(data: Output<S>): string {
+    const raw = typeof to === 'function' ? to(data) : lookup(data, recipientPath as string[]);
+    const path = typeof to === 'string' ? to : 'to';
+    if (raw === undefined || raw === null || raw === '') {
+      throw new ValidationError(`${where}: no recipient phone`, [{ path, message: 'Required' }]);
+    }
+    try {
+      return normalizePhone(raw);
+    } catch (error) {
+      throw new ValidationError(`${where}: ${(error as Error).message}`, [
+        { path, message: (error as ValidationError).issues[0]?.message ?? 'Invalid phone' },
+      ]);
+    }
+  }
+
+  function render(template: CompiledTemplate, data: Output<S>, max: number, path: string): string {
+    const out = template.render(data, where);
+    if (out.trim() === '')
+      throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
+    if (out.length > max)
+      throw new ValidationError(`${where}: ${path} renders longer than ${max} characters`, [
+        { path, message: `At most ${max} characters` },
+      ]);
+    return out;
+  }
+
+  return {
+    id,
+    definition,
+    async prepare(data: unknown): Promise<PreparedMessage | undefined> {
+      const valid = await validate(data);
+      if (when && !when(valid)) return undefined;
+      const phone = recipient(valid);
+      let message: OutgoingMessage;
+      if (textTemplate) {
+        message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text'), sendToImol };
+      } else {
+        const url = render(urlTemplate as CompiledTemplate, valid, 2048, 'file.url');
+        try {
+          const parsed = new URL(url);
+          if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('not http');
+        } catch {
+          throw new ValidationError(`${where}: file.url does not render to an http(s) link`, [
+            { path: 'file.url', message: 'Expected an http(s) URL' },
+          ]);
+        }
+        const caption = captionTemplate
+          ? render(captionTemplate, valid, MESSAGE_LIMITS.MAX_CAPTION, 'file.caption')
+          : undefined;
+        message = { phone, file: caption === undefined ? { url } : { url, caption }, sendToImol };
+      }
+      if (!dedupeKey) return { message };
+      const key = dedupeKey(valid);
+      if (typeof key !== 'string' || key === '')
+        throw new ValidationError(`${where}: dedupeKey must return a non-empty string`, [
+          { path: 'dedupeKey', message: 'Expected a string' },
+        ]);
+      return { message, dedupeKey: key };
+    },
+  };
+}

@@ -1,0 +1,240 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { startEmulator } from '@olchat-kit/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLimiterStore, OlchatClient, OlchatError, ValidationError } from '../src/index.js';
+
+type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+const phone = '+7 (912) 345-67-89';
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(options: Partial<ConstructorParameters<typeof OlchatClient>[0]> = {}, emuOptions = {}) {
+  const emu: Emulator = await startEmulator(emuOptions);
+  const client = new OlchatClient({
+    token: emu.token,
+    baseUrl: emu.baseUrl,
+    limiterStore: new MemoryLimiterStore(),
+    retry: { minDelayMs: 10, maxDelayMs: 50 },
+    ...options,
+  });
+  cleanups.push(
+    () => emu.close(),
+    () => client.close(),
+  );
+  return { emu, client };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<OlchatError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(OlchatError);
+    return error as OlchatError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('OlchatClient against the emulator', () => {
+  it('sends a text with the vendor parameters and reads the message id', async () => {
+    const { emu, client } = await setup();
+    const result = await client.sendText({ phone, text: 'Здравствуйте! Заказ №42 принят 🎉' });
+    expect(result.messageId).toBe(emu.messages[0]?.id);
+    expect(emu.messages[0]).toMatchObject({
+      method: 'sendText',
+      phone: '79123456789',
+      text: 'Здравствуйте! Заказ №42 принят 🎉',
+      sendToImol: false,
+    });
+  });
+
+  it('sends a file with a caption and send_to_imol=Y', async () => {
+    const { emu, client } = await setup();
+    await client.sendFile({
+      phone: '8 701 234 56 78',
+      url: 'https://shop.example/invoice-42.pdf?x=1&y=2',
+      caption: 'Счёт',
+      sendToImol: true,
+    });
+    expect(emu.messages[0]).toMatchObject({
+      method: 'sendFile',
+      phone: '77012345678',
+      url: 'https://shop.example/invoice-42.pdf?x=1&y=2',
+      caption: 'Счёт',
+      sendToImol: true,
+    });
+  });
+
+  it('checks a phone, the line and a message status', async () => {
+    const { client } = await setup();
+    expect((await client.checkPhone({ phone })).exists).toBe(true);
+    expect((await client.checkPhone({ phone: '+7 912 345 00 00' })).exists).toBe(false);
+    expect((await client.checkStatus()).connected).toBe(true);
+    const sent = await client.sendText({ phone, text: 'hi' });
+    expect((await client.checkMessageStatus({ phone, messageId: sent.messageId as string })).status).toBe('delivered');
+  });
+
+  it('a bad phone or empty text is a validation error and never reaches the server', async () => {
+    const { emu, client } = await setup();
+    for (const bad of ['+1 202 555 0143', '12345', '', 'девять']) {
+      const error = await rejection(client.sendText({ phone: bad, text: 'x' }));
+      expect(error).toBeInstanceOf(ValidationError);
+    }
+    expect((await rejection(client.sendText({ phone, text: '  ' }))).code).toBe('VALIDATION');
+    expect((await rejection(client.sendFile({ phone, url: 'ftp://x/y' }))).code).toBe('VALIDATION');
+    expect((await rejection(client.sendFile({ phone, url: 'javascript:alert(1)' }))).code).toBe('VALIDATION');
+    expect((await rejection(client.checkMessageStatus({ phone, messageId: '' }))).code).toBe('VALIDATION');
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('a wrong token gives a typed error whose message, stack, cause and JSON hold no token', async () => {
+    const emu = await startEmulator();
+    cleanups.push(() => emu.close());
+    const secret = 'wrong-secret-token-123';
+    const logged: string[] = [];
+    const log = (obj: object, msg?: string) => logged.push(JSON.stringify(obj) + (msg ?? ''));
+    const client = new OlchatClient({
+      token: secret,
+      baseUrl: emu.baseUrl,
+      limiterStore: new MemoryLimiterStore(),
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    cleanups.push(() => client.close());
+    const error = await rejection(client.sendText({ phone, text: 'x' }));
+    expect(error.code).toBe('HTTP');
+    expect(error.status).toBe(401);
+    const everything = [
+      error.message,
+      error.stack,
+      JSON.stringify(error),
+      JSON.stringify(error.cause ?? null),
+      String(error),
+      JSON.stringify(client),
+      ...logged,
+    ].join('\n');
+    expect(everything).not.toContain(secret);
+    expect(logged.length).toBeGreaterThan(0);
+  });
+
+  it('retries 429, 502 and 503 and delivers once', async () => {
+    const { emu, client } = await setup();
+    emu.fail('429');
+    emu.fail('502');
+    emu.fail('503');
+    const result = await client.sendText({ phone, text: 'after the storm' });
+    expect(result.messageId).toBeDefined();
+    expect(emu.messages).toHaveLength(1);
+    expect(emu.requests).toHaveLength(4);
+    expect(emu.violations).toHaveLength(0);
+  });
+
+  it('honours Retry-After on a 429', async () => {
+    const { emu, client } = await setup();
+    emu.fail('429'); // the emulator says Retry-After: 1
+    const started = performance.now();
+    await client.sendText({ phone, text: 'patience' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not retry a 500: the vendor may have processed it', async () => {
+    const { emu, client } = await setup();
+    emu.fail('500');
+    const error = await rejection(client.sendText({ phone, text: 'x' }));
+    expect(error).toMatchObject({ code: 'HTTP', status: 500 });
+    expect(emu.requests).toHaveLength(1);
+  });
+
+  it('gives up after the configured retries with the last error', async () => {
+    const { emu, client } = await setup({ retry: { retries: 2, minDelayMs: 5, maxDelayMs: 10 } });
+    emu.fail('502', 10);
+    const error = await rejection(client.sendText({ phone, text: 'x' }));
+    expect(error).toMatchObject({ code: 'HTTP', status: 502 });
+    expect(emu.requests).toHaveLength(3);
+    expect(emu.messages).toHaveLength(0);
+  });
+
+  it('a timeout after the request was written is AMBIGUOUS and is sent exactly once', async () => {
+    const { emu, client } = await setup({ timeoutMs: 300 });
+    emu.fail('timeout');
+    const error = await rejection(client.sendText({ phone, text: 'did it arrive?' }));
+    expect(error.code).toBe('AMBIGUOUS');
+    expect(emu.requests).toHaveLength(1);
+    expect(emu.messages).toHaveLength(1);
+  });
+
+  it('a dropped connection after writing is AMBIGUOUS and not repeated', async () => {
+    const { emu, client } = await setup();
+    emu.fail('drop');
+    const error = await rejection(client.sendText({ phone, text: 'x' }));
+    expect(error.code).toBe('AMBIGUOUS');
+    expect(emu.requests).toHaveLength(1);
+  });
+
+  it('repeats an ambiguous send only when the user opted in', async () => {
+    const { emu, client } = await setup({ timeoutMs: 300, retry: { ambiguous: true, minDelayMs: 5, maxDelayMs: 10 } });
+    emu.fail('timeout');
+    await client.sendText({ phone, text: 'twice is fine' });
+    expect(emu.messages).toHaveLength(2);
+  });
+
+  it('a refused connection is NETWORK, retried, and delivered once the server is up', async () => {
+    // Reserve a free port, then start the emulator on it only after the first attempts were refused.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const client = new OlchatClient({
+      token: 'test-token',
+      baseUrl: `http://127.0.0.1:${port}/rest/webhook/wa`,
+      limiterStore: new MemoryLimiterStore(),
+      retry: { retries: 8, minDelayMs: 100, maxDelayMs: 200 },
+    });
+    cleanups.push(() => client.close());
+    const attempts: string[] = [];
+    const sending = client.sendText(
+      { phone, text: 'eventually' },
+      { onNotAccepted: ({ error }) => void attempts.push(error.code) },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const emu = await startEmulator({ port });
+    cleanups.push(() => emu.close());
+    await sending;
+    expect(attempts[0]).toBe('NETWORK');
+    expect(emu.messages).toHaveLength(1);
+  });
+
+  it('a refused connection with no retries left is a NETWORK error', async () => {
+    const client = new OlchatClient({
+      token: 't',
+      baseUrl: 'http://127.0.0.1:9/wa',
+      limiterStore: new MemoryLimiterStore(),
+      retry: { retries: 0 },
+    });
+    cleanups.push(() => client.close());
+    expect((await rejection(client.sendText({ phone, text: 'x' }))).code).toBe('NETWORK');
+  });
+
+  it('a 200 that says failure is VENDOR_ERROR', async () => {
+    const { client } = await setup();
+    const error = await rejection(client.checkMessageStatus({ phone, messageId: 'no-such-id' }));
+    expect(error.code).toBe('VENDOR_ERROR');
+  });
+
+  it('calls beforeAttempt once per attempt, after the slot is taken', async () => {
+    const { emu, client } = await setup();
+    emu.fail('502');
+    const seen: number[] = [];
+    await client.sendText({ phone, text: 'x' }, { beforeAttempt: ({ attempt }) => void seen.push(attempt) });
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('close() makes waiting calls fail with CLOSED', async () => {
+    const { client } = await setup({ limits: { sendText: { points: 1, durationMs: 60_000 } } });
+    await client.sendText({ phone, text: 'first' });
+    const waiting = rejection(client.sendText({ phone, text: 'second' }));
+    await client.close();
+    expect((await waiting).code).toBe('CLOSED');
+  });
+});

@@ -1,0 +1,16 @@
+export { escapeHtml } from './inbox-page.js';
+export { DEFAULT_LIMITS, OLCHAT_METHODS } from './methods.js';
+export { API_PREFIX, startEmulator } from './server.js';
+export type {
+  Emulator,
+  EmulatorLimit,
+  EmulatorLimits,
+  EmulatorMessage,
+  EmulatorOptions,
+  EmulatorRequest,
+  EmulatorViolation,
+  FailMode,
+  Latency,
+  LatencyInfo,
+  OlchatMethod,
+} from './types.js';

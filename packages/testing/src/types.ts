@@ -1,0 +1,131 @@
+/** The OLChat REST API (v1) methods the emulator knows. */
+export type OlchatMethod = 'sendText' | 'sendFile' | 'checkPhone' | 'checkStatus' | 'checkMessageStatus';
+
+/** A limit of `points` requests in any interval of `durationMs` (a strict sliding window). */
+export interface EmulatorLimit {
+  points: number;
+  durationMs: number;
+}
+
+/** Per-method limit overrides; methods left out keep the vendor's defaults. */
+export type EmulatorLimits = Partial<Record<OlchatMethod, EmulatorLimit>>;
+
+/** What the next answers become after `emu.fail(mode)`. */
+export type FailMode = '429' | '500' | '502' | '503' | 'timeout' | 'drop';
+
+/** What a latency function is told about the request it delays. */
+export interface LatencyInfo {
+  /** The method segment of the path (may be a method the emulator does not know). */
+  method: string;
+  /** The HTTP verb. */
+  httpMethod: string;
+  /** Index of the request's token in `tokens`, or -1 for an unknown token. */
+  tokenIndex: number;
+  /** The status about to be answered; 0 when no answer will be written ('drop'). */
+  status: number;
+}
+
+/**
+ * A delay in milliseconds applied after a request's arrival is stamped and before it is answered:
+ * a fixed number, a `[min, max]` range (uniform random), or a function of the request.
+ */
+export type Latency = number | readonly [min: number, max: number] | ((info: LatencyInfo) => number);
+
+export interface EmulatorOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to listen on; default '127.0.0.1'. */
+  host?: string;
+  /** Webhook tokens the emulator accepts; default ['test-token']. */
+  tokens?: readonly string[];
+  /** Per-method limit overrides (default: every method 5 per 3000 ms, checkPhone 3 per 1000 ms). */
+  limits?: EmulatorLimits;
+  /** Delay before every API answer; default none. */
+  latencyMs?: Latency;
+  /** What checkStatus reports; default true. */
+  connected?: boolean;
+  /** Most records kept in each of `messages`, `requests` and `violations` (oldest dropped first); default 10 000. */
+  maxRecords?: number;
+  /** Largest accepted POST body in bytes (413 beyond); default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Monotonic clock (ms) for the window math; default `performance.now`. Tests may pass a fake one. */
+  clock?: () => number;
+}
+
+/** A message the emulator accepted (sendText or sendFile). */
+export interface EmulatorMessage {
+  /** The `message_id` answered to the client. */
+  id: string;
+  method: 'sendText' | 'sendFile';
+  /** Index of the token it came with in `tokens`. */
+  tokenIndex: number;
+  /** Recipient, as sent: 11 digits starting with 7. */
+  phone: string;
+  /** sendText: the text. */
+  text?: string;
+  /** sendFile: the file URL. */
+  url?: string;
+  /** sendFile: the caption, when given. */
+  caption?: string;
+  /** send_to_imol=Y */
+  sendToImol: boolean;
+  /** Arrival time, ms since the epoch. */
+  at: number;
+}
+
+/** A request that reached a known method with a known token (the token itself is never stored). */
+export interface EmulatorRequest {
+  method: OlchatMethod;
+  /** Index of the token in `tokens`. */
+  tokenIndex: number;
+  /** Arrival time, ms since the epoch. */
+  at: number;
+  /** The answered status; 0 while pending or when no answer was written ('timeout', 'drop'). */
+  status: number;
+  /** The `phone_number` param, when given (at most 32 characters kept). */
+  phone?: string;
+  /** The injected fault this request consumed, if any. */
+  fault?: FailMode;
+  /** True when it broke a sliding-window limit (answered 429). */
+  violation: boolean;
+}
+
+/** A request that broke a sliding-window limit; it was answered 429. */
+export interface EmulatorViolation {
+  method: OlchatMethod;
+  tokenIndex: number;
+  /** Arrival time, ms since the epoch. */
+  at: number;
+  /** Earlier arrivals of this token and method within the window (the window keeps at most `points`). */
+  inWindow: number;
+  points: number;
+  durationMs: number;
+}
+
+export interface Emulator {
+  /** `http://HOST:PORT/rest/webhook/wa`: pass it as the client's `baseUrl`. */
+  readonly baseUrl: string;
+  /** `http://HOST:PORT`; the inbox page is at `${url}/`, its data at `${url}/inbox.json`. */
+  readonly url: string;
+  /** The first token. */
+  readonly token: string;
+  readonly tokens: readonly string[];
+  /** Accepted messages, oldest first (a live array, cleared in place by `reset()`). */
+  readonly messages: readonly EmulatorMessage[];
+  /** Requests to a known method with a known token, in arrival order (live array). */
+  readonly requests: readonly EmulatorRequest[];
+  /** Requests that broke a limit, in arrival order (live array). */
+  readonly violations: readonly EmulatorViolation[];
+  /** The next `count` API answers (default 1) become `mode`. Violations still answer 429 and consume none. */
+  fail(mode: FailMode, count?: number): void;
+  /** Changes the latency from now on; `undefined` or 0 removes it. */
+  setLatency(latency: Latency | undefined): void;
+  /** What checkStatus reports from now on. */
+  setConnected(connected: boolean): void;
+  /** Resolves with `messages` once at least `count` are stored; rejects after `timeoutMs` (default 10 000). */
+  waitForMessages(count: number, timeoutMs?: number): Promise<readonly EmulatorMessage[]>;
+  /** Clears messages, requests, violations, pending failures and the limit windows. */
+  reset(): void;
+  /** Stops the server, destroying open sockets (hanging 'timeout' requests included). */
+  close(): Promise<void>;
+}

@@ -9,12 +9,14 @@ import {
   RateLimitError,
   TimeoutError,
   ValidationError,
+  type ValidationIssue,
   VendorError,
 } from './errors.js';
 import { gateFor } from './limiter/gate.js';
 import { defaultLimiterStore } from './limiter/memory-store.js';
 import type { LimiterStore } from './limiter/store.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
+import { checkFileUrl, checkText, MESSAGE_LIMITS } from './message.js';
 import { type MethodParams, type OlchatMethod, VENDOR_BASE_URL, v1Query } from './methods.js';
 import { normalizePhone } from './phone.js';
 import { redact, redactedCause } from './redact.js';
@@ -84,8 +86,6 @@ export interface MessageStatusResult {
   raw: unknown;
 }
 
-const MAX_TEXT_LENGTH = 4096;
-const MAX_CAPTION_LENGTH = 1024;
 // A lease outlives any request (timeout) plus its hold; it only matters if a process dies mid-request.
 const LEASE_SLACK_MS = 15_000;
 
@@ -143,7 +143,7 @@ export class OlchatClient {
     const p = requireObject(params, 'sendText');
     const valid = {
       phone: normalizePhone(p.phone),
-      text: requireText(p.text, 'text', MAX_TEXT_LENGTH),
+      text: requireText(p.text, 'text', MESSAGE_LIMITS.MAX_TEXT),
       sendToImol: flag(p.sendToImol),
     };
     const raw = await this.#call('sendText', valid, options);
@@ -158,7 +158,7 @@ export class OlchatClient {
       sendToImol: flag(p.sendToImol),
     };
     if (p.caption !== undefined && p.caption !== '')
-      valid.caption = requireText(p.caption, 'caption', MAX_CAPTION_LENGTH);
+      valid.caption = requireText(p.caption, 'caption', MESSAGE_LIMITS.MAX_CAPTION);
     const raw = await this.#call('sendFile', valid, options);
     return withOptional({ raw }, 'messageId', pickMessageId(raw));
   }
@@ -324,25 +324,22 @@ function requireObject<T>(params: T, method: string): T {
 }
 
 function requireText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ValidationError(`${field} must be a non-empty string`, [{ path: field, message: 'Required' }]);
-  }
-  if (value.length > max) {
-    throw new ValidationError(`${field} is longer than ${max} characters`, [
-      { path: field, message: `At most ${max} characters` },
-    ]);
-  }
-  return value;
+  const issues: ValidationIssue[] = [];
+  checkText(value, field, max, issues);
+  throwIfAny(issues);
+  return value as string;
 }
 
 function requireFileUrl(value: unknown): string {
-  try {
-    const url = new URL(String(value));
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && typeof value === 'string') return value;
-  } catch {}
-  throw new ValidationError('url must be a direct http(s) link to the file', [
-    { path: 'url', message: 'Expected an http(s) URL' },
-  ]);
+  const issues: ValidationIssue[] = [];
+  checkFileUrl(value, 'url', issues);
+  throwIfAny(issues);
+  return value as string;
+}
+
+function throwIfAny(issues: ValidationIssue[]): void {
+  const first = issues[0];
+  if (first) throw new ValidationError(`${first.path}: ${first.message}`, issues);
 }
 
 function flag(value: unknown): boolean {

@@ -48,5 +48,5 @@ export type {
   WorkerOptions,
 } from './queue/types.js';
 export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
-export { defineRule, type PreparedMessage, type Rule, type RuleDefinition } from './rules.js';
+export { type AnyRule, defineRule, type PreparedMessage, type Rule, type RuleDefinition } from './rules.js';
 export type { StandardSchemaV1 } from './standard-schema.js';

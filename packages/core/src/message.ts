@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { ValidationError, type ValidationIssue } from './errors.js';
 import { normalizePhone } from './phone.js';
 
 /** One WhatsApp message ready to queue: the phone already normalised, the text already rendered. */
@@ -21,7 +21,7 @@ export function toOutgoingMessage(input: unknown): OutgoingMessage {
     throw new ValidationError('A message must be an object: { phone, text } or { phone, file: { url, caption? } }');
   }
   const m = input as Record<string, unknown>;
-  const issues: { path: string; message: string }[] = [];
+  const issues: ValidationIssue[] = [];
   let phone = '';
   try {
     phone = normalizePhone(m.phone);
@@ -44,17 +44,12 @@ export function toOutgoingMessage(input: unknown): OutgoingMessage {
     : { phone, text: m.text as string, sendToImol: sendToImol as boolean };
 }
 
-export function checkText(
-  value: unknown,
-  path: string,
-  max: number,
-  issues: { path: string; message: string }[],
-): void {
+export function checkText(value: unknown, path: string, max: number, issues: ValidationIssue[]): void {
   if (typeof value !== 'string' || value.trim() === '') issues.push({ path, message: 'Expected non-empty text' });
   else if (value.length > max) issues.push({ path, message: `At most ${max} characters` });
 }
 
-export function checkFileUrl(value: unknown, path: string, issues: { path: string; message: string }[]): void {
+export function checkFileUrl(value: unknown, path: string, issues: ValidationIssue[]): void {
   let ok = false;
   if (typeof value === 'string' && value.length <= MAX_URL) {
     try {
@@ -65,10 +60,7 @@ export function checkFileUrl(value: unknown, path: string, issues: { path: strin
   if (!ok) issues.push({ path, message: 'Expected a direct http(s) link to the file' });
 }
 
-function checkFile(
-  value: unknown,
-  issues: { path: string; message: string }[],
-): { url: string; caption?: string } | undefined {
+function checkFile(value: unknown, issues: ValidationIssue[]): { url: string; caption?: string } | undefined {
   if (typeof value !== 'object' || value === null) {
     issues.push({ path: 'file', message: 'Expected { url, caption? }' });
     return undefined;

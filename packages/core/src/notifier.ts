@@ -4,12 +4,11 @@ import { ClosedError, OlchatError, UnknownRuleError, ValidationError } from './e
 import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from './message.js';
 import { MemoryQueue } from './queue/memory-queue.js';
 import type { ActiveJob, JobError, JobOutcome, JobQueue, JobRecord, JobStats, JobStatus } from './queue/types.js';
-import type { Rule } from './rules.js';
+import type { AnyRule, Rule } from './rules.js';
 
 export interface NotifierOptions {
   client: OlchatClient;
-  // biome-ignore lint/suspicious/noExplicitAny: rules of any input schema
-  rules?: Rule<any>[];
+  rules?: AnyRule[];
   /** Where jobs wait. Default: an in-memory queue (lost if the process dies; see @olchat-kit/redis). */
   queue?: JobQueue;
   /** Jobs worked at once. The limiter paces the requests; this only bounds waiting sends. Default 10. */

@@ -1,5 +1,5 @@
 import { ValidationError, type ValidationIssue } from './errors.js';
-import { MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
+import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
 import { normalizePhone } from './phone.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, lookup } from './template.js';
@@ -35,6 +35,10 @@ export interface PreparedMessage {
   message: OutgoingMessage;
   dedupeKey?: string;
 }
+
+/** A rule of any input schema, as a notifier holds them. */
+// biome-ignore lint/suspicious/noExplicitAny: the notifier accepts rules of every input type
+export type AnyRule = Rule<any>;
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -144,14 +148,10 @@ export function defineRule<S extends StandardSchemaV1 | undefined = undefined>(d
         message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text'), sendToImol };
       } else {
         const url = render(urlTemplate as CompiledTemplate, valid, 2048, 'file.url');
-        try {
-          const parsed = new URL(url);
-          if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('not http');
-        } catch {
-          throw new ValidationError(`${where}: file.url does not render to an http(s) link`, [
-            { path: 'file.url', message: 'Expected an http(s) URL' },
-          ]);
-        }
+        const issues: ValidationIssue[] = [];
+        checkFileUrl(url, 'file.url', issues);
+        if (issues.length > 0)
+          throw new ValidationError(`${where}: file.url does not render to an http(s) link`, issues);
         const caption = captionTemplate
           ? render(captionTemplate, valid, MESSAGE_LIMITS.MAX_CAPTION, 'file.caption')
           : undefined;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../ids.js';
 import type { OutgoingMessage } from '../message.js';
 import type {
   AddResult,
@@ -65,7 +65,7 @@ export class MemoryQueue implements JobQueue {
       if (hit && hit.expiresAt > now) return { record: toRecord(hit.job), created: false };
     }
     const job: Job = {
-      id: randomUUID(),
+      id: newId(),
       ruleId: newJob.ruleId,
       status: newJob.skipped ? 'skipped' : 'queued',
       attempts: 0,

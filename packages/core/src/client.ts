@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   AmbiguousError,
   ClosedError,
@@ -127,6 +128,8 @@ export class OlchatClient {
     this.#store = options.limiterStore ?? defaultLimiterStore();
     this.#logger = options.logger;
     this.#transport = new HttpTransport(this.#origin, timeoutMs);
+    // Every waiting call listens for close(): thousands may wait at once by design.
+    setMaxListeners(0, this.#closing.signal);
     // Limiter keys identify the token without revealing it (a shared store is readable by others).
     this.#keyPrefix = createHash('sha256')
       .update(`${this.#origin}${this.#basePath}\n${token}`)
@@ -226,6 +229,8 @@ export class OlchatClient {
         error = this.#classify(thrown);
         // Never connected: the vendor did not see it, the slot can serve the next request now.
         if (error.code === 'NETWORK' || error.code === 'TIMEOUT') holdMs = 0;
+        // A request that got no answer may still be in transit: hold its slot a timeout longer.
+        if (error instanceof AmbiguousError && error.reason === 'timeout') holdMs += this.#timeoutMs;
       } finally {
         // The slot stays taken for T + margin from the answer: the vendor saw the request no later than that.
         await this.#store.release(lease, holdMs).catch((releaseError) => {

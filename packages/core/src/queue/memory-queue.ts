@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { newId } from '../ids.js';
 import type { OutgoingMessage } from '../message.js';
 import type {
@@ -53,6 +54,7 @@ export class MemoryQueue implements JobQueue {
   #idle: (() => void) | undefined;
 
   constructor(options: MemoryQueueOptions = {}) {
+    setMaxListeners(0, this.#abort.signal); // one listener per running job
     this.#keepFinishedMs = options.keepFinishedMs ?? 24 * 3600_000;
     this.#maxFinished = options.maxFinished ?? 10_000;
     this.#maxKeys = options.maxKeys ?? 100_000;

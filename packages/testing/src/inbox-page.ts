@@ -16,13 +16,25 @@ export function escapeHtml(value: string): string {
 /** At most this many messages are rendered (newest first). */
 export const INBOX_PAGE_LIMIT = 500;
 
+export interface InboxSnapshot {
+  messages: readonly EmulatorMessage[];
+  /** API requests seen, and how many of them broke a limit (answered 429). */
+  requests: number;
+  violations: number;
+}
+
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
 
 function formatTime(at: number): string {
   const d = new Date(at);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function formatPhone(phone: string): string {
+  const m = /^7(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(phone);
+  return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : `+${phone}`;
 }
 
 function renderMessage(message: EmulatorMessage): string {
@@ -35,55 +47,92 @@ function renderMessage(message: EmulatorMessage): string {
     parts.push(`<p class="text">${escapeHtml(message.text ?? '')}</p>`);
   }
   const iso = new Date(message.at).toISOString();
-  const imol = message.sendToImol ? ' <span class="imol" title="send_to_imol=Y">open line</span>' : '';
+  const imol = message.sendToImol ? ' <span class="imol" title="send_to_imol=Y">открытая линия</span>' : '';
   return `<li class="message">
-  <div class="to">to +${escapeHtml(message.phone)}${imol}</div>
-  <div class="bubble">${parts.join('')}<time datetime="${iso}">${escapeHtml(formatTime(message.at))}</time></div>
+  <div class="to">${escapeHtml(formatPhone(message.phone))}${imol}</div>
+  <div class="bubble">${parts.join('')}<time datetime="${iso}">${escapeHtml(formatTime(message.at))} <span class="status" title="доставлено">✓✓</span></time></div>
 </li>`;
 }
 
 const STYLE = `
   body { margin: 0; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: #efe7dd; color: #111b21; }
-  header { background: #075e54; color: #fff; padding: 12px 16px; }
+  header { background: #075e54; color: #fff; padding: 12px 16px; position: sticky; top: 0; }
   header h1 { margin: 0; font-size: 18px; font-weight: 600; }
-  header p { margin: 2px 0 0; font-size: 13px; opacity: .85; }
+  header p { margin: 2px 0 0; font-size: 13px; opacity: .9; }
+  header button { float: right; background: #25d366; color: #063; border: 0; border-radius: 16px; padding: 6px 14px;
+    font-weight: 600; cursor: pointer; }
   main { max-width: 640px; margin: 0 auto; padding: 12px; }
   ol { list-style: none; margin: 0; padding: 0; }
   .message { margin: 10px 0; }
   .to { font-size: 12px; color: #54656f; margin: 0 0 2px 4px; }
   .imol { background: #d9fdd3; border-radius: 4px; padding: 0 4px; margin-left: 4px; }
-  .bubble { display: inline-block; max-width: 85%; background: #fff; border-radius: 8px; padding: 6px 9px 4px;
+  .bubble { display: inline-block; max-width: 85%; background: #d9fdd3; border-radius: 8px; padding: 6px 9px 4px;
     box-shadow: 0 1px .5px rgba(11,20,26,.13); }
   .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
   .file { display: block; overflow-wrap: anywhere; color: #027eb5; }
   time { display: block; text-align: right; font-size: 11px; color: #667781; margin-top: 2px; }
+  .status { color: #53bdeb; }
   .empty { color: #54656f; text-align: center; margin-top: 40px; }
+  .bad { color: #ffd2d2; font-weight: 600; }
 `;
 
-/** The inbox page: received messages, newest first, as the customers' phones would show them. */
-export function renderInboxPage(messages: readonly EmulatorMessage[]): string {
+function summary(snapshot: InboxSnapshot): string {
+  const limit = snapshot.violations === 0 ? '0 ответов 429' : `<span class="bad">${snapshot.violations} × 429</span>`;
+  return `сообщений: ${snapshot.messages.length} · запросов к API: ${snapshot.requests} · ${limit}`;
+}
+
+function renderList(messages: readonly EmulatorMessage[]): string {
   const shown = messages.slice(-INBOX_PAGE_LIMIT).reverse();
-  const count =
-    messages.length > shown.length
-      ? `showing the newest ${shown.length} of ${messages.length} messages`
-      : `${messages.length} message${messages.length === 1 ? '' : 's'}`;
-  const list =
-    shown.length === 0
-      ? '<p class="empty">No messages yet.</p>'
-      : `<ol>\n${shown.map(renderMessage).join('\n')}\n</ol>`;
+  return shown.length === 0
+    ? '<p class="empty">Сообщений пока нет.</p>'
+    : `<ol>\n${shown.map(renderMessage).join('\n')}\n</ol>`;
+}
+
+// Polls /inbox.json and swaps in the server-rendered fragments; no client-side templating to escape.
+const SCRIPT = `
+const list = document.getElementById('list');
+const stats = document.getElementById('stats');
+let seen = list.dataset.count;
+async function refresh() {
+  try {
+    const res = await fetch('/?fragment=1', { cache: 'no-store' });
+    const data = await res.json();
+    stats.innerHTML = data.summary;
+    if (String(data.count) !== seen) { seen = String(data.count); list.innerHTML = data.list; }
+  } catch {}
+}
+setInterval(refresh, 700);
+const burst = document.getElementById('burst');
+if (burst) burst.addEventListener('click', async () => {
+  burst.disabled = true;
+  try { await fetch('/inbox/burst?count=20', { method: 'POST' }); } finally { setTimeout(() => { burst.disabled = false; }, 1000); }
+});
+`;
+
+/** The live fragments the page polls for. */
+export function renderInboxFragment(snapshot: InboxSnapshot): { count: number; summary: string; list: string } {
+  return { count: snapshot.messages.length, summary: summary(snapshot), list: renderList(snapshot.messages) };
+}
+
+/** The inbox page: received messages, newest first, as the customers' phones would show them; updates live. */
+export function renderInboxPage(snapshot: InboxSnapshot, options: { burst?: boolean } = {}): string {
+  const button = options.burst
+    ? '<button id="burst" type="button" title="Поставить в очередь 20 сообщений и посмотреть, как ограничитель отправляет по 5 за 3 секунды">Отправить 20</button>'
+    : '';
   return `<!doctype html>
-<html lang="en">
+<html lang="ru">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>OLChat emulator — inbox</title>
+<title>Эмулятор OLChat — входящие WhatsApp</title>
 <style>${STYLE}</style>
 </head>
 <body>
-<header><h1>WhatsApp inbox (OLChat emulator)</h1><p>${count}, newest first</p></header>
-<main>
-${list}
+<header>${button}<h1>Входящие WhatsApp (эмулятор OLChat)</h1><p id="stats">${summary(snapshot)}</p></header>
+<main id="list" data-count="${snapshot.messages.length}">
+${renderList(snapshot.messages)}
 </main>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `;

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { paramsFrom, readBodyParams } from './body.js';
 import { FaultQueue } from './faults.js';
 import { decodeSegment, type Headers, urlHost, writeHtml, writeJson } from './http-util.js';
-import { renderInboxPage } from './inbox-page.js';
+import { type InboxSnapshot, renderInboxFragment, renderInboxPage } from './inbox-page.js';
 import { type LatencyFn, toLatencyFn } from './latency.js';
 import { isOlchatMethod, resolveLimits } from './methods.js';
 import { type Params, type ValidatedParams, validateParams } from './params.js';
@@ -245,12 +245,35 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     deliver(res, answer, info, entry);
   }
 
-  function handleInbox(req: IncomingMessage, res: ServerResponse, path: string) {
+  function handleInbox(req: IncomingMessage, res: ServerResponse, path: string, query: string) {
+    if (path === '/inbox/burst') return handleBurst(req, res, query);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return writeJson(res, 405, { error: 'Method not allowed' }, { allow: 'GET, HEAD' });
     }
-    if (path === '/inbox.json') return writeJson(res, 200, { messages });
-    writeHtml(res, 200, renderInboxPage(messages));
+    if (path === '/inbox.json') return writeJson(res, 200, inboxSnapshot());
+    if (new URLSearchParams(query).has('fragment')) return writeJson(res, 200, renderInboxFragment(inboxSnapshot()));
+    writeHtml(res, 200, renderInboxPage(inboxSnapshot(), { burst: options.onBurst !== undefined }));
+  }
+
+  function inboxSnapshot(): InboxSnapshot {
+    return { messages, requests: requests.length, violations: violations.length };
+  }
+
+  function handleBurst(req: IncomingMessage, res: ServerResponse, query: string) {
+    const onBurst = options.onBurst;
+    if (!onBurst) return writeJson(res, 404, { error: 'Not found' });
+    if (req.method !== 'POST') return writeJson(res, 405, { error: 'Method not allowed' }, { allow: 'POST' });
+    req.resume();
+    const count = Number(new URLSearchParams(query).get('count') ?? '20');
+    if (!Number.isInteger(count) || count < 1 || count > 100) {
+      return writeJson(res, 400, { error: 'count must be an integer from 1 to 100' });
+    }
+    Promise.resolve()
+      .then(() => onBurst(count))
+      .then(
+        () => writeJson(res, 202, { queued: count }),
+        (error: unknown) => writeJson(res, 500, { error: error instanceof Error ? error.message : 'burst failed' }),
+      );
   }
 
   const server = createServer((req, res) => {
@@ -272,8 +295,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           if (!req.complete || res.destroyed) res.destroy();
           else fail();
         });
-      } else if (path === '/' || path === '/inbox.json') {
-        handleInbox(req, res, path);
+      } else if (path === '/' || path === '/inbox.json' || path === '/inbox/burst') {
+        handleInbox(req, res, path, query);
       } else {
         writeJson(res, 404, { error: 'Not found' });
       }

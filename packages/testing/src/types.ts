@@ -50,6 +50,11 @@ export interface EmulatorOptions {
   maxBodyBytes?: number;
   /** Monotonic clock (ms) for the window math; default `performance.now`. Tests may pass a fake one. */
   clock?: () => number;
+  /**
+   * Shows a "send N" button on the inbox page that calls this (a demo queues a burst through its
+   * own notifier, so a person can watch the limiter pace it). `POST /inbox/burst?count=N`.
+   */
+  onBurst?: (count: number) => unknown | Promise<unknown>;
 }
 
 /** A message the emulator accepted (sendText or sendFile). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml } from '../src/index.js';
-import { call, PHONE, sendTextParams, start } from './helpers.js';
+import { call, sendTextParams, start } from './helpers.js';
 
 describe('inbox page', () => {
   it('escapes HTML', () => {
@@ -22,13 +22,16 @@ describe('inbox page', () => {
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await res.text();
     expect(html).toContain('<meta charset="utf-8">');
-    expect(html).not.toContain('<script>');
+    // The page's own polling script is the only script; nothing from a message becomes markup.
+    expect(html.match(/<script>/g)).toHaveLength(1);
+    expect(html).not.toContain('<script>alert');
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Привет');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).toContain('href="https://files.test/a.pdf?x=1&amp;y=&quot;2&quot;"');
-    expect(html).toContain(`+${PHONE}`);
-    expect(html).toContain('+79990001122');
+    expect(html).toContain('+7 912 345-67-89');
+    expect(html).toContain('+7 999 000-11-22');
+    expect(html).toContain('0 ответов 429');
     const file = html.indexOf('files.test');
     const script = html.indexOf('&lt;script&gt;');
     const first = html.indexOf('first message');
@@ -40,7 +43,8 @@ describe('inbox page', () => {
   it('shows an empty inbox', async () => {
     const emu = await start();
     const html = await (await fetch(`${emu.url}/`)).text();
-    expect(html).toContain('No messages yet.');
+    expect(html).toContain('Сообщений пока нет.');
+    expect(html).not.toContain('id="burst"');
   });
 
   it('serves /inbox.json', async () => {
@@ -48,7 +52,26 @@ describe('inbox page', () => {
     await call(emu, 'sendText', sendTextParams('hello'));
     const res = await fetch(`${emu.url}/inbox.json`);
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(await res.json()).toEqual({ messages: JSON.parse(JSON.stringify(emu.messages)) });
+    expect(await res.json()).toEqual({
+      messages: JSON.parse(JSON.stringify(emu.messages)),
+      requests: 1,
+      violations: 0,
+    });
+    const fragment = (await (await fetch(`${emu.url}/?fragment=1`)).json()) as { list: string };
+    expect(fragment).toMatchObject({ count: 1, summary: expect.stringContaining('сообщений: 1') });
+    expect(fragment.list).toContain('hello');
+  });
+
+  it('offers a "send 20" button only when the host gave an onBurst hook, and calls it', async () => {
+    const bursts: number[] = [];
+    const emu = await start({ onBurst: (count: number) => void bursts.push(count) });
+    expect(await (await fetch(`${emu.url}/`)).text()).toContain('id="burst"');
+    const res = await fetch(`${emu.url}/inbox/burst?count=20`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    expect(bursts).toEqual([20]);
+    expect((await fetch(`${emu.url}/inbox/burst?count=5000`, { method: 'POST' })).status).toBe(400);
+    const plain = await start();
+    expect((await fetch(`${plain.url}/inbox/burst`, { method: 'POST' })).status).toBe(404);
   });
 
   it('answers 405 to other verbs on the inbox', async () => {

@@ -35,6 +35,10 @@ export interface Logger {
 export interface OlchatClientOptions {
   /** The webhook token from OLChat's connector settings. Never logged, never in an error. */
   token: string;
+  /**
+   * Default: the `OLCHAT_BASE_URL` environment variable, else OLChat's own URL. The variable
+   * points a whole app at the emulator in tests without a code change.
+   */
   baseUrl?: string;
   /** Per request, from the moment it is handed to the pool. Default 10 000. */
   timeoutMs?: number;
@@ -107,7 +111,7 @@ export class OlchatClient {
   constructor(options: OlchatClientOptions) {
     if (typeof options !== 'object' || options === null)
       throw new ValidationError('OlchatClient needs an options object');
-    const { token, baseUrl = VENDOR_BASE_URL, timeoutMs = 10_000 } = options;
+    const { token, baseUrl = process.env.OLCHAT_BASE_URL || VENDOR_BASE_URL, timeoutMs = 10_000 } = options;
     if (typeof token !== 'string' || token.trim() === '' || /[\s/?#]/.test(token)) {
       throw new ValidationError('token must be a non-empty string without spaces, "/", "?" or "#"', [
         { path: 'token', message: 'Invalid token' },

@@ -230,6 +230,20 @@ describe('OlchatClient against the emulator', () => {
     expect(seen).toEqual([1, 2]);
   });
 
+  it('OLCHAT_BASE_URL points a client without baseUrl at another server (the emulator in tests)', async () => {
+    const emu = await startEmulator();
+    cleanups.push(() => emu.close());
+    process.env.OLCHAT_BASE_URL = emu.baseUrl;
+    try {
+      const client = new OlchatClient({ token: emu.token, limiterStore: new MemoryLimiterStore() });
+      cleanups.push(() => client.close());
+      await client.sendText({ phone, text: 'через переменную окружения' });
+      expect(emu.messages).toHaveLength(1);
+    } finally {
+      delete process.env.OLCHAT_BASE_URL;
+    }
+  });
+
   it('close() makes waiting calls fail with CLOSED', async () => {
     const { client } = await setup({ limits: { sendText: { points: 1, durationMs: 60_000 } } });
     await client.sendText({ phone, text: 'first' });

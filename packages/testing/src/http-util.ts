@@ -21,7 +21,9 @@ export function writeHtml(res: ServerResponse, status: number, html: string): vo
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    // The page's only script is /inbox.js from this server; nothing inline may run.
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'self'; connect-src 'self'",
     'x-content-type-options': 'nosniff',
   });
   res.end(html);

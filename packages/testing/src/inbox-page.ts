@@ -89,7 +89,8 @@ function renderList(messages: readonly EmulatorMessage[]): string {
 }
 
 // Polls /inbox.json and swaps in the server-rendered fragments; no client-side templating to escape.
-const SCRIPT = `
+/** Served as /inbox.js: the page's CSP allows no inline script. */
+export const INBOX_SCRIPT = `
 const list = document.getElementById('list');
 const stats = document.getElementById('stats');
 let seen = list.dataset.count;
@@ -132,7 +133,7 @@ export function renderInboxPage(snapshot: InboxSnapshot, options: { burst?: bool
 <main id="list" data-count="${snapshot.messages.length}">
 ${renderList(snapshot.messages)}
 </main>
-<script>${SCRIPT}</script>
+<script src="/inbox.js"></script>
 </body>
 </html>
 `;

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { paramsFrom, readBodyParams } from './body.js';
 import { FaultQueue } from './faults.js';
 import { decodeSegment, type Headers, urlHost, writeHtml, writeJson } from './http-util.js';
-import { type InboxSnapshot, renderInboxFragment, renderInboxPage } from './inbox-page.js';
+import { INBOX_SCRIPT, type InboxSnapshot, renderInboxFragment, renderInboxPage } from './inbox-page.js';
 import { type LatencyFn, toLatencyFn } from './latency.js';
 import { isOlchatMethod, resolveLimits } from './methods.js';
 import { type Params, type ValidatedParams, validateParams } from './params.js';
@@ -251,6 +251,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return writeJson(res, 405, { error: 'Method not allowed' }, { allow: 'GET, HEAD' });
     }
     if (path === '/inbox.json') return writeJson(res, 200, inboxSnapshot());
+    if (path === '/inbox.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      return res.end(INBOX_SCRIPT);
+    }
     if (new URLSearchParams(query).has('fragment')) return writeJson(res, 200, renderInboxFragment(inboxSnapshot()));
     writeHtml(res, 200, renderInboxPage(inboxSnapshot(), { burst: options.onBurst !== undefined }));
   }
@@ -295,7 +299,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           if (!req.complete || res.destroyed) res.destroy();
           else fail();
         });
-      } else if (path === '/' || path === '/inbox.json' || path === '/inbox/burst') {
+      } else if (path === '/' || path === '/inbox.json' || path === '/inbox.js' || path === '/inbox/burst') {
         handleInbox(req, res, path, query);
       } else {
         writeJson(res, 404, { error: 'Not found' });

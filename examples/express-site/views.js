@@ -1,0 +1,95 @@
+import { BOUQUETS } from './rules.js';
+
+const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escape = (value) => String(value ?? '').replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
+
+function layout(title, body) {
+  return `<!doctype html>
+<html lang="ru">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)} — Цветочная лавка «Ромашка»</title>
+<style>
+  body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; background: #fffdf7; }
+  header { background: #f6d743; padding: 14px 24px; display: flex; gap: 24px; align-items: baseline; flex-wrap: wrap; }
+  header a { color: #222; text-decoration: none; } header strong { font-size: 20px; }
+  main { max-width: 640px; margin: 24px auto; padding: 0 16px; }
+  form { display: grid; gap: 14px; background: #fff; padding: 20px; border-radius: 12px; box-shadow: 0 2px 8px rgba(0,0,0,.08); }
+  label { display: grid; gap: 4px; font-weight: 600; }
+  input, select, textarea { font: inherit; padding: 8px 10px; border: 1px solid #bbb; border-radius: 8px; font-weight: 400; }
+  .invalid input, .invalid select { border-color: #c0392b; }
+  .error { color: #c0392b; font-weight: 400; font-size: 14px; }
+  .alert { background: #fdecea; color: #8e2418; padding: 10px 14px; border-radius: 8px; }
+  button { font: inherit; font-weight: 600; padding: 10px; border: 0; border-radius: 8px; background: #2e7d32; color: #fff; cursor: pointer; }
+  .hp { position: absolute; left: -10000px; }
+  footer { text-align: center; color: #777; font-size: 14px; margin: 40px 0; }
+</style>
+</head>
+<body>
+<header><strong>🌼 «Ромашка»</strong><a href="/">Заказать букет</a><a href="/callback">Обратный звонок</a><a href="/contacts">Контакты</a></header>
+<main>
+${body}
+</main>
+<footer>Цветочная лавка «Ромашка» · Алматы и Москва · уведомления в WhatsApp через OLChat</footer>
+</body>
+</html>`;
+}
+
+function field(name, label, input, errors) {
+  const message = errors[name];
+  return `<label class="${message ? 'invalid' : ''}">${label}${input}${message ? `<span class="error" role="alert">${escape(message)}</span>` : ''}</label>`;
+}
+
+/** The order form; `values` keeps what the customer typed, `errors` maps field → Russian message. */
+export function orderPage({ values = {}, errors = {}, alert } = {}) {
+  const options = Object.entries(BOUQUETS)
+    .map(
+      ([value, label]) =>
+        `<option value="${value}"${values.bouquet === value ? ' selected' : ''}>${escape(label)}</option>`,
+    )
+    .join('');
+  return layout(
+    'Заказать букет',
+    `<h1>Заказать букет с доставкой</h1>
+<p>Оставьте заявку — подтверждение придёт вам в WhatsApp.</p>
+${alert ? `<p class="alert" role="alert">${escape(alert)}</p>` : ''}
+<form method="post" action="/order" novalidate>
+${field('name', 'Ваше имя', `<input name="name" autocomplete="name" value="${escape(values.name)}">`, errors)}
+${field('phone', 'Телефон (WhatsApp)', `<input name="phone" type="tel" autocomplete="tel" placeholder="+7 912 345-67-89" value="${escape(values.phone)}">`, errors)}
+${field('bouquet', 'Букет', `<select name="bouquet"><option value="">— выберите —</option>${options}</select>`, errors)}
+${field('comment', 'Комментарий', `<textarea name="comment" rows="3">${escape(values.comment)}</textarea>`, errors)}
+<input class="hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true">
+<button type="submit">Отправить заявку</button>
+</form>`,
+  );
+}
+
+export function callbackPage() {
+  return layout(
+    'Обратный звонок',
+    `<h1>Перезвоните мне</h1>
+<form method="post" action="/olchat/forms/callback">
+<label>Имя<input name="name" required></label>
+<label>Телефон<input name="phone" type="tel" required placeholder="+7 912 345-67-89"></label>
+<input class="hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true">
+<button type="submit">Жду звонка</button>
+</form>`,
+  );
+}
+
+export function thanksPage() {
+  return layout(
+    'Спасибо',
+    `<h1>Спасибо! Заявка принята</h1>
+<p>Мы отправили подтверждение в WhatsApp на указанный номер. Флорист свяжется с вами в ближайшее время.</p>
+<p><a href="/">Вернуться на главную</a></p>`,
+  );
+}
+
+export function contactsPage() {
+  return layout(
+    'Контакты',
+    `<h1>Контакты</h1><p>Алматы, пр. Абая, 10 · Москва, ул. Цветочная, 5</p><p>Ежедневно с 9:00 до 21:00</p>`,
+  );
+}

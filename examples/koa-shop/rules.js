@@ -1,0 +1,50 @@
+import { defineRule } from '@olchat-kit/core';
+import { z } from 'zod';
+
+// The order as 1C or the CRM posts it (JSON). Unknown fields are ignored.
+const customer = z.object({ name: z.string().trim().min(1), phone: z.string() });
+const order = z.object({ number: z.string().min(1), customer });
+const rub = new Intl.NumberFormat('ru-RU', { style: 'currency', currency: 'RUB', maximumFractionDigits: 0 });
+
+export const orderCreated = defineRule({
+  id: 'order-created',
+  input: order.extend({ total: z.number().positive() }).transform((o) => ({ ...o, totalText: rub.format(o.total) })),
+  to: 'customer.phone',
+  text: '{{customer.name}}, ваш заказ №{{number}} на сумму {{totalText}} оформлен. Сообщим, когда он будет оплачен и отправлен.',
+  // 1C resends a webhook it got no answer to: one message per order and event.
+  dedupeKey: (o) => `created:${o.number}`,
+});
+
+export const orderPaid = defineRule({
+  id: 'order-paid',
+  input: order,
+  to: 'customer.phone',
+  text: 'Оплата заказа №{{number}} получена. Спасибо, {{customer.name}}!',
+  dedupeKey: (o) => `paid:${o.number}`,
+});
+
+export const orderShipped = defineRule({
+  id: 'order-shipped',
+  input: order.extend({ carrier: z.string().min(1), trackingNumber: z.string().min(1) }),
+  to: 'customer.phone',
+  text: 'Заказ №{{number}} передан в доставку ({{carrier}}). Трек-номер: {{trackingNumber}}.',
+  dedupeKey: (o) => `shipped:${o.number}`,
+});
+
+export const invoiceIssued = defineRule({
+  id: 'invoice-issued',
+  input: order.extend({ invoiceUrl: z.url({ protocol: /^https?$/ }) }),
+  to: 'customer.phone',
+  file: { url: '{{invoiceUrl}}', caption: 'Счёт на оплату заказа №{{number}}' },
+  dedupeKey: (o) => `invoice:${o.number}`,
+});
+
+export const rules = [orderCreated, orderPaid, orderShipped, invoiceIssued];
+
+/** Webhook path → rule id. */
+export const WEBHOOKS = {
+  '/webhooks/order-created': 'order-created',
+  '/webhooks/order-paid': 'order-paid',
+  '/webhooks/order-shipped': 'order-shipped',
+  '/webhooks/invoice-issued': 'invoice-issued',
+};

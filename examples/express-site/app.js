@@ -16,10 +16,10 @@ export function createSite({ notifier, olchat = {} }) {
   const app = express();
   const olchatOptions = { honeypot: 'website', redirect: '/thanks', ...olchat };
 
-  app.get('/', (req, res) => res.type('html').send(orderPage()));
-  app.get('/callback', (req, res) => res.type('html').send(callbackPage()));
-  app.get('/contacts', (req, res) => res.type('html').send(contactsPage()));
-  app.get('/thanks', (req, res) => res.type('html').send(thanksPage()));
+  app.get('/', (_req, res) => res.type('html').send(orderPage()));
+  app.get('/callback', (_req, res) => res.type('html').send(callbackPage()));
+  app.get('/contacts', (_req, res) => res.type('html').send(contactsPage()));
+  app.get('/thanks', (_req, res) => res.type('html').send(thanksPage()));
 
   // The site's own form route: notify() validates, renders and queues the confirmation,
   // then the shop's handler runs with the job on req.olchat.

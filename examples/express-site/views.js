@@ -1,7 +1,7 @@
 import { BOUQUETS } from './rules.js';
 
 const ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escape = (value) => String(value ?? '').replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
+const escapeHtml = (value) => String(value ?? '').replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
 
 function layout(title, body) {
   return `<!doctype html>
@@ -9,7 +9,7 @@ function layout(title, body) {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)} — Цветочная лавка «Ромашка»</title>
+<title>${escapeHtml(title)} — Цветочная лавка «Ромашка»</title>
 <style>
   body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; background: #fffdf7; }
   header { background: #f6d743; padding: 14px 24px; display: flex; gap: 24px; align-items: baseline; flex-wrap: wrap; }
@@ -38,7 +38,7 @@ ${body}
 
 function field(name, label, input, errors) {
   const message = errors[name];
-  return `<label class="${message ? 'invalid' : ''}">${label}${input}${message ? `<span class="error" role="alert">${escape(message)}</span>` : ''}</label>`;
+  return `<label class="${message ? 'invalid' : ''}">${label}${input}${message ? `<span class="error" role="alert">${escapeHtml(message)}</span>` : ''}</label>`;
 }
 
 /** The order form; `values` keeps what the customer typed, `errors` maps field → Russian message. */
@@ -46,19 +46,19 @@ export function orderPage({ values = {}, errors = {}, alert } = {}) {
   const options = Object.entries(BOUQUETS)
     .map(
       ([value, label]) =>
-        `<option value="${value}"${values.bouquet === value ? ' selected' : ''}>${escape(label)}</option>`,
+        `<option value="${value}"${values.bouquet === value ? ' selected' : ''}>${escapeHtml(label)}</option>`,
     )
     .join('');
   return layout(
     'Заказать букет',
     `<h1>Заказать букет с доставкой</h1>
 <p>Оставьте заявку — подтверждение придёт вам в WhatsApp.</p>
-${alert ? `<p class="alert" role="alert">${escape(alert)}</p>` : ''}
+${alert ? `<p class="alert" role="alert">${escapeHtml(alert)}</p>` : ''}
 <form method="post" action="/order" novalidate>
-${field('name', 'Ваше имя', `<input name="name" autocomplete="name" value="${escape(values.name)}">`, errors)}
-${field('phone', 'Телефон (WhatsApp)', `<input name="phone" type="tel" autocomplete="tel" placeholder="+7 912 345-67-89" value="${escape(values.phone)}">`, errors)}
+${field('name', 'Ваше имя', `<input name="name" autocomplete="name" value="${escapeHtml(values.name)}">`, errors)}
+${field('phone', 'Телефон (WhatsApp)', `<input name="phone" type="tel" autocomplete="tel" placeholder="+7 912 345-67-89" value="${escapeHtml(values.phone)}">`, errors)}
 ${field('bouquet', 'Букет', `<select name="bouquet"><option value="">— выберите —</option>${options}</select>`, errors)}
-${field('comment', 'Комментарий', `<textarea name="comment" rows="3">${escape(values.comment)}</textarea>`, errors)}
+${field('comment', 'Комментарий', `<textarea name="comment" rows="3">${escapeHtml(values.comment)}</textarea>`, errors)}
 <input class="hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true">
 <button type="submit">Отправить заявку</button>
 </form>`,

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startEmulator } from '@olchat-kit/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisServer } from '../packages/redis/test/helpers/redis-server.js';
+import { extractSamples, runSample } from './helpers/run-sample.js';
+
+// Every ```js block of both READMEs runs as its own Node process against the emulator (and a real
+// Redis where it says so), so the docs cannot drift from the code.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const readmes = ['README.md', 'README.ru.md'];
+let redis: RedisServer | undefined;
+afterAll(async () => {
+  await redis?.destroy();
+});
+
+describe.each(readmes)('%s code samples', (readme) => {
+  const samples = extractSamples(readFileSync(`${root}${readme}`, 'utf8'), readme);
+
+  it('has samples, and the built packages they import', () => {
+    expect(samples.length).toBeGreaterThanOrEqual(8);
+    expect(existsSync(`${root}packages/core/dist/index.js`), 'build first: pnpm -r build (pnpm test does)').toBe(true);
+  });
+
+  it.each(samples.map((s) => [`line ${s.line}`, s] as const))('%s runs as written', async (_, sample) => {
+    const emu = await startEmulator();
+    try {
+      const env: Record<string, string> = { OLCHAT_TOKEN: emu.token, OLCHAT_BASE_URL: emu.baseUrl };
+      if (sample.check.redis) {
+        redis ??= await RedisServer.start();
+        env.REDIS_URL = `redis://127.0.0.1:${redis.port}`;
+      }
+      const expected = sample.check.messages ?? 0;
+      const run = await runSample(sample, root, env, { beforeStop: () => emu.waitForMessages(expected, 15_000) });
+      if (sample.check.request) {
+        expect(run.status, `${run.body}\n${run.output}`).toBe(sample.check.status);
+      } else {
+        expect(run.exitCode, `exit ${run.exitCode}\n${run.output}`).toBe(0);
+      }
+      if (!sample.check.request) await emu.waitForMessages(expected, 15_000);
+      expect(emu.messages).toHaveLength(expected);
+      expect(emu.violations).toHaveLength(0);
+      expect(run.output).not.toContain(emu.token);
+    } finally {
+      await emu.close();
+    }
+  });
+});

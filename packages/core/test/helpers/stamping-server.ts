@@ -19,7 +19,9 @@ export interface StampingServer {
   close(): Promise<void>;
 }
 
-export async function startStampingServer(behaviourFor: (index: number) => Behaviour = () => ({ latencyMs: 0 })): Promise<StampingServer> {
+export async function startStampingServer(
+  behaviourFor: (index: number) => Behaviour = () => ({ latencyMs: 0 }),
+): Promise<StampingServer> {
   const state: StampingServer = { baseUrl: '', arrivals: [], close: async () => {} };
   const server: Server = createServer((req, res) => {
     const index = state.arrivals.push(performance.now()) - 1;
@@ -32,7 +34,9 @@ export async function startStampingServer(behaviourFor: (index: number) => Behav
       }
       const status = outcome === 'ok' ? 200 : outcome;
       res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '0' } : {}) });
-      res.end(JSON.stringify(status === 200 ? { result: true, message_id: `m${index}` } : { result: false, error: 'busy' }));
+      res.end(
+        JSON.stringify(status === 200 ? { result: true, message_id: `m${index}` } : { result: false, error: 'busy' }),
+      );
     }, latencyMs);
   });
   server.listen(0, '127.0.0.1');

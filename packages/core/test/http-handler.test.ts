@@ -1,0 +1,198 @@
+import { startEmulator } from '@olchat-kit/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { isBrowserForm } from '../src/http/answers.js';
+import { parseUrlencoded } from '../src/http/body.js';
+import { clientIp, ipLimitKey } from '../src/http/client-ip.js';
+import {
+  createHandler,
+  createNotifier,
+  createNotify,
+  defineRule,
+  type HandlerRequest,
+  MemoryLimiterStore,
+  OlchatClient,
+  UnknownRuleError,
+  ValidationError,
+} from '../src/index.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup() {
+  const emu = await startEmulator();
+  const client = new OlchatClient({
+    token: emu.token,
+    baseUrl: emu.baseUrl,
+    limiterStore: new MemoryLimiterStore(),
+    retry: { minDelayMs: 10, maxDelayMs: 50 },
+  });
+  const rule = defineRule({
+    id: 'order',
+    input: z.object({ name: z.string(), phone: z.string() }),
+    to: 'phone',
+    text: 'Hi {{name}}',
+  });
+  const notifier = createNotifier({ client, rules: [rule] });
+  cleanups.push(
+    () => emu.close(),
+    () => client.close(),
+    () => notifier.close({ timeoutMs: 500 }),
+  );
+  return { emu, notifier };
+}
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}): HandlerRequest {
+  return {
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', ...headers },
+    ip: '127.0.0.1',
+    body: (async function* () {
+      yield JSON.stringify(body);
+    })(),
+  };
+}
+
+describe('createHandler', () => {
+  it('answers only its own routes, below the prefix, whatever the case or a trailing slash', async () => {
+    const { notifier } = await setup();
+    const handler = createHandler(notifier, { prefix: '/olchat/', inboundLimits: false });
+    expect(handler.routes).toEqual(['/forms/:ruleId', '/messages', '/messages/:id', '/health']);
+    expect(await handler.handle(post('/forms/order', {}))).toBeUndefined();
+    expect(await handler.handle(post('/olchatx/forms/order', {}))).toBeUndefined();
+    expect(await handler.handle(post('/olchat/forms/order/extra', {}))).toBeUndefined();
+    expect(await handler.handle(post('/olchat', {}))).toBeUndefined();
+    const answer = await handler.handle(post('/OLCHAT/Forms/order/?x=1', { name: 'A', phone: '+79123456789' }));
+    expect(answer?.status).toBe(202);
+    expect(JSON.parse(answer?.body ?? '')).toMatchObject({ status: 'queued' });
+  });
+
+  it('takes a body the app already parsed as it is', async () => {
+    const { notifier, emu } = await setup();
+    const handler = createHandler(notifier, { inboundLimits: false });
+    const answer = await handler.handle({
+      method: 'POST',
+      path: '/forms/order',
+      headers: { 'content-type': 'text/plain' }, // the app's parser decided; the type no longer matters
+      body: { parsed: { name: 'B', phone: '89123456789' } },
+    });
+    expect(answer?.status).toBe(202);
+    expect((await emu.waitForMessages(1))[0]?.text).toBe('Hi B');
+  });
+
+  it('refuses bad options at setup with a ValidationError naming the option', () => {
+    const notifier = { trigger() {}, hasRule: () => true } as never;
+    const cases: [string, object][] = [
+      ['maxBodyBytes', { maxBodyBytes: 0 }],
+      ['apiKey', { apiKey: '' }],
+      ['redirect', { redirect: '/x\r\nSet-Cookie: a=b' }],
+      ['honeypot', { honeypot: 42 }],
+      ['cors', { cors: { origin: 5 } }],
+      ['trustProxy', { trustProxy: -1 }],
+      ['inboundLimits.perIp.points', { inboundLimits: { perIp: { points: 0, durationMs: 1000 } } }],
+      ['inboundLimits.perPhone.durationMs', { inboundLimits: { perPhone: { points: 1, durationMs: 1.5 } } }],
+      ['prefix', { prefix: 'olchat' }],
+    ];
+    for (const [path, options] of cases) {
+      const error = (() => {
+        try {
+          createHandler(notifier, options);
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error, path).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues[0]?.path).toBe(path);
+    }
+    expect(() => createHandler({} as never)).toThrow(ValidationError);
+  });
+
+  it('createNotify fails at setup for an unknown rule', async () => {
+    const { notifier } = await setup();
+    expect(() => createNotify(notifier, 'ordr')).toThrow(UnknownRuleError);
+  });
+
+  it('handlers on one notifier share the inbound limits; another notifier has its own', async () => {
+    const { notifier } = await setup();
+    const other = await setup();
+    const limits = { perIp: { points: 2, durationMs: 60_000 }, perPhone: false as const };
+    const router = createHandler(notifier, { inboundLimits: limits });
+    const run = createNotify(notifier, 'order', { inboundLimits: limits });
+    expect((await router.handle(post('/forms/order', {})))?.status).toBe(400);
+    expect((await run(post('/', {}))).ok).toBe(false);
+    const third = await router.handle(post('/forms/order', {}));
+    expect(third?.status).toBe(429);
+    expect(Number(third?.headers['retry-after'])).toBeGreaterThan(0);
+    const elsewhere = createHandler(other.notifier, { inboundLimits: limits });
+    expect((await elsewhere.handle(post('/forms/order', {})))?.status).toBe(400);
+  });
+
+  it('stops reading at the limit without draining the stream', async () => {
+    const { notifier } = await setup();
+    const handler = createHandler(notifier, { inboundLimits: false, maxBodyBytes: 10 });
+    let pulled = 0;
+    const answer = await handler.handle({
+      method: 'POST',
+      path: '/forms/order',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      body: (async function* () {
+        for (;;) {
+          pulled++;
+          yield new Uint8Array(4);
+        }
+      })(),
+    });
+    expect(answer?.status).toBe(413);
+    expect(answer?.headers.connection).toBe('close');
+    expect(pulled).toBe(3);
+  });
+});
+
+describe('client address', () => {
+  it('is the socket unless trustProxy says otherwise', () => {
+    expect(clientIp('::ffff:10.0.0.1', '1.2.3.4', false)).toBe('10.0.0.1');
+    expect(clientIp('10.0.0.1', '1.2.3.4, 5.6.7.8', true)).toBe('1.2.3.4');
+    expect(clientIp('10.0.0.1', '1.2.3.4, 5.6.7.8', 1)).toBe('5.6.7.8');
+    expect(clientIp('10.0.0.1', '1.2.3.4, 5.6.7.8', 2)).toBe('1.2.3.4');
+    expect(clientIp('10.0.0.1', '1.2.3.4, 5.6.7.8', 9)).toBe('1.2.3.4');
+    expect(clientIp('10.0.0.1', '1.2.3.4, 5.6.7.8', (a) => a.startsWith('10.'))).toBe('5.6.7.8');
+    // Past a hop that is not an address nothing more is believed.
+    expect(clientIp('10.0.0.1', '1.2.3.4, garbage, 5.6.7.8', true)).toBe('5.6.7.8');
+    expect(clientIp(undefined, '', false)).toBe('');
+  });
+
+  it('limits IPv6 by its /64', () => {
+    expect(ipLimitKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(ipLimitKey('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
+    expect(ipLimitKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(ipLimitKey('::1')).toBe('0:0:0:0::/64');
+    expect(ipLimitKey('192.0.2.1')).toBe('192.0.2.1');
+    expect(ipLimitKey('')).toBe('unknown');
+  });
+});
+
+describe('bodies and answers', () => {
+  it('parses urlencoded into a prototype-free object; repeated names become arrays', () => {
+    const parsed = parseUrlencoded('__proto__=x&a=1&a=2&b=%D0%AF+z&c&&d=');
+    expect(Object.getPrototypeOf(parsed)).toBe(null);
+    expect(Object.entries(parsed)).toEqual([
+      ['__proto__', 'x'],
+      ['a', ['1', '2']],
+      ['b', 'Я z'],
+      ['c', ''],
+      ['d', ''],
+    ]);
+  });
+
+  it('tells a browser form by its type or an Accept preferring HTML', () => {
+    expect(isBrowserForm({ 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })).toBe(true);
+    expect(isBrowserForm({ accept: 'text/html,application/xhtml+xml,*/*;q=0.8' })).toBe(true);
+    expect(isBrowserForm({ accept: '*/*' })).toBe(false);
+    expect(isBrowserForm({ accept: 'application/json, text/html;q=0.9' })).toBe(false);
+    expect(isBrowserForm({ accept: 'text/html;q=0' })).toBe(false);
+    expect(isBrowserForm({})).toBe(false);
+  });
+});

@@ -1,0 +1,4 @@
+export type { RedisConnection } from './connection.js';
+export { RedisUnavailableError } from './errors.js';
+export { RedisLimiterStore, type RedisLimiterStoreOptions, redisLimiterStore } from './limiter-store.js';
+export { RedisQueue, type RedisQueueOptions, redisQueue } from './queue/redis-queue.js';

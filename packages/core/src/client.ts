@@ -214,7 +214,13 @@ export class OlchatClient {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw asOlchatError(signal.reason);
       const lease = await gate.acquire(limit.points, leaseMs, signal).catch((reason) => {
-        throw asOlchatError(reason);
+        // Cancelled by close() or the caller, or the limiter store itself failed: never sent either way.
+        if (signal.aborted || reason instanceof OlchatError)
+          throw asOlchatError(signal.aborted ? signal.reason : reason);
+        throw new NetworkError(
+          `The limiter store failed (${redactedCause(reason, this.#token).message}); nothing was sent`,
+          redactedCause(reason, this.#token),
+        );
       });
       let holdMs = limit.durationMs + limit.marginMs;
       let error: OlchatError;

@@ -93,3 +93,24 @@ describe('the waiting line', () => {
     await third;
   });
 });
+
+describe('a failing limiter store', () => {
+  it('fails the call with NETWORK ("nothing was sent"), not CLOSED, and sends nothing', async () => {
+    const { OlchatClient } = await import('../src/index.js');
+    const broken: LimiterStore = {
+      tryAcquire: async () => {
+        throw new Error('store connection lost');
+      },
+      release: async () => {},
+    };
+    const client = new OlchatClient({ token: 't', baseUrl: 'http://127.0.0.1:9/wa', limiterStore: broken });
+    try {
+      await expect(client.sendText({ phone: '79123456789', text: 'x' })).rejects.toMatchObject({
+        code: 'NETWORK',
+        message: expect.stringContaining('nothing was sent'),
+      });
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,24 +1,51 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const packages = fileURLToPath(new URL('./packages/', import.meta.url));
+
+/**
+ * The HTTP conformance suite once per framework major: `express` (or `koa`) is aliased to that
+ * version for the adapter's source and the suite alike, and the suite checks which one it got.
+ */
+function conformance(adapter: 'express' | 'koa', major: number): TestProjectInlineConfiguration {
+  const framework = `${adapter}${major}`;
+  return {
+    extends: true,
+    resolve: { alias: { [adapter]: framework } },
+    test: {
+      name: framework,
+      include: ['test/conformance/**/*.test.ts'],
+      env: { OLCHAT_ADAPTER: adapter, OLCHAT_FRAMEWORK_MAJOR: String(major) },
+    },
+  };
+}
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources; the pack test checks the built packages separately.
-    alias: {
-      '@olchat-kit/core': src('core'),
-      '@olchat-kit/testing': src('testing'),
-    },
+    alias: [{ find: /^@olchat-kit\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
   },
   test: {
-    include: [
-      'packages/*/src/**/*.test.ts',
-      'packages/*/test/**/*.test.ts',
-      'test/**/*.test.ts',
-      'examples/*/test/**/*.test.ts',
-    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'packages/*/test/**/*.test.ts',
+            'test/**/*.test.ts',
+            'examples/*/test/**/*.test.ts',
+          ],
+          exclude: [...configDefaults.exclude, 'test/conformance/**'],
+        },
+      },
+      conformance('express', 4),
+      conformance('express', 5),
+      conformance('koa', 2),
+      conformance('koa', 3),
+    ],
   },
 });

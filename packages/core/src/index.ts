@@ -12,6 +12,23 @@ export {
   type SendTextParams,
 } from './client.js';
 export * from './errors.js';
+export { INBOUND_ERROR_STATUS, InboundError, type InboundErrorCode } from './http/errors.js';
+export { createHandler, createNotify, type OlchatHandler } from './http/handler.js';
+export { fromNodeRequest } from './http/node.js';
+export { DEFAULT_INBOUND_LIMITS } from './http/options.js';
+export type {
+  CorsOption,
+  HandlerLogger,
+  HandlerOptions,
+  HandlerRequest,
+  HandlerResponse,
+  InboundLimit,
+  InboundLimitsOptions,
+  NotifyHandlerOptions,
+  NotifyHooks,
+  NotifyOutcome,
+  TrustProxy,
+} from './http/types.js';
 export { SlotGate } from './limiter/gate.js';
 export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';

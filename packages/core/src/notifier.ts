@@ -20,6 +20,12 @@ export interface NotifierOptions {
 export interface TriggerOptions {
   /** The same key within `dedupeTtlMs` returns the first job and sends nothing more. */
   idempotencyKey?: string;
+  /**
+   * `trigger()` only: awaited once the input is valid and the message rendered, just before the job
+   * is queued (not when `when()` says no). If it throws, `trigger()` rejects with that error and
+   * nothing is queued. The HTTP handler's per-recipient inbound limit uses it.
+   */
+  beforeEnqueue?: (message: OutgoingMessage) => void | Promise<void>;
 }
 
 export interface TriggerResult {
@@ -105,6 +111,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
         return enqueue(rule.id, { phone: '', text: '', sendToImol: false }, keys, true);
       }
       if (prepared.dedupeKey !== undefined) keys.push(`dedupe:${rule.id}:${prepared.dedupeKey}`);
+      await triggerOptions.beforeEnqueue?.(prepared.message);
       return enqueue(rule.id, prepared.message, keys, false);
     },
 

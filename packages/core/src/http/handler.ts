@@ -1,0 +1,187 @@
+import { UnknownRuleError, ValidationError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Notifier, TriggerResult } from '../notifier.js';
+import { errorAnswer, headerValue, isBrowserForm, json, redirectAnswer } from './answers.js';
+import { readBody } from './body.js';
+import { clientIp, ipLimitKey } from './client-ip.js';
+import { preflightHeaders } from './cors.js';
+import { closedError, InboundError, toInboundError } from './errors.js';
+import { lineStatus } from './health.js';
+import { resolveOptions } from './options.js';
+import { matchRoute, ROUTE_METHODS, ROUTE_PATHS, type Route } from './routes.js';
+import type {
+  HandlerOptions,
+  HandlerRequest,
+  HandlerResponse,
+  NotifyHandlerOptions,
+  NotifyHooks,
+  NotifyOutcome,
+} from './types.js';
+
+export interface OlchatHandler {
+  /** The answer for a request to one of the handler's routes; undefined for any other path. */
+  handle(request: HandlerRequest): Promise<HandlerResponse | undefined>;
+  /** Reads the body and triggers `ruleId` from it (or from `hooks.from()`), as `notify()` middleware does. */
+  notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
+  /** The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`, `/health`. */
+  readonly routes: readonly string[];
+}
+
+/**
+ * All of the HTTP behaviour both adapters share: routing, body reading and limits, auth, inbound
+ * limits, honeypot, CORS, health and every answer. Options are checked here, once.
+ */
+export function createHandler(notifier: Notifier, options: HandlerOptions = {}): OlchatHandler {
+  if (typeof notifier?.trigger !== 'function' || typeof notifier.hasRule !== 'function') {
+    throw new ValidationError('createHandler needs a notifier made with createNotifier()');
+  }
+  const config = resolveOptions(notifier, options);
+
+  async function answer(route: Route, request: HandlerRequest): Promise<HandlerResponse> {
+    const method = request.method.toUpperCase();
+    const allowed = ROUTE_METHODS[route.name];
+    if (method === 'OPTIONS' || !allowed.includes(method)) {
+      const allow = [...allowed, 'OPTIONS'].join(', ');
+      if (method !== 'OPTIONS') {
+        throw new InboundError('method_not_allowed', `Use ${allowed.join(' or ')}`, { headers: { allow } });
+      }
+      const preflight = config.cors && headerValue(request.headers['access-control-request-method']) !== '';
+      return { status: 204, headers: { allow, ...(preflight ? preflightHeaders(allow) : {}) } };
+    }
+    if (route.name === 'form') return form(route.ruleId, request);
+    if (route.name === 'health') return health();
+    authorize(request);
+    if (route.name === 'messages') {
+      const body = await readBody(request, config.maxBodyBytes);
+      const key = headerValue(request.headers['idempotency-key']);
+      return json(202, await notifier.send(body as never, key === '' ? {} : { idempotencyKey: key }));
+    }
+    const record = await notifier.get(route.id);
+    if (!record) throw new InboundError('not_found', 'No message with this id');
+    return json(200, record);
+  }
+
+  async function form(ruleId: string, request: HandlerRequest): Promise<HandlerResponse> {
+    checkRule(ruleId);
+    const { data, trapped } = await intake(request);
+    const job = trapped ? decoy() : await trigger(ruleId, data);
+    return config.redirect !== undefined && isBrowserForm(request.headers)
+      ? redirectAnswer(config.redirect)
+      : json(202, job);
+  }
+
+  function checkRule(ruleId: string): void {
+    if (notifier.closed) throw closedError();
+    if (!notifier.hasRule(ruleId)) {
+      throw new InboundError('unknown_rule', `No form ${JSON.stringify(ruleId.slice(0, 100))}`);
+    }
+  }
+
+  /** The per-IP limit, then the body; a filled honeypot field means a bot. */
+  async function intake(request: HandlerRequest): Promise<{ body: unknown; data: unknown; trapped: boolean }> {
+    if (config.perIp) {
+      const ip = clientIp(request.ip, headerValue(request.headers['x-forwarded-for']), config.trustProxy);
+      await config.perIp(ipLimitKey(ip));
+    }
+    const body = await readBody(request, config.maxBodyBytes);
+    const field = config.honeypot;
+    if (field === undefined || typeof body !== 'object' || body === null || !Object.hasOwn(body, field)) {
+      return { body, data: body, trapped: false };
+    }
+    const { [field]: bait, ...data } = body as Record<string, unknown>;
+    return { body, data, trapped: isFilled(bait) };
+  }
+
+  function trigger(ruleId: string, data: unknown): Promise<TriggerResult> {
+    const perPhone = config.perPhone;
+    return notifier.trigger(ruleId, data, perPhone ? { beforeEnqueue: (message) => perPhone(message.phone) } : {});
+  }
+
+  async function health(): Promise<HandlerResponse> {
+    const queue = notifier.stats();
+    if (notifier.closed) {
+      return json(503, { ...closedError().toJSON(), status: 'closed', queue });
+    }
+    const olchat = await lineStatus(notifier.client, config.healthCacheMs);
+    if (olchat.connected === false) {
+      const message = 'OLChat reports the WhatsApp line as disconnected';
+      return json(503, { error: 'olchat_down', message, status: 'down', olchat, queue });
+    }
+    return json(200, { status: olchat.connected ? 'ok' : 'unknown', olchat, queue });
+  }
+
+  function authorize(request: HandlerRequest): void {
+    if (!config.authorized) {
+      throw new InboundError('disabled', 'The messages API is off: the router has no apiKey');
+    }
+    if (!config.authorized(headerValue(request.headers.authorization))) {
+      throw new InboundError('unauthorized', 'A valid "Authorization: Bearer <apiKey>" header is required', {
+        headers: { 'www-authenticate': 'Bearer' },
+      });
+    }
+  }
+
+  function failure(error: unknown): InboundError {
+    const refused = toInboundError(error);
+    if (refused.code === 'internal')
+      config.logger.error({ err: error }, 'olchat-kit: unexpected error in the HTTP handler');
+    return refused;
+  }
+
+  return {
+    routes: ROUTE_PATHS,
+
+    async handle(request) {
+      const route = matchRoute(request.path, config.prefix);
+      if (!route) return undefined;
+      let result: HandlerResponse;
+      try {
+        result = await answer(route, request);
+      } catch (error) {
+        result = errorAnswer(failure(error));
+      }
+      const origin = headerValue(request.headers.origin);
+      return config.cors ? { ...result, headers: { ...result.headers, ...config.cors(origin) } } : result;
+    },
+
+    async notify(ruleId, request, hooks = {}) {
+      try {
+        checkRule(ruleId);
+        const { body, data, trapped } = await intake(request);
+        hooks.onBody?.(body);
+        if (trapped) return { ok: true, job: decoy() };
+        const job = await trigger(ruleId, hooks.from ? await hooks.from() : data);
+        return { ok: true, job };
+      } catch (error) {
+        const refused = failure(error);
+        return { ok: false, error: refused, response: errorAnswer(refused) };
+      }
+    },
+  };
+}
+
+/**
+ * The `notify()` middleware's core: checks the rule exists now (a typo fails at startup), then
+ * runs `handler.notify` for it on each request.
+ */
+export function createNotify(
+  notifier: Notifier,
+  ruleId: string,
+  options: NotifyHandlerOptions = {},
+): (request: HandlerRequest, hooks?: NotifyHooks) => Promise<NotifyOutcome> {
+  const handler = createHandler(notifier, options);
+  if (!notifier.hasRule(ruleId)) throw new UnknownRuleError(String(ruleId));
+  return (request, hooks) => handler.notify(ruleId, request, hooks);
+}
+
+/** What a honeypot hit answers: shaped like a queued job, but nothing was queued. */
+function decoy(): TriggerResult {
+  return { id: newId(), status: 'queued' };
+}
+
+function isFilled(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value === 'string') return value.trim() !== '';
+  if (Array.isArray(value)) return value.some(isFilled);
+  return true;
+}

@@ -1,0 +1,97 @@
+import { ValidationError } from '../errors.js';
+import { bearerCheck } from './auth.js';
+import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { type CorsHeaders, corsHeaders } from './cors.js';
+import { type InboundCheck, inboundCheck } from './inbound-limits.js';
+import type { HandlerLogger, HandlerOptions, InboundLimit, TrustProxy } from './types.js';
+
+export const DEFAULT_INBOUND_LIMITS = {
+  perIp: { points: 10, durationMs: 60_000 },
+  perPhone: { points: 5, durationMs: 3_600_000 },
+} as const satisfies Record<string, InboundLimit>;
+
+export interface ResolvedOptions {
+  prefix: string;
+  maxBodyBytes: number;
+  honeypot: string | undefined;
+  redirect: string | undefined;
+  authorized: ((authorization: string) => boolean) | undefined;
+  cors: CorsHeaders | undefined;
+  trustProxy: TrustProxy;
+  perIp: InboundCheck | undefined;
+  perPhone: InboundCheck | undefined;
+  healthCacheMs: number;
+  logger: HandlerLogger;
+}
+
+const consoleLogger: HandlerLogger = { error: (obj, msg) => console.error(msg, obj) };
+
+/** Checks the options once, at setup: a mistake throws a `ValidationError` there, not per request. */
+export function resolveOptions(owner: object, options: HandlerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) fail('', 'Expected an options object');
+  const { apiKey, redirect, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, honeypot, cors, trustProxy = false } = options;
+  const { prefix = '', healthCacheMs = 30_000, logger = consoleLogger, inboundLimits = {} } = options;
+  if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.trim() === '')) fail('apiKey', 'Expected a string');
+  if (redirect !== undefined && (typeof redirect !== 'string' || redirect === '' || /[\r\n]/.test(redirect)))
+    fail('redirect', 'Expected a URL or path');
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) fail('maxBodyBytes', 'Expected a positive integer');
+  if (honeypot !== undefined && honeypot !== false && (typeof honeypot !== 'string' || honeypot === ''))
+    fail('honeypot', 'Expected a field name or false');
+  if (cors !== undefined && typeof cors !== 'boolean' && !isCorsObject(cors))
+    fail('cors', 'Expected a boolean or { origin: string | string[] | (origin) => boolean }');
+  if (
+    typeof trustProxy !== 'boolean' &&
+    typeof trustProxy !== 'function' &&
+    !(Number.isInteger(trustProxy) && trustProxy >= 0)
+  )
+    fail('trustProxy', 'Expected a boolean, a number of proxies or a function');
+  if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) fail('prefix', 'Expected a path');
+  if (!Number.isInteger(healthCacheMs) || healthCacheMs < 0) fail('healthCacheMs', 'Expected ms');
+  if (typeof logger?.error !== 'function') fail('logger', 'Expected { error(obj, msg) }');
+  if (inboundLimits !== false && (typeof inboundLimits !== 'object' || inboundLimits === null))
+    fail('inboundLimits', 'Expected { perIp?, perPhone? } or false');
+  const limits = inboundLimits === false ? { perIp: false as const, perPhone: false as const } : inboundLimits;
+  return {
+    prefix: prefix.replace(/\/+$/, ''),
+    maxBodyBytes,
+    honeypot: honeypot === false ? undefined : honeypot,
+    redirect,
+    authorized: apiKey === undefined ? undefined : bearerCheck(apiKey),
+    cors: corsHeaders(cors),
+    trustProxy,
+    perIp: limitCheck(owner, 'ip', limits.perIp, DEFAULT_INBOUND_LIMITS.perIp),
+    perPhone: limitCheck(owner, 'phone', limits.perPhone, DEFAULT_INBOUND_LIMITS.perPhone),
+    healthCacheMs,
+    logger,
+  };
+}
+
+function limitCheck(
+  owner: object,
+  name: 'ip' | 'phone',
+  limit: InboundLimit | false | undefined,
+  fallback: InboundLimit,
+): InboundCheck | undefined {
+  if (limit === false) return undefined;
+  const chosen = limit ?? fallback;
+  const path = `inboundLimits.${name === 'ip' ? 'perIp' : 'perPhone'}`;
+  if (typeof chosen !== 'object' || chosen === null) fail(path, 'Expected { points, durationMs } or false');
+  if (!Number.isInteger(chosen.points) || chosen.points < 1) fail(`${path}.points`, 'Expected a positive integer');
+  if (!Number.isInteger(chosen.durationMs) || chosen.durationMs < 1)
+    fail(`${path}.durationMs`, 'Expected a positive integer');
+  return inboundCheck(owner, name, chosen);
+}
+
+function isCorsObject(cors: unknown): boolean {
+  if (typeof cors !== 'object' || cors === null) return false;
+  const origin = (cors as { origin?: unknown }).origin;
+  return (
+    typeof origin === 'string' ||
+    typeof origin === 'function' ||
+    (Array.isArray(origin) && origin.every((o) => typeof o === 'string'))
+  );
+}
+
+function fail(path: string, message: string): never {
+  throw new ValidationError(`Handler option ${path || '(options)'}: ${message}`, [{ path, message }]);
+}

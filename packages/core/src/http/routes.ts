@@ -1,0 +1,45 @@
+/** The handler's routes, in the path syntax Express and @koa/router share. */
+export const ROUTE_PATHS = ['/forms/:ruleId', '/messages', '/messages/:id', '/health'] as const;
+
+export type Route =
+  | { name: 'form'; ruleId: string }
+  | { name: 'messages' }
+  | { name: 'message'; id: string }
+  | { name: 'health' };
+
+export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
+  form: ['POST'],
+  messages: ['POST'],
+  message: ['GET', 'HEAD'],
+  health: ['GET', 'HEAD'],
+};
+
+/** The route a path is for, below `prefix` (matched without regard to case, as the routers do). */
+export function matchRoute(rawPath: string, prefix: string): Route | undefined {
+  let path = rawPath.split('?', 1)[0] as string;
+  if (prefix !== '') {
+    if (path.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return undefined;
+    path = path.slice(prefix.length);
+  }
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  const [empty, first, second, extra] = path.split('/');
+  if (empty !== '' || extra !== undefined) return undefined;
+  switch (first?.toLowerCase()) {
+    case 'forms':
+      return second === undefined ? undefined : { name: 'form', ruleId: decode(second) };
+    case 'messages':
+      return second === undefined ? { name: 'messages' } : { name: 'message', id: decode(second) };
+    case 'health':
+      return second === undefined ? { name: 'health' } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return ''; // never a rule or job id
+  }
+}

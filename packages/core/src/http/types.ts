@@ -1,0 +1,88 @@
+import type { TriggerResult } from '../notifier.js';
+import type { InboundError } from './errors.js';
+
+/**
+ * What an adapter hands the handler: one shape for every framework. `body` is the raw request
+ * stream, or `{ parsed }` when the app's own body parser already consumed it.
+ */
+export interface HandlerRequest {
+  method: string;
+  /** The path below the mount point (or the full path when the `prefix` option is set); a query is ignored. */
+  path: string;
+  /** Lower-case names, as Node's `IncomingHttpHeaders`. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The socket's remote address. Forwarded headers count only as far as `trustProxy` says. */
+  ip?: string | undefined;
+  body?: AsyncIterable<Uint8Array | string> | { parsed: unknown } | undefined;
+}
+
+/** What the adapter writes back. `body` is undefined only for answers without content (204). */
+export interface HandlerResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface InboundLimit {
+  points: number;
+  durationMs: number;
+}
+
+export interface InboundLimitsOptions {
+  /** Form submissions (and `notify()` calls) per client IP. Default 10 a minute; false: off. */
+  perIp?: InboundLimit | false;
+  /** Messages queued per recipient phone by forms and `notify()`. Default 5 an hour; false: off. */
+  perPhone?: InboundLimit | false;
+}
+
+/**
+ * Which proxies to believe about the client's address. false (default): the socket's address.
+ * true: the left-most `X-Forwarded-For` entry. A number: that many proxies in front of the app.
+ * A function: `(address, hop) => trusted`, asked from the socket outwards (hop 0 is the socket).
+ */
+export type TrustProxy = boolean | number | ((address: string, hop: number) => boolean);
+
+export type CorsOption = boolean | { origin: string | readonly string[] | ((origin: string) => boolean) };
+
+export interface HandlerLogger {
+  error(obj: object, msg?: string): void;
+}
+
+export interface HandlerOptions {
+  /** Enables `POST /messages` and `GET /messages/:id` for `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Where a browser form is sent (303) after a successful `POST /forms/:ruleId`. */
+  redirect?: string;
+  /** Largest request body read, in bytes. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** A form field bots fill and people do not see. When filled, the answer looks ordinary and nothing is sent. Default off. */
+  honeypot?: string | false;
+  /** CORS for the handler's routes: true allows any origin. Default false. */
+  cors?: CorsOption;
+  trustProxy?: TrustProxy;
+  /** Default: per IP 10 a minute, per recipient phone 5 an hour. false turns both off. */
+  inboundLimits?: InboundLimitsOptions | false;
+  /** The handler answers only below this path (the Koa router's prefix). */
+  prefix?: string;
+  /** How long `GET /health` reuses OLChat's line status. Default 30 000 ms. */
+  healthCacheMs?: number;
+  /** Where unexpected errors are reported (they are answered 500 without detail). Default: console.error. */
+  logger?: HandlerLogger;
+}
+
+/** The options `notify()` takes from the handler's: the rest concern the router's own routes. */
+export type NotifyHandlerOptions = Pick<
+  HandlerOptions,
+  'maxBodyBytes' | 'honeypot' | 'trustProxy' | 'inboundLimits' | 'logger'
+>;
+
+export interface NotifyHooks {
+  /** Called with the parsed body before `from`: the adapter puts it where the app expects it. */
+  onBody?: (body: unknown) => void;
+  /** The data to trigger the rule with. Default: the parsed body. */
+  from?: () => unknown;
+}
+
+export type NotifyOutcome =
+  | { ok: true; job: TriggerResult }
+  | { ok: false; error: InboundError; response: HandlerResponse };

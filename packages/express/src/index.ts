@@ -1,0 +1,67 @@
+import type {
+  HandlerOptions,
+  HandlerResponse,
+  InboundError,
+  NotifyHandlerOptions,
+  TriggerResult,
+} from '@olchat-kit/core';
+import { createHandler, createNotify, fromNodeRequest, type Notifier } from '@olchat-kit/core';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The job `notify()` queued for this request. */
+      olchat?: TriggerResult;
+    }
+  }
+}
+
+export type OlchatRouterOptions = HandlerOptions;
+
+export interface NotifyOptions extends NotifyHandlerOptions {
+  /** The rule's input. Default: `req.body` (parsed here when no body parser ran). */
+  from?: (req: Request) => unknown;
+  /** Called instead of the JSON error answer when the request is refused; `next` is not called for you. */
+  onInvalid?: (error: InboundError, req: Request, res: Response, next: NextFunction) => void;
+}
+
+/** An `express.Router` serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`. */
+export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
+  const handler = createHandler(notifier, options);
+  const router = express.Router();
+  router.use((req, res, next) => {
+    handler
+      .handle(fromNodeRequest(req, req.path, req.body))
+      .then((answer) => (answer ? write(res, answer) : next()))
+      .catch(next);
+  });
+  return router;
+}
+
+/** Middleware for the app's own route: triggers `ruleId`, stores the job on `req.olchat`, calls `next()`. */
+export function notify(notifier: Notifier, ruleId: string, options: NotifyOptions = {}): RequestHandler {
+  const { from, onInvalid, ...handlerOptions } = options;
+  const run = createNotify(notifier, ruleId, handlerOptions);
+  return (req, res, next) => {
+    const hooks = {
+      onBody: (body: unknown) => {
+        req.body = body;
+      },
+      ...(from ? { from: () => from(req) } : {}),
+    };
+    run(fromNodeRequest(req, req.path, req.body), hooks)
+      .then((outcome) => {
+        if (outcome.ok) {
+          req.olchat = outcome.job;
+          next();
+        } else if (onInvalid) onInvalid(outcome.error, req, res, next);
+        else write(res, outcome.response);
+      })
+      .catch(next);
+  };
+}
+
+function write(res: Response, answer: HandlerResponse): void {
+  res.writeHead(answer.status, answer.headers).end(answer.body);
+}

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { newId } from '../ids.js';
 import type { OutgoingMessage } from '../message.js';
+import { Fifo } from './fifo.js';
 import type {
   AddResult,
   JobError,
@@ -23,6 +24,11 @@ export interface MemoryQueueOptions {
 }
 
 // One object per job serves as queue entry, record and payload: 100 000 queued jobs stay small.
+interface KeyEntry {
+  job: Job;
+  expiresAt: number;
+}
+
 interface Job {
   id: string;
   ruleId: string | undefined;
@@ -41,11 +47,11 @@ export class MemoryQueue implements JobQueue {
   readonly #maxFinished: number;
   readonly #maxKeys: number;
   readonly #jobs = new Map<string, Job>();
-  readonly #finished = new Map<string, number>(); // id → finishedAt, in finishing order
+  readonly #finished = new Fifo<{ job: Job; finishedAt: number }>(); // in finishing order
   // A key keeps its job object even after the record expired, so a late duplicate never resends.
-  readonly #keys = new Map<string, { job: Job; expiresAt: number }>();
-  #pending: Job[] = [];
-  #pendingHead = 0;
+  readonly #keys = new Map<string, KeyEntry>();
+  readonly #keyOrder = new Fifo<{ key: string; entry: KeyEntry }>(); // in the order they were set
+  readonly #pending = new Fifo<Job>();
   #running = 0;
   #counts: JobStats = { queued: 0, sending: 0, sent: 0, failed: 0 };
   #options: WorkerOptions | undefined;
@@ -62,6 +68,7 @@ export class MemoryQueue implements JobQueue {
 
   async add(newJob: NewJob): Promise<AddResult> {
     const now = Date.now();
+    this.#expire(now);
     for (const key of newJob.keys) {
       const hit = this.#keys.get(key);
       if (hit && hit.expiresAt > now) return { record: toRecord(hit.job), created: false };
@@ -119,36 +126,27 @@ export class MemoryQueue implements JobQueue {
     clearTimeout(timer);
     if (result === 'timeout') {
       // Out of time: what is still queued cannot be sent by this process; say so on each job.
-      for (let i = this.#pendingHead; i < this.#pending.length; i++) {
-        const job = this.#pending[i] as Job;
+      for (const job of this.#pending.drain()) {
         this.#counts.queued--;
         this.#finish(job, {
           status: 'failed',
           error: { code: 'CLOSED', message: 'Not sent: the notifier closed before its turn' },
         });
       }
-      this.#pending = [];
-      this.#pendingHead = 0;
       this.#abort.abort(new Error('The queue closed before this job finished'));
       await drained;
     }
   }
 
   #isIdle(): boolean {
-    return this.#running === 0 && (this.#pendingHead >= this.#pending.length || !this.#options);
+    return this.#running === 0 && (this.#pending.size === 0 || !this.#options);
   }
 
   #pump(): void {
     const options = this.#options;
     if (!options) return;
-    while (this.#running < options.concurrency && this.#pendingHead < this.#pending.length) {
-      const job = this.#pending[this.#pendingHead] as Job;
-      this.#pending[this.#pendingHead] = undefined as unknown as Job;
-      this.#pendingHead++;
-      if (this.#pendingHead > 4096 && this.#pendingHead * 2 > this.#pending.length) {
-        this.#pending = this.#pending.slice(this.#pendingHead);
-        this.#pendingHead = 0;
-      }
+    while (this.#running < options.concurrency && this.#pending.size > 0) {
+      const job = this.#pending.shift() as Job;
       this.#running++;
       void this.#work(job, options);
     }
@@ -209,29 +207,28 @@ export class MemoryQueue implements JobQueue {
     const now = Date.now();
     job.updatedAt = now;
     job.message = undefined;
-    this.#finished.set(job.id, now);
+    this.#finished.push({ job, finishedAt: now });
     this.#expire(now);
   }
 
   #remember(key: string, job: Job, expiresAt: number): void {
-    this.#keys.delete(key);
-    this.#keys.set(key, { job, expiresAt });
-    if (this.#keys.size > this.#maxKeys) {
-      const oldest = this.#keys.keys().next();
-      if (!oldest.done) this.#keys.delete(oldest.value);
-    }
+    const entry = { job, expiresAt };
+    this.#keys.set(key, entry);
+    this.#keyOrder.push({ key, entry });
   }
 
-  /** Drops finished records past their time or over the cap, oldest first. */
+  /** Drops finished records past their time or over the cap, and keys past theirs, oldest first. */
   #expire(now: number): void {
-    for (const [id, finishedAt] of this.#finished) {
-      if (this.#finished.size <= this.#maxFinished && now - finishedAt < this.#keepFinishedMs) break;
-      this.#finished.delete(id);
-      this.#jobs.delete(id);
+    for (let oldest = this.#finished.peek(); oldest; oldest = this.#finished.peek()) {
+      if (this.#finished.size <= this.#maxFinished && now - oldest.finishedAt < this.#keepFinishedMs) break;
+      this.#finished.shift();
+      this.#jobs.delete(oldest.job.id);
     }
-    for (const [key, entry] of this.#keys) {
-      if (entry.expiresAt > now) break;
-      this.#keys.delete(key);
+    for (let oldest = this.#keyOrder.peek(); oldest; oldest = this.#keyOrder.peek()) {
+      if (this.#keys.size <= this.#maxKeys && oldest.entry.expiresAt > now) break;
+      this.#keyOrder.shift();
+      // A key set again later has a newer entry: only the entry this slot recorded goes.
+      if (this.#keys.get(oldest.key) === oldest.entry) this.#keys.delete(oldest.key);
     }
   }
 }

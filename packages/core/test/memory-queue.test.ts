@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryQueue } from '../src/index.js';
+import { Fifo } from '../src/queue/fifo.js';
+
+const message = { phone: '79123456789', text: 'x', sendToImol: false };
+
+describe('MemoryQueue history', () => {
+  it('keeps at most maxFinished records and maxKeys keys, oldest out first', async () => {
+    const queue = new MemoryQueue({ maxFinished: 50, maxKeys: 80 });
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const { record } = await queue.add({ message, keys: [`k${i}`], keyTtlMs: 60_000, skipped: true });
+      ids.push(record.id);
+    }
+    expect(await queue.get(ids[149] as string)).toBeUndefined();
+    expect(await queue.get(ids[150] as string)).toMatchObject({ status: 'skipped' });
+    // The newest 80 keys still return their first job; older ones were forgotten.
+    expect((await queue.add({ message, keys: ['k199'], keyTtlMs: 60_000, skipped: true })).created).toBe(false);
+    expect((await queue.add({ message, keys: ['k100'], keyTtlMs: 60_000, skipped: true })).created).toBe(true);
+  });
+
+  it('a key set again after it expired is not dropped by its old entry', async () => {
+    const queue = new MemoryQueue();
+    const first = await queue.add({ message, keys: ['same'], keyTtlMs: 1, skipped: true });
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true });
+    expect(second.created).toBe(true);
+    await queue.get(first.record.id); // runs the expiry pass over the old entry
+    const third = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true });
+    expect(third).toMatchObject({ created: false, record: { id: second.record.id } });
+  });
+});
+
+describe('Fifo', () => {
+  it('keeps order across compactions', () => {
+    const fifo = new Fifo<number>();
+    const out: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      fifo.push(i);
+      if (i % 3 === 0) out.push(fifo.shift() as number);
+    }
+    out.push(...fifo.drain());
+    expect(out).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(fifo.size).toBe(0);
+  });
+});

@@ -3,7 +3,16 @@ import type { CallOptions, OlchatClient } from './client.js';
 import { ClosedError, OlchatError, UnknownRuleError, ValidationError } from './errors.js';
 import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from './message.js';
 import { MemoryQueue } from './queue/memory-queue.js';
-import type { ActiveJob, JobError, JobOutcome, JobQueue, JobRecord, JobStats, JobStatus } from './queue/types.js';
+import type {
+  ActiveJob,
+  JobError,
+  JobOutcome,
+  JobQueue,
+  JobRecord,
+  JobStats,
+  JobStatus,
+  NewJob,
+} from './queue/types.js';
 import type { AnyRule, Rule } from './rules.js';
 
 export interface NotifierOptions {
@@ -83,13 +92,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   async function enqueue(ruleId: string | undefined, message: OutgoingMessage, keys: string[], skipped: boolean) {
     if (closed) throw new ClosedError();
-    const { record } = await queue.add({
-      ...(ruleId === undefined ? {} : { ruleId }),
-      message,
-      keys,
-      keyTtlMs: dedupeTtlMs,
-      skipped,
-    });
+    // One object shape for every add: a conditional spread here cost microseconds per request.
+    const job: NewJob = { message, keys, keyTtlMs: dedupeTtlMs, skipped };
+    if (ruleId !== undefined) job.ruleId = ruleId;
+    const { record } = await queue.add(job);
     return { id: record.id, status: record.status };
   }
 

@@ -38,7 +38,7 @@ describe('express-site example', () => {
     const [message] = await emu.waitForMessages(1);
     expect(message).toMatchObject({ phone: '77012345678', sendToImol: false });
     expect(message?.text).toMatch(/^Здравствуйте, Айгерим! Мы получили ваш заказ №\d{5}: Пионы «Нежность»\./);
-    const jobId = decodeURIComponent(String(res.headers.location).split('job=')[1]);
+    const jobId = decodeURIComponent(String(res.headers.location).split('job=')[1] ?? '');
     await expect.poll(async () => (await notifier.get(jobId))?.status).toBe('sent');
   });
 

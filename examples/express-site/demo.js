@@ -12,7 +12,8 @@ let notifier;
 const emulator = realToken
   ? undefined
   : await startEmulator({
-      port: Number(process.env.EMULATOR_PORT ?? 0),
+      // Next to the site by default (3001 beside 3000), so the inbox address stays the same between runs.
+      port: Number(process.env.EMULATOR_PORT ?? (port ? port + 1 : 0)),
       // The inbox page's "Отправить 20" button queues a burst through the site's own notifier.
       onBurst: async (count) => {
         for (let i = 1; i <= count; i++) {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,6 +117,27 @@ describe('OlchatClient against the emulator', () => {
     ].join('\n');
     expect(everything).not.toContain(secret);
     expect(logged.length).toBeGreaterThan(0);
+  });
+
+  it('a vendor answer that echoes the token keeps it out of the result', async () => {
+    const secret = 'echoed-secret-token-42';
+    const server = createHttpServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ result: true, message_id: 'm1', url: req.url }));
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as { port: number };
+    const client = new OlchatClient({
+      token: secret,
+      baseUrl: `http://127.0.0.1:${port}/wa`,
+      limiterStore: new MemoryLimiterStore(),
+    });
+    cleanups.push(() => client.close());
+    const result = await client.sendText({ phone, text: 'x' });
+    expect(result.messageId).toBe('m1');
+    expect(JSON.stringify(result)).not.toContain(secret);
+    expect(JSON.stringify(result)).toContain('/wa/***/sendText');
   });
 
   it('retries 429, 502 and 503 and delivers once', async () => {

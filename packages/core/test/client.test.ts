@@ -3,7 +3,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryLimiterStore, OlchatClient, OlchatError, ValidationError } from '../src/index.js';
+import { MemoryLimiterStore, OlchatClient, ValidationError } from '../src/index.js';
+import { rejection } from './helpers/rejection.js';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 const phone = '+7 (912) 345-67-89';
@@ -26,16 +27,6 @@ async function setup(options: Partial<ConstructorParameters<typeof OlchatClient>
     () => client.close(),
   );
   return { emu, client };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OlchatError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OlchatError);
-    return error as OlchatError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('OlchatClient against the emulator', () => {

@@ -13,6 +13,7 @@ import {
   type OlchatClientOptions,
   OlchatError,
 } from '../src/index.js';
+import { rejection } from './helpers/rejection.js';
 
 // Scaled-down limits keep the suite quick; the limiter itself is proven at vendor scale in burst.test.ts.
 const limits = { sendText: { points: 5, durationMs: 500 }, sendFile: { points: 5, durationMs: 500 } };
@@ -76,16 +77,6 @@ function finished(notifier: Notifier, id: string): Promise<JobRecord> {
     notifier.on('sent', check).on('failed', check);
     void notifier.get(id).then((r) => r && (r.status === 'sent' || r.status === 'failed') && check(r));
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<OlchatError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OlchatError);
-    return error as OlchatError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('rules and the notifier', () => {

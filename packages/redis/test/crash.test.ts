@@ -127,29 +127,37 @@ describe('a process killed with SIGKILL mid-send', () => {
       await sender.kill();
     }
 
+    /**
+     * A sender queues two jobs and sends the first; it is killed once the second is picked up and
+     * waiting for its slot (slow limits), with nothing written for it yet.
+     */
+    async function killSecondJobWhileWaiting(emu: Emulator, inspect: Redis, name: string) {
+      const first = new Sender({
+        redisPort: redis.port,
+        baseUrl: emu.baseUrl,
+        token: emu.token,
+        queueName: name,
+        label: name,
+        count: 2,
+        concurrency: 1,
+        queueOptions: quickRecovery,
+        clientOptions: slowLimits,
+      });
+      const { ids = [] } = await first.next('queued');
+      await emu.waitForMessages(1, 10_000);
+      const owner = async () => (await inspect.hget(`olchat:${name}:~rec:${ids[1]}`, 'owner')) ?? '';
+      await waitFor(async () => (await owner()) !== '', 10_000, 'the 2nd job to be picked up');
+      await sleep(300);
+      await first.kill();
+      return { ids, owner };
+    }
+
     it('is sent by the next process, once', async () => {
       const emu = await startEmulator();
       const inspect = new Redis(redis.connection);
       const name = 'kill-waiting';
       try {
-        const first = new Sender({
-          redisPort: redis.port,
-          baseUrl: emu.baseUrl,
-          token: emu.token,
-          queueName: name,
-          label: name,
-          count: 2,
-          concurrency: 1,
-          queueOptions: quickRecovery,
-          clientOptions: slowLimits,
-        });
-        const { ids = [] } = await first.next('queued');
-        await emu.waitForMessages(1, 10_000);
-        const owner = async () => (await inspect.hget(`olchat:${name}:~rec:${ids[1]}`, 'owner')) ?? '';
-        await waitFor(async () => (await owner()) !== '', 10_000, 'the 2nd job to be picked up');
-        await sleep(300);
-        await first.kill();
-
+        const { ids } = await killSecondJobWhileWaiting(emu, inspect, name);
         const { notifier, close } = await freshProcess(emu, name, quickRecovery);
         try {
           await waitFor(async () => (await notifier.get(ids[1] ?? ''))?.status === 'sent', 30_000, 'sent');
@@ -169,23 +177,7 @@ describe('a process killed with SIGKILL mid-send', () => {
       const inspect = new Redis(redis.connection);
       const name = 'kill-twice';
       try {
-        const first = new Sender({
-          redisPort: redis.port,
-          baseUrl: emu.baseUrl,
-          token: emu.token,
-          queueName: name,
-          label: name,
-          count: 2,
-          concurrency: 1,
-          queueOptions: quickRecovery,
-          clientOptions: slowLimits,
-        });
-        const { ids = [] } = await first.next('queued');
-        await emu.waitForMessages(1, 10_000);
-        const owner = async () => (await inspect.hget(`olchat:${name}:~rec:${ids[1]}`, 'owner')) ?? '';
-        await waitFor(async () => (await owner()) !== '', 10_000, 'the 2nd job to be picked up');
-        await sleep(300);
-        await first.kill(); // stall 1
+        const { ids, owner } = await killSecondJobWhileWaiting(emu, inspect, name); // stall 1
         await killWhileWaiting(emu, name, 0, owner); // recovered once (maxStalledCount 1), stall 2
 
         const { notifier, close } = await freshProcess(emu, name, quickRecovery);

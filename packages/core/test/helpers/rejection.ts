@@ -1,0 +1,13 @@
+import { expect } from 'vitest';
+import { OlchatError } from '../../src/index.js';
+
+/** Awaits a promise that must reject with an `OlchatError`, and returns that error. */
+export async function rejection(promise: Promise<unknown>): Promise<OlchatError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(OlchatError);
+    return error as OlchatError;
+  }
+  throw new Error('expected a rejection');
+}

@@ -1,5 +1,5 @@
 import { startEmulator } from '@olchat-kit/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryLimiterStore, OlchatClient } from '../src/index.js';
 import { maxInAnyWindow } from './helpers/stamping-server.js';
 
@@ -71,4 +71,29 @@ describe('bursts against the emulator (vendor limits, random latency)', () => {
       await emu.close();
     }
   }, 60_000);
+});
+
+describe('a wall-clock jump', () => {
+  it('forward by an hour mid-burst frees no slot early', async () => {
+    const limits = { sendText: { points: 2, durationMs: 400 } };
+    const emu = await startEmulator({ limits }); // counts on the monotonic clock
+    const client = new OlchatClient({
+      token: emu.token,
+      baseUrl: emu.baseUrl,
+      limits,
+      limiterStore: new MemoryLimiterStore(),
+    });
+    const realNow = Date.now.bind(Date);
+    try {
+      await Promise.all([0, 1].map((i) => client.sendText({ phone: '79123456789', text: `before ${i}` })));
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+      await Promise.all([0, 1, 2, 3].map((i) => client.sendText({ phone: '79123456789', text: `after ${i}` })));
+      expect(emu.messages).toHaveLength(6);
+      expect(emu.violations).toHaveLength(0);
+    } finally {
+      vi.restoreAllMocks();
+      await client.close();
+      await emu.close();
+    }
+  });
 });

@@ -8,7 +8,7 @@
 // (bare, adapter, +queue, +queue, adapter, bare), so drift over the run cancels out.
 //
 //   node bench/http.mjs            # 3 s per measurement
-//   BENCH_SECONDS=5 node bench/http.mjs
+//   BENCH_SECONDS=5 BENCH_ROUNDS=3 node bench/http.mjs
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -16,7 +16,8 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const WARMUP_SECONDS = 1;
+const WARMUP_SECONDS = 3; // the JIT needs a few seconds: a cold first run favoured whatever ran last
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = 10;
 const FLOOR = 0.8;
 const GOAL = 0.95;
@@ -141,7 +142,7 @@ async function measure() {
       '  adapter  olchatRouter (inbound limits off): body reading, the same zod schema in a rule whose when()\n' +
       '           says no, the 202 answer; the notifier on a queue that stores nothing, so nothing is sent\n' +
       '  +queue   the same on the default MemoryQueue, which records each (skipped) job: informational\n' +
-      `Per framework: ${WARMUP_SECONDS} s warm-up each, then ${SECONDS} s runs in the order bare, adapter, +queue, +queue, adapter, bare.\n`,
+      `Per framework: ${WARMUP_SECONDS} s warm-up each, then ${ROUNDS} × ${SECONDS} s runs in the order bare, adapter, +queue, +queue, adapter, bare.\n`,
   );
   let failed = false;
   try {
@@ -150,10 +151,12 @@ async function measure() {
       for (const name of names) await run(name, WARMUP_SECONDS);
       const rps = Object.fromEntries(names.map((name) => [name, []]));
       const p99 = Object.fromEntries(names.map((name) => [name, []]));
-      for (const name of [...names, ...[...names].reverse()]) {
-        const result = await run(name, SECONDS);
-        rps[name].push(result.requests.average);
-        p99[name].push(result.latency.p99);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const name of [...names, ...[...names].reverse()]) {
+          const result = await run(name, SECONDS);
+          rps[name].push(result.requests.average);
+          p99[name].push(result.latency.p99);
+        }
       }
       const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
       for (const name of names) {

@@ -71,4 +71,4 @@ function checkFile(value: unknown, issues: ValidationIssue[]): { url: string; ca
   return f.caption === undefined ? { url: f.url as string } : { url: f.url as string, caption: f.caption as string };
 }
 
-export const MESSAGE_LIMITS = { MAX_TEXT, MAX_CAPTION };
+export const MESSAGE_LIMITS = { MAX_TEXT, MAX_CAPTION, MAX_URL };

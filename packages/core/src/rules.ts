@@ -2,7 +2,7 @@ import { ValidationError, type ValidationIssue } from './errors.js';
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
 import { normalizePhone } from './phone.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
-import { type CompiledTemplate, compileTemplate, lookup } from './template.js';
+import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
 
@@ -61,11 +61,7 @@ export function defineRule<S extends StandardSchemaV1 | undefined = undefined>(d
     throw new ValidationError(`${where}: give either text or file`, [{ path: 'text', message: 'Either text or file' }]);
   }
   const recipientPath = typeof to === 'string' ? to.split('.') : undefined;
-  if (
-    typeof to !== 'function' &&
-    (!recipientPath ||
-      recipientPath.some((s) => s === '' || s === '__proto__' || s === 'constructor' || s === 'prototype'))
-  ) {
+  if (typeof to !== 'function' && (!recipientPath || !isSafeFieldPath(recipientPath))) {
     throw new ValidationError(`${where}: to must be a field name or a function`, [
       { path: 'to', message: 'Bad recipient' },
     ]);
@@ -147,7 +143,7 @@ export function defineRule<S extends StandardSchemaV1 | undefined = undefined>(d
       if (textTemplate) {
         message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text'), sendToImol };
       } else {
-        const url = render(urlTemplate as CompiledTemplate, valid, 2048, 'file.url');
+        const url = render(urlTemplate as CompiledTemplate, valid, MESSAGE_LIMITS.MAX_URL, 'file.url');
         const issues: ValidationIssue[] = [];
         checkFileUrl(url, 'file.url', issues);
         if (issues.length > 0)

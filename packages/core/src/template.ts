@@ -15,6 +15,11 @@ const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const SEGMENT = /^[\p{L}\p{N}_$-]+$/u;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** Whether a dotted field path stays on the data's own fields (no empty or prototype segments). */
+export function isSafeFieldPath(path: readonly string[]): boolean {
+  return path.every((segment) => segment !== '' && !FORBIDDEN.has(segment));
+}
+
 export function compileTemplate(source: string, where: string): CompiledTemplate {
   if (typeof source !== 'string')
     throw new ValidationError(`${where} must be a string template`, [{ path: where, message: 'Expected a string' }]);

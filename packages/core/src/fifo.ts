@@ -31,6 +31,14 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Takes one item out of the middle (a waiter that gave up): O(n), and rare. */
+  remove(item: T): boolean {
+    const index = this.#items.indexOf(item, this.#head);
+    if (index < 0) return false;
+    this.#items.splice(index, 1);
+    return true;
+  }
+
   /** Removes and returns everything, oldest first. */
   drain(): T[] {
     const rest = this.#items.slice(this.#head) as T[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Fifo } from '../src/fifo.js';
 import { MemoryQueue } from '../src/index.js';
-import { Fifo } from '../src/queue/fifo.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
 

@@ -1,3 +1,4 @@
+import { Fifo } from '../fifo.js';
 import { isLease, type LimiterStore, type SlotLease } from './store.js';
 
 interface Waiter {
@@ -21,8 +22,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class SlotGate {
   readonly #store: LimiterStore;
   readonly #key: string;
-  readonly #line: Waiter[] = [];
-  #head = 0;
+  readonly #line = new Fifo<Waiter>();
   #running = false;
 
   constructor(store: LimiterStore, key: string) {
@@ -31,7 +31,7 @@ export class SlotGate {
   }
 
   get waiting(): number {
-    return this.#line.length - this.#head;
+    return this.#line.size;
   }
 
   acquire(slots: number, leaseMs: number, signal?: AbortSignal): Promise<SlotLease> {
@@ -40,7 +40,7 @@ export class SlotGate {
       const waiter: Waiter = { slots, leaseMs, resolve, reject, signal, onAbort: undefined };
       if (signal) {
         waiter.onAbort = () => {
-          this.#remove(waiter);
+          this.#line.remove(waiter);
           reject(signal.reason);
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -50,21 +50,9 @@ export class SlotGate {
     });
   }
 
-  #remove(waiter: Waiter): void {
-    const index = this.#line.indexOf(waiter, this.#head);
-    if (index >= 0) this.#line.splice(index, 1);
-  }
-
   #shift(): Waiter | undefined {
-    const waiter = this.#line[this.#head];
-    if (!waiter) return undefined;
-    this.#head++;
-    // Compact now and then instead of Array#shift on every grant (O(n) on long lines).
-    if (this.#head > 1024 && this.#head * 2 > this.#line.length) {
-      this.#line.splice(0, this.#head);
-      this.#head = 0;
-    }
-    if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+    const waiter = this.#line.shift();
+    if (waiter?.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
     return waiter;
   }
 
@@ -73,17 +61,17 @@ export class SlotGate {
     this.#running = true;
     try {
       for (;;) {
-        const head = this.#line[this.#head];
+        const head = this.#line.peek();
         if (!head) break;
         let result: Awaited<ReturnType<LimiterStore['tryAcquire']>>;
         try {
           result = await this.#store.tryAcquire(this.#key, head.slots, head.leaseMs);
         } catch (error) {
-          if (this.#line[this.#head] === head) this.#shift()?.reject(error);
+          if (this.#line.peek() === head) this.#shift()?.reject(error);
           continue;
         }
         if (isLease(result)) {
-          if (this.#line[this.#head] === head) {
+          if (this.#line.peek() === head) {
             this.#shift()?.resolve(result);
           } else {
             // The waiter gave up while the store answered: give the slot straight back.

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
+import { Fifo } from '../fifo.js';
 import { newId } from '../ids.js';
 import type { OutgoingMessage } from '../message.js';
-import { Fifo } from './fifo.js';
 import type {
   AddResult,
   JobError,
@@ -155,7 +155,6 @@ export class MemoryQueue implements JobQueue {
 
   async #work(job: Job, options: WorkerOptions): Promise<void> {
     let outcome: JobOutcome;
-    let inSending = false;
     try {
       outcome = await options.worker({
         id: job.id,
@@ -163,10 +162,9 @@ export class MemoryQueue implements JobQueue {
         message: job.message as OutgoingMessage,
         signal: this.#abort.signal,
         markAttempt: async () => {
-          if (!inSending) {
+          if (job.status === 'queued') {
             this.#counts.queued--;
             this.#counts.sending++;
-            inSending = true;
           }
           job.status = 'sending';
           job.attempts++;
@@ -180,7 +178,7 @@ export class MemoryQueue implements JobQueue {
         error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
       };
     }
-    if (inSending) this.#counts.sending--;
+    if (job.status === 'sending') this.#counts.sending--;
     else this.#counts.queued--;
     this.#finish(job, outcome);
     this.#running--;

@@ -13,7 +13,11 @@ export type OlchatErrorCode =
   | 'TIMEOUT'
   | 'AMBIGUOUS'
   | 'CLOSED'
-  | 'STALLED';
+  | 'STALLED'
+  | 'QUEUE_FULL'
+  | 'EXPIRED'
+  | 'CANCELLED'
+  | 'CONFLICT';
 
 export interface OlchatErrorOptions {
   status?: number;
@@ -130,6 +134,25 @@ export class ClosedError extends OlchatError {
 export class StalledError extends OlchatError {
   constructor(message: string) {
     super('STALLED', message);
+  }
+}
+
+/**
+ * The queue already holds `maxQueued` unfinished jobs: nothing was queued. Try again after
+ * `retryAfterMs` (the HTTP handler answers 503 with `Retry-After`).
+ */
+export class QueueFullError extends OlchatError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super('QUEUE_FULL', message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The job is in a state that does not allow this (e.g. `retry()` of a job that was sent). */
+export class JobStateError extends OlchatError {
+  constructor(message: string) {
+    super('CONFLICT', message);
   }
 }
 

@@ -1,13 +1,18 @@
 import { ValidationError, type ValidationIssue } from './errors.js';
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
+import type { Priority } from './queue/types.js';
 import { normalizePhone } from './phone.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
+type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : Record<string, unknown>;
 
-export interface RuleDefinition<S extends StandardSchemaV1 | undefined = undefined> {
-  id: string;
+/** A time a rule derives from its data: a `Date`, ms since the epoch, or undefined (none). */
+export type RuleTime = Date | number | undefined;
+
+export interface RuleDefinition<Id extends string = string, S extends StandardSchemaV1 | undefined = undefined> {
+  id: Id;
   /** Any Standard Schema (zod, valibot, arktype…); templates render from its validated output. */
   input?: S;
   /** The recipient: a field name (`'phone'`, `'customer.phone'`) or a function of the validated data. */
@@ -22,11 +27,23 @@ export interface RuleDefinition<S extends StandardSchemaV1 | undefined = undefin
   when?: (data: Output<S>) => boolean;
   /** The same key within the notifier's `dedupeTtlMs` sends one message. */
   dedupeKey?: (data: Output<S>) => string;
+  /** Send no earlier than this (past or undefined: now). */
+  sendAt?: (data: Output<S>) => RuleTime;
+  /** Never send after this: past it the job ends `expired`. */
+  notAfter?: (data: Output<S>) => RuleTime;
+  /** One pending job per key: a later trigger with the key cancels and replaces a scheduled or queued one. */
+  replaceKey?: (data: Output<S>) => string;
+  /** Default `'normal'`. */
+  priority?: Priority;
+  /** Whether the notifier's quiet hours hold its messages back. Default: true for normal and low, false for high. */
+  quietHours?: boolean;
 }
 
-export interface Rule<S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
-  readonly id: string;
-  readonly definition: RuleDefinition<S>;
+export interface Rule<Id extends string = string, S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
+  readonly id: Id;
+  readonly definition: RuleDefinition<Id, S>;
+  /** Type-only: the input `trigger()` accepts for this rule. */
+  readonly '~input'?: Input<S>;
   /** Validates and renders; throws ValidationError. Resolves undefined when `when` says no. */
   prepare(data: unknown): Promise<PreparedMessage | undefined>;
 }
@@ -38,11 +55,16 @@ export interface PreparedMessage {
 
 /** A rule of any input schema, as a notifier holds them. */
 // biome-ignore lint/suspicious/noExplicitAny: the notifier accepts rules of every input type
-export type AnyRule = Rule<any>;
+export type AnyRule = Rule<string, any>;
+
+/** The data `trigger()` accepts for a rule: its schema's input type. */
+export type RuleInput<R> = R extends Rule<string, infer S> ? Input<S> : never;
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function defineRule<S extends StandardSchemaV1 | undefined = undefined>(definition: RuleDefinition<S>): Rule<S> {
+export function defineRule<const Id extends string, S extends StandardSchemaV1 | undefined = undefined>(
+  definition: RuleDefinition<Id, S>,
+): Rule<Id, S> {
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
   const { id, input, to, text, file, sendToImol = false, when, dedupeKey } = definition;

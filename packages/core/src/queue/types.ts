@@ -1,6 +1,20 @@
 import type { OutgoingMessage } from '../message.js';
 
-export type JobStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'skipped';
+/** Lanes: `high` before `normal` before `low`, first come first served within a lane. */
+export type Priority = 'high' | 'normal' | 'low';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+
+/** Not finished yet: waiting for `sendAt` (or the end of quiet hours), waiting in its lane, or being sent. */
+export type PendingStatus = 'scheduled' | 'queued' | 'sending';
+/** Finished: a job in one of these states never changes again (except `failed`/`expired` by `retry()`). */
+export type FinalStatus = 'sent' | 'failed' | 'skipped' | 'cancelled' | 'expired';
+export type JobStatus = PendingStatus | FinalStatus;
+
+export const PENDING_STATUSES: readonly PendingStatus[] = ['scheduled', 'queued', 'sending'];
+export const FINAL_STATUSES: readonly FinalStatus[] = ['sent', 'failed', 'skipped', 'cancelled', 'expired'];
+
+/** What the vendor says became of a sent message (`deliveryChecks`). */
+export type DeliveryStatus = 'delivered' | 'read' | 'undelivered';
 
 /** What a failed job keeps of its error: safe to show in an HTTP answer. */
 export interface JobError {
@@ -9,23 +23,45 @@ export interface JobError {
   status?: number;
 }
 
-/** What `notifier.get(id)` answers. */
-export interface JobRecord {
+/** The app's own data carried through to events and webhooks: plain JSON, at most 4 KiB. */
+export type JobMeta = Record<string, unknown>;
+
+interface JobRecordFields {
   id: string;
   ruleId?: string;
-  status: JobStatus;
+  /** The recipient (absent on a `skipped` job: its recipient was never worked out). */
+  phone?: string;
+  priority: Priority;
+  /** Requests written for this job so far. */
   attempts: number;
   messageId?: string;
+  /** The error that ended the job; on a job still waiting, the last attempt's. */
   error?: JobError;
+  /** When it was to join its lane (ms since the epoch), when it was scheduled. */
+  sendAt?: number;
+  /** Never sent after this (ms since the epoch): past it the job ends `expired`. */
+  notAfter?: number;
+  replaceKey?: string;
+  meta?: JobMeta;
   createdAt: number;
   updatedAt: number;
+  delivery?: DeliveryStatus;
+  deliveryCheckedAt?: number;
 }
 
+/** What `notifier.get(id)` answers. A `failed` or `expired` record always says why. */
+export type JobRecord =
+  | (JobRecordFields & { status: 'failed' | 'expired'; error: JobError })
+  | (JobRecordFields & { status: Exclude<JobStatus, 'failed' | 'expired'> });
+
 export interface JobStats {
+  scheduled: number;
   queued: number;
   sending: number;
   sent: number;
   failed: number;
+  cancelled: number;
+  expired: number;
 }
 
 export interface NewJob {
@@ -36,12 +72,26 @@ export interface NewJob {
   /** Namespaced keys: the same key within `keyTtlMs` returns the first job instead of adding one. */
   keys: string[];
   keyTtlMs: number;
+  priority: Priority;
+  /** When the job may join its lane (already moved past quiet hours). Absent or past: now. */
+  sendAt?: number;
+  /** The app's deadline, as given (kept on the record). */
+  notAfter?: number;
+  /** When the job expires if not sent: `notAfter`, else creation + the notifier's `maxAgeMs`. */
+  deadline: number;
+  /** A pending (`scheduled` or `queued`) job with this key is cancelled and replaced by this one. */
+  replaceKey?: string;
+  meta?: JobMeta;
+  /** Whether it keeps quiet hours: the worker checks again when it is due. */
+  quiet: boolean;
 }
 
 export interface AddResult {
   record: JobRecord;
   /** false when a key matched an earlier job, whose record this is. */
   created: boolean;
+  /** The pending job this one replaced (now `cancelled`), if any. */
+  replaced?: JobRecord;
 }
 
 /** A job handed to the worker. The marks are what make a durable queue safe across crashes. */
@@ -49,21 +99,55 @@ export interface ActiveJob {
   readonly id: string;
   readonly ruleId?: string;
   readonly message: OutgoingMessage;
-  /** Aborted when the queue closes before this job could finish. */
+  readonly priority: Priority;
+  /** Requests written for this job before this pickup. */
+  readonly attempts: number;
+  /** The last attempt's error, reported again if the job expires without another. */
+  readonly lastError?: JobError;
+  readonly deadline: number;
+  readonly quiet: boolean;
+  /** Aborted when the job is cancelled or the queue closes before it could finish. */
   readonly signal: AbortSignal;
-  /** Before each request is written: status `sending`, one more attempt, and (durably) "in flight". */
+  /**
+   * Before each request is written: status `sending`, one more attempt, and (durably) "in flight".
+   * Throws when the job may no longer be sent (cancelled, or another worker took it over).
+   */
   markAttempt(): Promise<void>;
   /** After an attempt that certainly did not deliver: no longer in flight. */
   markNotAccepted(): Promise<void>;
 }
 
-export type JobOutcome = { status: 'sent'; messageId?: string } | { status: 'failed'; error: JobError };
+/**
+ * What became of one pickup. The worker decides (see `lifecycle.ts`); the queue only stores it.
+ * - `sent`, `failed`, `expired`: final.
+ * - `retry`: certainly not accepted; back to its lane at `at` (status `queued`, `error` kept).
+ * - `deferred`: quiet hours; `scheduled` until `until`.
+ * - `released`: never attempted (the line is down, the queue is closing): back at the head of its lane.
+ */
+export type JobOutcome =
+  | { status: 'sent'; messageId?: string }
+  | { status: 'failed'; error: JobError }
+  | { status: 'expired'; error: JobError }
+  | { status: 'retry'; at: number; error: JobError }
+  | { status: 'deferred'; until: number }
+  | { status: 'released' };
 
 export interface WorkerOptions {
   concurrency: number;
   worker: (job: ActiveJob) => Promise<JobOutcome>;
-  /** Called with the final record of every job this process finished. */
+  /** Called with the final record of every job this process finished, cancelled or expired. */
   onFinished: (record: JobRecord) => void;
+  /** Most jobs not yet finished (scheduled, queued and sending together); past it `add()` rejects `QUEUE_FULL`. */
+  maxQueued?: number;
+}
+
+export type CancelTarget = string | { replaceKey: string };
+
+export interface ListOptions {
+  /** Only jobs in this state. */
+  status?: JobStatus;
+  /** Most records answered, newest first. Default 50, at most 500. */
+  limit?: number;
 }
 
 /**
@@ -72,9 +156,27 @@ export interface WorkerOptions {
  * set atomically with the add.
  */
 export interface JobQueue {
+  /** Rejects with `QueueFullError` when `maxQueued` jobs are already unfinished. */
   add(job: NewJob): Promise<AddResult>;
   get(id: string): Promise<JobRecord | undefined>;
-  /** Starts handing queued jobs to the worker, at most `concurrency` at once. */
+  /** The job one of these keys points at, without adding anything (so a replay spends no limit). */
+  find(keys: readonly string[]): Promise<JobRecord | undefined>;
+  /**
+   * Cancels a `scheduled` or `queued` job (by id, or the pending job of a replace key). Resolves
+   * the cancelled record, or undefined when there was no such pending job. A job already being
+   * sent is not cancelled.
+   */
+  cancel(target: CancelTarget): Promise<JobRecord | undefined>;
+  /**
+   * Puts a `failed` or `expired` job back in its lane with a new deadline; the record as queued,
+   * or undefined when the job is unknown or not in one of those states.
+   */
+  requeue(id: string, deadline: number): Promise<JobRecord | undefined>;
+  /** Records what the vendor said of a sent job's delivery. */
+  setDelivery(id: string, delivery: DeliveryStatus | undefined, checkedAt: number): Promise<JobRecord | undefined>;
+  /** Recent jobs, newest first (the dashboard). */
+  list(options?: ListOptions): Promise<JobRecord[]>;
+  /** Starts handing due jobs to the worker, at most `concurrency` at once, `high` lanes first. */
   start(options: WorkerOptions): void;
   /** A snapshot (a shared queue may answer from a cache refreshed in the background). */
   stats(): JobStats;

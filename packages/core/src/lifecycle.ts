@@ -1,0 +1,90 @@
+import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import type { JobError, JobOutcome, JobRecord, JobStatus } from './queue/types.js';
+
+/*
+ * The job lifecycle, written once for every queue: which outcome an attempt leads to, when a job
+ * expires, and which endings free its keys. Queues store what these functions decide.
+ */
+
+/** A not-accepted attempt waits this long before the next, doubling per attempt up to the cap. */
+export const BACKOFF_MIN_MS = 1_000;
+export const BACKOFF_MAX_MS = 5 * 60_000;
+
+/** How long a job may wait for the vendor when no `notAfter` is given. */
+export const DEFAULT_MAX_AGE_MS = 24 * 3600_000;
+
+export function deadlineFor(createdAt: number, notAfter: number | undefined, maxAgeMs: number): number {
+  return notAfter ?? createdAt + maxAgeMs;
+}
+
+/** Exponential backoff with jitter over the upper half, capped: `attempts` is the count so far (≥ 1). */
+export function backoffMs(attempts: number, retryAfterMs = 0, random = Math.random): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, attempts - 1));
+  const jittered = ceiling / 2 + random() * (ceiling / 2);
+  return Math.round(Math.min(BACKOFF_MAX_MS, Math.max(jittered, retryAfterMs)));
+}
+
+/** The vendor refused the webhook URL itself: a configuration error, not an outage. */
+export function isTokenRejected(error: unknown): boolean {
+  return (
+    error instanceof OlchatError &&
+    error.code === 'HTTP' &&
+    (error.status === 401 || error.status === 403 || error.status === 404)
+  );
+}
+
+export function toJobError(error: unknown): JobError {
+  if (error instanceof OlchatError) {
+    return error.status === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, status: error.status };
+  }
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+export function expiredError(lastError: JobError | undefined): JobError {
+  return lastError ?? { code: 'EXPIRED', message: 'Not sent: its deadline passed before it could be sent' };
+}
+
+/**
+ * After an attempt that threw: a not-accepted one goes back in line with backoff until the
+ * deadline, then expires with its error; anything else ends the job `failed`.
+ */
+export function outcomeOfFailure(
+  error: unknown,
+  job: { attempts: number; deadline: number },
+  now: number,
+  random = Math.random,
+): JobOutcome {
+  const jobError = toJobError(error);
+  if (!isCertainlyNotAccepted(error)) return { status: 'failed', error: jobError };
+  const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs ?? 0;
+  const at = now + backoffMs(Math.max(1, job.attempts), retryAfterMs, random);
+  if (at >= job.deadline) return { status: 'expired', error: jobError };
+  return { status: 'retry', at, error: jobError };
+}
+
+/** Whether an ending proves the message was never accepted, so its keys may make a new job. */
+export function freesKeys(status: JobStatus, error: JobError | undefined): boolean {
+  if (status === 'cancelled') return true;
+  if (status === 'expired') return error?.code !== 'AMBIGUOUS';
+  if (status !== 'failed' || error === undefined) return false;
+  if (error.code === 'NETWORK' || error.code === 'TIMEOUT' || error.code === 'RATE_LIMITED') return true;
+  if (error.code === 'CLOSED') return true;
+  return error.code === 'HTTP' && (error.status === 502 || error.status === 503 || error.status === 504);
+}
+
+/** Whether `retry()` may put this job back in line. */
+export function retryRefusal(record: JobRecord, ambiguous: boolean): string | undefined {
+  if (record.status !== 'failed' && record.status !== 'expired') {
+    return `Only a failed or expired job can be retried; this one is ${record.status}`;
+  }
+  if (record.error.code === 'AMBIGUOUS' && !ambiguous) {
+    return 'This job may have been delivered (AMBIGUOUS): retry it with { ambiguous: true } to send it again';
+  }
+  return undefined;
+}
+
+export function isFinal(status: JobStatus): boolean {
+  return status !== 'scheduled' && status !== 'queued' && status !== 'sending';
+}

@@ -1,0 +1,189 @@
+import type { Logger, OlchatClient } from './client.js';
+import type { MessageInput, OutgoingMessage } from './message.js';
+import type { OlchatMethod } from './methods.js';
+import type {
+  DeliveryStatus,
+  JobMeta,
+  JobQueue,
+  JobRecord,
+  JobStats,
+  JobStatus,
+  Priority,
+} from './queue/types.js';
+import type { AnyRule, RuleInput } from './rules.js';
+
+/** When a time may be given: a `Date`, or ms since the epoch. */
+export type TimeInput = Date | number;
+
+export interface QuietHoursOptions {
+  /** Local time quiet hours start, `'HH:MM'` (e.g. `'21:00'`). */
+  start: string;
+  /** Local time they end, `'HH:MM'` (e.g. `'09:00'`); may be earlier than `start` (over midnight). */
+  end: string;
+  /**
+   * The recipient's IANA zone, or a function of the phone (11 digits) that names it. Default:
+   * `Asia/Almaty` for Kazakhstan (+7 7xx), `Europe/Moscow` for other +7 numbers.
+   */
+  timeZone?: string | ((phone: string) => string);
+}
+
+export interface DeliveryChecksOptions {
+  /** Ask the vendor about each sent message this long after the send (one check per offset). */
+  afterMs: number[];
+}
+
+export type WebhookEventType =
+  | 'message.sent'
+  | 'message.failed'
+  | 'message.expired'
+  | 'message.cancelled'
+  | 'message.delivered'
+  | 'message.read'
+  | 'message.undelivered'
+  | 'line.down'
+  | 'line.up';
+
+export interface WebhookEndpoint {
+  url: string;
+  /** `whsec_` followed by the base64 key (the Standard Webhooks format). */
+  secret: string;
+  /** Only these events; default all. */
+  events?: WebhookEventType[];
+}
+
+export interface NotifierOptions<R extends AnyRule = AnyRule> {
+  client: OlchatClient;
+  rules?: readonly R[];
+  /** Where jobs wait. Default: an in-memory queue (lost if the process dies; see @olchat-kit/redis). */
+  queue?: JobQueue;
+  /** Jobs worked at once. The limiter paces the requests; this only bounds waiting sends. Default 10. */
+  concurrency?: number;
+  /** How long an idempotency or dedupe key keeps returning the first job. Default 24 h. */
+  dedupeTtlMs?: number;
+  /** Most unfinished jobs (scheduled, queued and sending); past it `trigger()` rejects `QUEUE_FULL`. Default: the queue's (100 000 in memory). */
+  maxQueued?: number;
+  /** A job without `notAfter` expires this long after it was created. Default 24 h. */
+  maxAgeMs?: number;
+  /** None unless given. */
+  quietHours?: QuietHoursOptions;
+  /** Default false. */
+  deliveryChecks?: DeliveryChecksOptions | false;
+  webhooks?: WebhookEndpoint[];
+  /** Where listener errors, line changes and webhook failures are reported. Default: console. */
+  logger?: Logger;
+}
+
+export interface TriggerOptions {
+  /** The same key within `dedupeTtlMs` returns the first job and sends nothing more. */
+  idempotencyKey?: string;
+  /** Send no earlier than this (past or absent: now). Overrides the rule's. */
+  sendAt?: TimeInput;
+  /** Never send after this: past it the job ends `expired`. Overrides the rule's. */
+  notAfter?: TimeInput;
+  /** A pending job with this key is cancelled and replaced. Overrides the rule's. */
+  replaceKey?: string;
+  /** Overrides the rule's (default `'normal'`). */
+  priority?: Priority;
+  /** The app's own data (plain JSON, at most 4 KiB), passed to events and webhooks. */
+  meta?: JobMeta;
+  /**
+   * Awaited once the input is valid and the message rendered, just before a new job is queued
+   * (not when `when()` says no, not for a replay of an idempotency or dedupe key). If it throws,
+   * `trigger()` rejects with that error and nothing is queued. The HTTP handler's per-recipient
+   * inbound limit uses it.
+   */
+  beforeEnqueue?: (message: OutgoingMessage) => void | Promise<void>;
+}
+
+export interface TriggerResult {
+  id: string;
+  status: JobStatus;
+}
+
+export type LineState = 'up' | 'down' | 'unknown';
+/** Why the line cannot be used: the vendor is not answering, the WhatsApp session is down, or the token is refused. */
+export type LineReason = 'vendor_unreachable' | 'line_down' | 'token_rejected';
+
+export interface LineEvent {
+  state: LineState;
+  reason?: LineReason;
+}
+
+export interface LineInfo extends LineEvent {
+  /** When the state last changed (ms since the epoch). */
+  since: number;
+  /** When the vendor was last heard from (a send or a status check), if ever. */
+  checkedAt?: number;
+}
+
+/** One request the notifier made: what the metrics count. */
+export interface AttemptEvent {
+  method: OlchatMethod;
+  ruleId?: string;
+  /** Time spent waiting for the limit slot. */
+  waitMs: number;
+  /** Time from writing the request to its answer (or failure). */
+  durationMs: number;
+  /** The error code, when it failed. */
+  code?: string;
+}
+
+type Final<S extends JobStatus> = Extract<JobRecord, { status: S }>;
+
+export interface NotifierEvents {
+  sent: Final<'sent'>;
+  failed: Final<'failed'>;
+  expired: Final<'expired'>;
+  cancelled: Final<'cancelled'>;
+  delivered: JobRecord & { delivery: DeliveryStatus };
+  read: JobRecord & { delivery: DeliveryStatus };
+  undelivered: JobRecord & { delivery: DeliveryStatus };
+  line: LineEvent;
+  attempt: AttemptEvent;
+}
+export type NotifierEvent = keyof NotifierEvents;
+
+export interface NotifierStats extends JobStats {
+  /** Time until every queued job would be sent at the vendor's limit. */
+  etaMs: number;
+}
+
+export interface RetryOptions {
+  /** Also retry a job that ended `AMBIGUOUS` (it may have been delivered: it may arrive twice). */
+  ambiguous?: boolean;
+}
+
+type IdOf<R extends AnyRule> = R['id'];
+/** With rules of literal ids, only those ids and their inputs; with untyped rules, any string and data. */
+export type TriggerInput<R extends AnyRule, Id extends string> = string extends IdOf<R>
+  ? unknown
+  : RuleInput<Extract<R, { id: Id }>>;
+
+export interface Notifier<R extends AnyRule = AnyRule> {
+  trigger<Id extends IdOf<R>>(ruleId: Id, data: TriggerInput<R, Id>, options?: TriggerOptions): Promise<TriggerResult>;
+  send(message: MessageInput, options?: Omit<TriggerOptions, 'beforeEnqueue'>): Promise<TriggerResult>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Cancels a scheduled or queued job; true when one was cancelled (false: unknown, being sent or finished). */
+  cancel(target: string | { replaceKey: string }): Promise<boolean>;
+  /**
+   * Puts a `failed` or `expired` job back in line with a fresh deadline. Resolves undefined for an
+   * unknown id; rejects `CONFLICT` for a job in another state (or `AMBIGUOUS` without the option).
+   */
+  retry(id: string, options?: RetryOptions): Promise<TriggerResult | undefined>;
+  /** Recent jobs, newest first. */
+  list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>;
+  on<E extends NotifierEvent>(event: E, listener: (payload: NotifierEvents[E]) => void): this;
+  off<E extends NotifierEvent>(event: E, listener: (payload: NotifierEvents[E]) => void): this;
+  stats(): NotifierStats;
+  /** The WhatsApp line as last seen. */
+  readonly line: LineState;
+  /** The line's state with its reason and times (the `/health` route). */
+  lineInfo(): LineInfo;
+  /** Asks the vendor about the line now unless it was asked within `maxAgeMs` (never more than one check at once). */
+  refreshLine(maxAgeMs?: number): Promise<LineInfo>;
+  /** Has a rule with this id. */
+  hasRule(ruleId: string): boolean;
+  readonly client: OlchatClient;
+  readonly closed: boolean;
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}

@@ -1,15 +1,7 @@
 import type { Logger, OlchatClient } from './client.js';
 import type { MessageInput, OutgoingMessage } from './message.js';
 import type { OlchatMethod } from './methods.js';
-import type {
-  DeliveryStatus,
-  JobMeta,
-  JobQueue,
-  JobRecord,
-  JobStats,
-  JobStatus,
-  Priority,
-} from './queue/types.js';
+import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from './queue/types.js';
 import type { AnyRule, RuleInput } from './rules.js';
 
 /** When a time may be given: a `Date`, or ms since the epoch. */
@@ -155,9 +147,8 @@ export interface RetryOptions {
 
 type IdOf<R extends AnyRule> = R['id'];
 /** With rules of literal ids, only those ids and their inputs; with untyped rules, any string and data. */
-export type TriggerInput<R extends AnyRule, Id extends string> = string extends IdOf<R>
-  ? unknown
-  : RuleInput<Extract<R, { id: Id }>>;
+export type TriggerInput<R extends AnyRule, Id extends string> =
+  string extends IdOf<R> ? unknown : RuleInput<Extract<R, { id: Id }>>;
 
 export interface Notifier<R extends AnyRule = AnyRule> {
   trigger<Id extends IdOf<R>>(ruleId: Id, data: TriggerInput<R, Id>, options?: TriggerOptions): Promise<TriggerResult>;

@@ -174,7 +174,7 @@ function wallTime(at: number, zone: string): Required<WallTime> {
     year: text.includes('BC') ? 1 - year : year,
     month: Number(numbers[0]),
     day: Number(numbers[1]),
-    // Older ICU builds wrote midnight as 24 even with h23.
+    // `hour12: false` has written midnight as 24 in some ICU builds; h23 should not, but costs nothing to guard.
     hour: Number(numbers[3]) % 24,
     minute: Number(numbers[4]),
     second: Number(numbers[5]),

@@ -104,7 +104,7 @@ describe('createHandler', () => {
       ['prefix', { prefix: 'olchat' }],
       ['queryTrigger', { queryTrigger: 'a-secret-of-enough-length' }],
       ['queryTrigger.secret', { queryTrigger: { secret: 'fifteen-chars-x' } }],
-      ['queryTrigger.secret', { queryTrigger: { secret: 12345678901234567 } }],
+      ['queryTrigger.secret', { queryTrigger: { secret: 1234567890123456 } }],
     ];
     for (const [path, options] of cases) {
       const error = (() => {

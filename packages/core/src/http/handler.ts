@@ -89,9 +89,9 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
 
   /**
    * One submission of a form route or `notify()`: the per-IP point, then the data (`read`); a filled
-   * honeypot field means a bot. Input the rule refuses (a customer's typo) gives the point back, so
-   * only accepted submissions count, and requests that are no form at all: malformed, oversized,
-   * of the wrong type, without the secret.
+   * honeypot field means a bot. Input the rule refuses (a customer's typo) gives the point back: the
+   * limit counts accepted submissions, and requests that are no form at all (malformed, oversized,
+   * of the wrong type, without the secret).
    */
   async function submit(
     ruleId: string,

@@ -17,7 +17,10 @@ export interface NotifyOptions extends NotifyHandlerOptions {
 
 type WithBody = { body?: unknown };
 
-/** An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`. */
+/**
+ * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`
+ * (and `GET /forms/:ruleId` with `queryTrigger`).
+ */
 export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
   const handler = createHandler(notifier, options);
   const router = new Router(options.prefix ? { prefix: options.prefix } : {});

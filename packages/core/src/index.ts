@@ -27,6 +27,7 @@ export type {
   NotifyHandlerOptions,
   NotifyHooks,
   NotifyOutcome,
+  QueryTriggerOptions,
   TrustProxy,
 } from './http/types.js';
 export {
@@ -58,6 +59,7 @@ export {
 } from './methods.js';
 export { createNotifier, type NotifierInternalOptions } from './notifier.js';
 export type {
+  AnyNotifier,
   AttemptEvent,
   DeliveryChecksOptions,
   LineEvent,
@@ -102,6 +104,7 @@ export {
   type Priority,
   type WorkerOptions,
 } from './queue/types.js';
+export { createQuietHours, defaultTimeZone, type QuietHours, resolveTimeZone } from './quiet-hours.js';
 export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 export {
   type AnyRule,
@@ -115,3 +118,4 @@ export {
 } from './rules.js';
 export { Scheduler } from './scheduler.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
+export type { DateFormat, RenderContext } from './template.js';

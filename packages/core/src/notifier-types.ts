@@ -2,22 +2,13 @@ import type { Logger, OlchatClient } from './client.js';
 import type { MessageInput, OutgoingMessage } from './message.js';
 import type { OlchatMethod } from './methods.js';
 import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from './queue/types.js';
+import type { QuietHoursOptions } from './quiet-hours.js';
 import type { AnyRule, RuleInput } from './rules.js';
+
+export type { QuietHoursOptions };
 
 /** When a time may be given: a `Date`, or ms since the epoch. */
 export type TimeInput = Date | number;
-
-export interface QuietHoursOptions {
-  /** Local time quiet hours start, `'HH:MM'` (e.g. `'21:00'`). */
-  start: string;
-  /** Local time they end, `'HH:MM'` (e.g. `'09:00'`); may be earlier than `start` (over midnight). */
-  end: string;
-  /**
-   * The recipient's IANA zone, or a function of the phone (11 digits) that names it. Default:
-   * `Asia/Almaty` for Kazakhstan (+7 7xx), `Europe/Moscow` for other +7 numbers.
-   */
-  timeZone?: string | ((phone: string) => string);
-}
 
 export interface DeliveryChecksOptions {
   /** Ask the vendor about each sent message this long after the send (one check per offset). */
@@ -178,3 +169,7 @@ export interface Notifier<R extends AnyRule = AnyRule> {
   readonly closed: boolean;
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
+
+/** A notifier of any rules: what the HTTP handler, the adapters and the metrics accept. */
+// biome-ignore lint/suspicious/noExplicitAny: any rule set; each notifier keeps its own precise type
+export type AnyNotifier = Notifier<any>;

@@ -131,6 +131,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
   const urlTemplate = file === undefined ? undefined : compileTemplate(file.url, `${where} file.url`);
   const captionTemplate =
     file?.caption === undefined ? undefined : compileTemplate(file.caption, `${where} file.caption`);
+  const usesDates = [textTemplate, urlTemplate, captionTemplate].some((t) => t?.usesDates === true);
 
   async function validate(data: unknown): Promise<Output<S>> {
     if (input === undefined) {
@@ -168,8 +169,14 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
     }
   }
 
-  function render(template: CompiledTemplate, data: Output<S>, max: number, path: string, timeZone: string): string {
-    const out = template.render(data, where, { timeZone });
+  function render(
+    template: CompiledTemplate,
+    data: Output<S>,
+    max: number,
+    path: string,
+    timeZone: string | undefined,
+  ): string {
+    const out = template.render(data, where, timeZone === undefined ? undefined : { timeZone });
     if (out.trim() === '')
       throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
     if (out.length > max)
@@ -194,7 +201,8 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       const valid = await validate(data);
       if (when && !when(valid)) return undefined;
       const phone = recipient(valid);
-      const timeZone = (context.timeZoneOf ?? defaultTimeZone)(phone);
+      // Only a template with dates needs the recipient's zone.
+      const timeZone = usesDates ? (context.timeZoneOf ?? defaultTimeZone)(phone) : undefined;
       let message: OutgoingMessage;
       if (textTemplate) {
         message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text', timeZone), sendToImol };

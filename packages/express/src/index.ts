@@ -5,7 +5,13 @@ import type {
   NotifyHandlerOptions,
   TriggerResult,
 } from '@olchat-kit/core';
-import { createHandler, createNotify, fromNodeRequest, type Notifier, ValidationError } from '@olchat-kit/core';
+import {
+  createHandler,
+  createNotify,
+  fromNodeRequest,
+  type AnyNotifier as Notifier,
+  ValidationError,
+} from '@olchat-kit/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 
 declare global {

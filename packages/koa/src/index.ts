@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { HandlerOptions, HandlerResponse, InboundError, NotifyHandlerOptions } from '@olchat-kit/core';
-import { createHandler, createNotify, fromNodeRequest, type Notifier } from '@olchat-kit/core';
+import { createHandler, createNotify, fromNodeRequest, type AnyNotifier as Notifier } from '@olchat-kit/core';
 import type { Context, Middleware, Next } from 'koa';
 
 export interface OlchatRouterOptions extends HandlerOptions {

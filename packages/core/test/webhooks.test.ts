@@ -215,6 +215,14 @@ describe('webhook deliveries', () => {
     expect(lines.find((l) => l.level === 'warn')?.msg).toContain('no answer within 300 ms');
   });
 
+  it('wait at least as long as a Retry-After asks before the next attempt', async () => {
+    const crm = await receiver((index) => (index === 0 ? { status: 503, headers: { 'retry-after': '1' } } : 204));
+    const hooks = dispatcher({ endpoints: [{ url: crm.url, secret: generateWebhookSecret() }], schedule: [0, 50] });
+    await hooks.publish('line.up', { state: 'up' });
+    await until(() => crm.requests.length === 2, 'the retry');
+    expect((crm.requests[1]?.at as number) - (crm.requests[0]?.at as number)).toBeGreaterThanOrEqual(990);
+  });
+
   it('never follow a redirect: a 302 is a failure, retried, and its target gets nothing; then given up, logged without secrets', async () => {
     const secret = generateWebhookSecret();
     const target = await receiver();

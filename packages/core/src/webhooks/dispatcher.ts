@@ -24,7 +24,7 @@ export interface WebhookDispatcherOptions {
   concurrency?: number;
 }
 
-export interface PublishOptions {
+export interface WebhookPublishOptions {
   /** When the event happened (the body's `timestamp`). Default: now. */
   at?: Date | number;
 }
@@ -39,7 +39,7 @@ export interface WebhookDispatcher {
   publish<T extends WebhookEventType>(
     type: T,
     data: WebhookData<T>,
-    options?: PublishOptions,
+    options?: WebhookPublishOptions,
   ): Promise<string | undefined>;
   /**
    * Stops taking deliveries, lets the attempts in flight finish within `timeoutMs` (default 10 000),
@@ -127,7 +127,7 @@ class Dispatcher implements WebhookDispatcher {
   async publish<T extends WebhookEventType>(
     type: T,
     data: WebhookData<T>,
-    options: PublishOptions = {},
+    options: WebhookPublishOptions = {},
   ): Promise<string | undefined> {
     if (this.#closing) throw new ClosedError('The webhook dispatcher is closed');
     if (!KNOWN_TYPES.has(type)) {

@@ -1,8 +1,8 @@
 export {
   createWebhookDispatcher,
-  type PublishOptions,
   type WebhookDispatcher,
   type WebhookDispatcherOptions,
+  type WebhookPublishOptions,
 } from './dispatcher.js';
 export {
   type LineWebhookData,

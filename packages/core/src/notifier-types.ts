@@ -115,7 +115,7 @@ export interface AttemptEvent {
   code?: string;
 }
 
-type Final<S extends JobStatus> = Extract<JobRecord, { status: S }>;
+type Final<S extends JobStatus> = JobRecord & { status: S };
 
 export interface NotifierEvents {
   sent: Final<'sent'>;

@@ -33,7 +33,7 @@ const promo = defineRule({ id: 'promo', to: 'phone', text: 'Скидка {{n}}',
 
 let vendor: FakeVendor;
 let notifier: AnyNotifier;
-const logged: unknown[] = [];
+const logged: [string | undefined, object][] = [];
 const logger = {
   debug() {},
   info() {},
@@ -274,7 +274,7 @@ describe('outages and deadlines', () => {
     notifier.on('failed', (r) => failed.push(r));
     for (let i = 0; i < 5; i++) await notifier.send({ phone: '79123456789', text: `№${i}` });
     await settle();
-    expect(failed.map((r) => r.error.code)).toEqual(['HTTP', 'HTTP', 'HTTP', 'HTTP', 'HTTP']);
+    expect(failed.map((r) => r.error?.code)).toEqual(['HTTP', 'HTTP', 'HTTP', 'HTTP', 'HTTP']);
     expect(notifier.line).not.toBe('down');
     expect(notifier.lineInfo().reason).toBe('token_rejected');
   });

@@ -1,10 +1,11 @@
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { CONTENT_SECURITY_POLICY } from '../src/dashboard/answers.js';
+import { maskPhone } from '../src/dashboard/format.js';
 import { createActionGuard, TOKEN_TTL_MS } from '../src/dashboard/guard.js';
 import { MESSAGES } from '../src/dashboard/i18n.js';
 import {
-  CONTENT_SECURITY_POLICY,
   createDashboard,
   createNotifier,
   type DashboardOptions,
@@ -14,7 +15,6 @@ import {
   type JobRecord,
   MemoryLimiterStore,
   MemoryQueue,
-  maskPhone,
   type AnyNotifier as Notifier,
   OlchatClient,
   type OlchatClientOptions,
@@ -169,9 +169,11 @@ describe('createDashboard: the page', () => {
     // The line answered a send: it is up, since a moment ago.
     expect(notifier.lineInfo().state).toBe('up');
     expect(html).toMatch(/class="state state-up">работает</);
-    expect(html).toContain('<a href="/admin/olchat/?status=sent" data-count="sent"><b>1</b>отправлено</a>');
     expect(html).toContain(
-      '<a href="/admin/olchat/?status=scheduled" data-count="scheduled"><b>1</b>запланировано</a>',
+      '<a href="/admin/olchat/?status=sent" data-count="sent"><b>1</b><span>отправлено</span></a>',
+    );
+    expect(html).toContain(
+      '<a href="/admin/olchat/?status=scheduled" data-count="scheduled"><b>1</b><span>запланировано</span></a>',
     );
     expect(html).toContain('<strong id="eta">очередь пуста</strong>');
     const next = /<section id="scheduled"[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
@@ -268,7 +270,7 @@ describe('createDashboard: the page', () => {
     expect(html).toContain('<h1>Shop &lt;notifications&gt;</h1>');
     expect(html).toContain('WhatsApp line');
     expect(html).toMatch(/class="state state-up">up</);
-    expect(html).toContain('<b>1</b>scheduled</a>');
+    expect(html).toContain('<b>1</b><span>scheduled</span></a>');
     expect(html).toContain('nothing waiting');
     expect(html).toContain('Recent messages');
     expect(html).not.toMatch(/[а-яё]/i);
@@ -381,7 +383,7 @@ describe('createDashboard: actions', () => {
     const list = (await page(dashboard, '/?status=failed')).body;
     const token = tokenIn(list);
     const rowOf = (id: string) => new RegExp(`<tr data-job="${id}"[\\s\\S]*?</tr>`).exec(list)?.[0] ?? '';
-    expect(rowOf(failed.id)).toMatch(/<code title="[^"]+">HTTP<\/code>/);
+    expect(rowOf(failed.id)).toMatch(/<code title="[^"]+">HTTP 500<\/code>/);
     expect(rowOf(failed.id)).toContain(`action="${BASE}/jobs/${failed.id}/retry"`);
     // The AMBIGUOUS row offers no one-click retry: only its page, where the confirmation is.
     expect(rowOf(ambiguous.id)).toContain('<code');
@@ -389,22 +391,24 @@ describe('createDashboard: actions', () => {
     const detail = (await page(dashboard, `/jobs/${ambiguous.id}`)).body;
     expect(detail).toContain('<input type="checkbox" name="ambiguous" value="true" required>');
 
+    const failedSent = finished(notifier, failed.id);
     const retried = await dashboard.handle(post(`/jobs/${failed.id}/retry`, { token, back: 'list', status: 'failed' }));
     expect(retried?.status).toBe(303);
     expect(retried?.headers.location).toBe(`${BASE}/?flash=retried&job=${failed.id}&status=failed`);
-    expect((await finished(notifier, failed.id)).status).toBe('sent');
+    expect((await failedSent).status).toBe('sent');
 
     const unconfirmed = await dashboard.handle(post(`/jobs/${ambiguous.id}/retry`, { token, back: 'job' }));
     expect(unconfirmed?.status).toBe(409);
     expect(unconfirmed?.body).toContain('отметьте подтверждение');
     expect((await notifier.get(ambiguous.id))?.status).toBe('failed');
 
+    const ambiguousSent = finished(notifier, ambiguous.id);
     const confirmed = await dashboard.handle(
       post(`/jobs/${ambiguous.id}/retry`, { token, back: 'job', ambiguous: 'true' }),
     );
     expect(confirmed?.status).toBe(303);
     expect(confirmed?.headers.location).toBe(`${BASE}/jobs/${ambiguous.id}?flash=retried`);
-    expect((await finished(notifier, ambiguous.id)).status).toBe('sent');
+    expect((await ambiguousSent).status).toBe('sent');
 
     // A sent job cannot be retried: the page says why.
     const again = await dashboard.handle(post(`/jobs/${failed.id}/retry`, { token }));
@@ -452,10 +456,13 @@ describe('createDashboard: routes and options', () => {
     expect(put?.headers.allow).toBe('GET, HEAD');
   });
 
-  it('links below the basePath option when the request does not say where it is mounted', async () => {
+  it('links below the basePath option when given, else below where the adapter mounted it', async () => {
     const dashboard = createDashboard(makeNotifier(), { basePath: '/ops/queue/' });
     const answer = await dashboard.handle({ method: 'GET', path: '/', headers: { host: HOST } });
     expect(answer?.body).toContain('href="/ops/queue/?status=failed"');
+    // A proxy serves the app below /ops: the option wins over where the adapter mounted it.
+    expect((await dashboard.handle(get('/')))?.body).toContain('href="/ops/queue/?status=failed"');
+    expect((await createDashboard(makeNotifier()).handle(get('/')))?.body).toContain(`href="${BASE}/?status=failed"`);
   });
 
   it('refuses bad options at setup with a ValidationError naming the option', () => {
@@ -496,14 +503,15 @@ describe('dashboard wording', () => {
   it('says the ETA in words, with Russian plural forms', () => {
     const { ru, en } = MESSAGES;
     expect(ru.etaIn(60_000)).toBe('примерно через 1 минуту');
-    expect(ru.etaIn(100_000)).toBe('примерно через 1 минуту 40 секунд');
-    expect(ru.etaIn(3 * 60_000)).toBe('примерно через 3 минуты');
-    expect(ru.etaIn(21 * 60_000 + 12_000)).toBe('примерно через 21 минуту 12 секунд');
+    expect(ru.etaIn(100_000)).toBe('примерно через 2 минуты');
+    expect(ru.etaIn(4 * 60_000 + 10_000)).toBe('примерно через 4 минуты');
+    expect(ru.etaIn(21 * 60_000 + 12_000)).toBe('примерно через 21 минуту');
     expect(ru.etaIn(11 * 60_000)).toBe('примерно через 11 минут');
-    expect(ru.etaIn(2 * 3600_000 + 5 * 60_000 + 30_000)).toBe('примерно через 2 часа 5 минут');
+    expect(ru.etaIn(2 * 3600_000 + 5 * 60_000 + 10_000)).toBe('примерно через 2 часа 5 минут');
     expect(ru.etaIn(5 * 3600_000)).toBe('примерно через 5 часов');
     expect(ru.etaIn(26 * 3600_000)).toBe('примерно через 1 день 2 часа');
     expect(ru.ago(2_000)).toBe('только что');
+    expect(ru.ago(42_000)).toBe('42 секунды назад');
     expect(ru.ago(22 * 60_000)).toBe('22 минуты назад');
     expect(en.etaIn(3600_000 + 60_000)).toBe('in about 1 hour 1 minute');
     expect(en.ago(2 * 60_000)).toBe('2 minutes ago');

@@ -32,7 +32,9 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .state-unknown { color: var(--unknown); }
 .muted { color: var(--muted); }
 .counts { display: flex; flex-wrap: wrap; gap: 8px 20px; margin: 0; padding: 0; list-style: none; }
-.counts b { font-size: 20px; display: block; }
+.counts a { display: block; text-decoration: none; color: var(--muted); }
+.counts a:hover span { text-decoration: underline; }
+.counts b { font-size: 20px; display: block; color: var(--fg); }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 500; font-size: 13px; }

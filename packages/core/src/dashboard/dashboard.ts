@@ -40,13 +40,13 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
   const guard = createActionGuard({ secret: config.secret, allowedOrigins: config.allowedOrigins });
 
   function contextFor(request: DashboardRequest): ViewContext {
-    const given = request.basePath === undefined ? undefined : normalizeBasePath(request.basePath);
+    const mounted = request.basePath === undefined ? undefined : normalizeBasePath(request.basePath);
     const now = Date.now();
     return {
       t,
       lang: config.lang,
       title: config.title,
-      base: given ?? config.basePath,
+      base: config.basePath ?? mounted ?? '',
       timeZone: config.timeZone,
       formatTime,
       token: guard.issue(now),

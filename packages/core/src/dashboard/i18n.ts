@@ -108,14 +108,19 @@ const RU_UNITS: Record<Unit, readonly [string, string, string]> = {
 
 const EN_UNITS: Record<Unit, string> = { day: 'day', hour: 'hour', minute: 'minute', second: 'second' };
 
+/** Past a minute, seconds are noise in an estimate: whole minutes. */
+function rough(ms: number): number {
+  return ms < 60_000 ? ms : Math.round(ms / 60_000) * 60_000;
+}
+
 function ruDuration(ms: number): string {
-  return splitDuration(ms)
+  return splitDuration(rough(ms))
     .map(({ count, unit }) => `${count} ${russianPlural(count, RU_UNITS[unit])}`)
     .join(' ');
 }
 
 function enDuration(ms: number): string {
-  return splitDuration(ms)
+  return splitDuration(rough(ms))
     .map(({ count, unit }) => `${count} ${EN_UNITS[unit]}${count === 1 ? '' : 's'}`)
     .join(' ');
 }
@@ -156,7 +161,7 @@ const ru: Messages = {
   etaIn: (ms) => `примерно через ${ruDuration(ms)}`,
   ago: (ms) => (ms < 5_000 ? 'только что' : `${ruDuration(ms)} назад`),
 
-  lanes: 'Полосы',
+  lanes: 'Приоритеты',
   lane: 'Приоритет',
   waiting: 'Ждут отправки',
   priority: { high: 'высокий', normal: 'обычный', low: 'низкий' },

@@ -11,7 +11,8 @@ const MIN_SECRET_LENGTH = 32;
 export interface ResolvedDashboardOptions {
   lang: DashboardLang;
   title: string;
-  basePath: string;
+  /** Undefined: the request's own. */
+  basePath: string | undefined;
   pageSize: number;
   timeZone: string;
   secret: string | undefined;
@@ -34,8 +35,9 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
     bad('pageSize', `Expected an integer from 1 to ${MAX_PAGE_SIZE}`);
   }
   if (!isTimeZone(timeZone)) bad('timeZone', 'Expected an IANA time zone such as Europe/Moscow');
-  const basePath = normalizeBasePath(options.basePath);
-  if (basePath === undefined) bad('basePath', "Expected a path such as '/admin/olchat'");
+  const basePath = options.basePath === undefined ? undefined : normalizeBasePath(options.basePath);
+  if (options.basePath !== undefined && basePath === undefined)
+    bad('basePath', "Expected a path such as '/admin/olchat'");
   if (
     options.secret !== undefined &&
     (typeof options.secret !== 'string' || options.secret.length < MIN_SECRET_LENGTH)
@@ -54,7 +56,7 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
   return {
     lang,
     title: options.title ?? MESSAGES[lang].title,
-    basePath: basePath as string,
+    basePath,
     pageSize,
     timeZone,
     secret: options.secret,
@@ -65,7 +67,6 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
 
 /** '/admin/olchat/' → '/admin/olchat'; the root is ''. Undefined for anything that is not a plain path. */
 export function normalizeBasePath(path: unknown): string | undefined {
-  if (path === undefined) return '';
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s"'<>\\]/.test(path) || path.startsWith('//')) {
     return undefined;
   }

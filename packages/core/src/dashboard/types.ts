@@ -9,8 +9,9 @@ export interface DashboardOptions {
   /** The page's heading. Default "Очередь WhatsApp" (or "WhatsApp queue"). */
   title?: string;
   /**
-   * Where the dashboard is mounted (`'/admin/olchat'`), for its links and forms. The adapters tell
-   * it on each request; give it when yours cannot (a framework that strips the mount point).
+   * Where the browser sees the dashboard (`'/admin/olchat'`), for its links and forms. Default: where
+   * the adapter mounted it (`req.baseUrl` in Express, the prefix in Koa). Give it when a proxy serves
+   * the app below a path of its own, or when your adapter cannot tell.
    */
   basePath?: string;
   /** Recent jobs shown. Default 50, at most 500. */
@@ -33,7 +34,7 @@ export interface DashboardOptions {
 
 /** The handler's request, plus where the dashboard is mounted when the adapter knows it. */
 export interface DashboardRequest extends HandlerRequest {
-  /** The mount point (`req.baseUrl` in Express, the router's prefix in Koa). Default: the `basePath` option. */
+  /** The mount point (`req.baseUrl` in Express, the router's prefix in Koa); the `basePath` option wins. */
   basePath?: string | undefined;
 }
 

@@ -10,7 +10,7 @@ import {
 import { html, type SafeHtml } from '../html.js';
 import { overviewPath, type ViewContext } from './context.js';
 import { layout } from './layout.js';
-import { phone, rowActions, statusBadge, time } from './parts.js';
+import { errorLabel, phone, rowActions, statusBadge, time } from './parts.js';
 
 const FILTER_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 const COUNTED: readonly (keyof Omit<NotifierStats, 'etaMs'>)[] = [
@@ -76,7 +76,7 @@ function queueSection(context: ViewContext, data: OverviewData): SafeHtml {
 <ul class="counts">
 ${COUNTED.map(
   (status) =>
-    html`<li><a href="${overviewPath(context, { status })}" data-count="${status}"><b>${stats[status]}</b>${t.status[status]}</a></li>`,
+    html`<li><a href="${overviewPath(context, { status })}" data-count="${status}"><b>${stats[status]}</b><span>${t.status[status]}</span></a></li>`,
 )}
 </ul>
 <p><span class="muted">${t.eta}:</span> <strong id="eta">${eta}</strong></p>
@@ -149,7 +149,7 @@ ${data.jobs.map(
 <td>${job.ruleId ?? '—'}</td>
 <td class="nowrap">${phone(job)}</td>
 <td>${statusBadge(context, job.status)}</td>
-<td>${job.error ? html`<code title="${job.error.message}">${job.error.code}</code>` : ''}</td>
+<td>${job.error ? html`<code title="${job.error.message}">${errorLabel(job.error)}</code>` : ''}</td>
 <td>${job.delivery ? t.deliveryStatus[job.delivery] : ''}</td>
 <td>${rowActions(context, job, back)}</td>
 </tr>`,

@@ -1,4 +1,4 @@
-import type { JobRecord, JobStatus } from '../../queue/types.js';
+import type { JobError, JobRecord, JobStatus } from '../../queue/types.js';
 import { maskPhone } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import { jobPath, type ViewContext } from './context.js';
@@ -13,6 +13,11 @@ export function statusBadge(context: ViewContext, status: JobStatus): SafeHtml {
 export function time(context: ViewContext, ms: number | undefined): SafeHtml {
   if (ms === undefined) return html`<span class="muted">—</span>`;
   return html`<time datetime="${new Date(ms).toISOString()}">${context.formatTime(ms)}</time>`;
+}
+
+/** `HTTP 500`, `AMBIGUOUS`: the code, with the vendor's HTTP status when there was one. */
+export function errorLabel(error: JobError): string {
+  return error.status === undefined ? error.code : `${error.code} ${error.status}`;
 }
 
 export function phone(record: JobRecord): string {

@@ -217,8 +217,11 @@ describe.skipIf(!available)('the dashboard in a real browser (Chromium), behind 
     expect(text).toContain('+7 912 ***-**-89');
     expect(text).not.toContain('79123456789');
     // The stylesheet loaded (a CSP that blocked it would leave the header unstyled).
-    // A string, as the tests' TypeScript has no DOM types.
-    const headerBackground = await page.locator('header').evaluate('(el) => getComputedStyle(el).backgroundColor');
+    // Runs in the page; the tests' TypeScript has no DOM types, hence the cast.
+    type Styles = { getComputedStyle(element: unknown): { backgroundColor: string } };
+    const headerBackground = await page
+      .locator('header')
+      .evaluate((el) => (globalThis as unknown as Styles).getComputedStyle(el).backgroundColor);
     expect(headerBackground).toBe('rgb(22, 48, 63)');
     await page.screenshot({ path: `${screenshots}overview-ru.png`, fullPage: true });
     expectNoTrouble(trouble);

@@ -137,7 +137,14 @@ for (const kind of ['express', 'express+urlencoded', 'koa'] as const) {
 describe('olchatDashboard on Koa', () => {
   it('matches its prefix exactly as written, so an auth check comparing the path covers every page', async () => {
     const { origin } = await setup('koa');
-    const paths = ['/ADMIN/olchat', '/Admin/Olchat/', '//admin/olchat', '/admin/olchat%2F', '/admin%2Folchat/', '/%61dmin/olchat/'];
+    const paths = [
+      '/ADMIN/olchat',
+      '/Admin/Olchat/',
+      '//admin/olchat',
+      '/admin/olchat%2F',
+      '/admin%2Folchat/',
+      '/%61dmin/olchat/',
+    ];
     for (const path of paths) {
       const res = await fetch(`${origin}${path}`);
       expect(res.status, path).toBe(404);

@@ -6,7 +6,6 @@ import type { HandlerResponse } from '../http/types.js';
 import type { AnyNotifier as Notifier } from '../notifier-types.js';
 import { FINAL_STATUSES, type JobRecord, type JobStatus, PENDING_STATUSES, type Priority } from '../queue/types.js';
 import { assetAnswer, htmlAnswer, seeOther } from './answers.js';
-import { assetAt } from './assets.js';
 import { dateTimeFormat } from './format.js';
 import { createActionGuard } from './guard.js';
 import { MESSAGES } from './i18n.js';
@@ -65,10 +64,7 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
       return notice(context, 405, t.badRequestTitle, t.methodNotAllowed, { allow: 'GET, HEAD' });
     }
     const query = new URLSearchParams(queryOf(request));
-    if (route.name === 'asset') {
-      const asset = assetAt(route.path);
-      if (asset) return assetAnswer(asset, query.get('v') === asset.version);
-    }
+    if (route.name === 'asset') return assetAnswer(route.asset, query.get('v') === route.asset.version);
     if (route.name === 'job') return job(context, route.id, query);
     return overview(context, query);
   }
@@ -81,7 +77,7 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
       stats.scheduled > 0 ? notifier.list({ status: 'scheduled', limit: MAX_PAGE_SIZE }) : [],
       stats.queued > 0 ? notifier.list({ status: 'queued', limit: MAX_PAGE_SIZE }) : [],
     ]);
-    const flashId = query.get('job') ?? '';
+    const flashed = await flashedRecord(query);
     const page = overviewPage(context, {
       line: notifier.lineInfo(),
       closed: notifier.closed,
@@ -93,7 +89,7 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
       jobs,
       pageSize: config.pageSize,
       status,
-      flash: flashText(query.get('flash'), flashId),
+      flash: flashed && flashText(query.get('flash'), flashed),
     });
     return htmlAnswer(200, page);
   }
@@ -101,7 +97,7 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
   async function job(context: ViewContext, id: string, query: URLSearchParams): Promise<HandlerResponse> {
     const record = await notifier.get(id);
     if (!record) return notice(context, 404, t.notFoundTitle, t.notFound);
-    return htmlAnswer(200, jobPage(context, record, flashText(query.get('flash'), record.id)));
+    return htmlAnswer(200, jobPage(context, record, flashText(query.get('flash'), record)));
   }
 
   /** Cancel or retry: same origin first, then the form and its token, then the notifier decides. */
@@ -155,10 +151,18 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
     return fields;
   }
 
-  function flashText(kind: string | null, id: string): string | undefined {
-    if (id === '') return undefined;
-    if (kind === 'cancelled') return t.flashCancelled(id);
-    if (kind === 'retried') return t.flashRetried(id);
+  /** The job a flash message names: only a real one, so a crafted link cannot make the page say anything. */
+  async function flashedRecord(query: URLSearchParams): Promise<JobRecord | undefined> {
+    const id = query.get('job');
+    return query.has('flash') && id !== null && id !== '' ? notifier.get(id) : undefined;
+  }
+
+  /** What an action's redirect says, as long as it is still true of the job. */
+  function flashText(kind: string | null, record: JobRecord): string | undefined {
+    if (kind === 'cancelled' && record.status === 'cancelled') return t.flashCancelled(record.id);
+    if (kind === 'retried' && record.status !== 'failed' && record.status !== 'expired') {
+      return t.flashRetried(record.id);
+    }
     return undefined;
   }
 

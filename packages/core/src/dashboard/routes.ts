@@ -1,10 +1,10 @@
-import { ASSETS } from './assets.js';
+import { ASSETS, type Asset, assetAt } from './assets.js';
 
 export type DashboardRoute =
   | { name: 'overview' }
   | { name: 'job'; id: string }
   | { name: 'action'; id: string; action: 'cancel' | 'retry' }
-  | { name: 'asset'; path: string };
+  | { name: 'asset'; asset: Asset };
 
 /** The paths below the mount point, as a router registers them. */
 export const DASHBOARD_ROUTES: readonly string[] = [
@@ -22,7 +22,8 @@ export function matchDashboardRoute(path: string): DashboardRoute | undefined {
   const bare = path.split('?')[0] ?? '';
   const trimmed = bare.replace(/\/+$/, '');
   if (trimmed === '') return { name: 'overview' };
-  if (ASSETS.some((asset) => asset.path === trimmed)) return { name: 'asset', path: trimmed };
+  const asset = assetAt(trimmed);
+  if (asset) return { name: 'asset', asset };
   const parts = trimmed.split('/');
   if (parts[0] !== '' || parts[1] !== 'jobs' || parts.length < 3 || parts.length > 4) return undefined;
   const id = decodeSegment(parts[2] as string);

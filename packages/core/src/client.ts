@@ -435,10 +435,12 @@ export class OlchatClient {
     const [path, fieldBytes] =
       paths.caption !== undefined && captionBytes > bodyBytes ? [paths.caption, captionBytes] : [paths.body, bodyBytes];
     const room = Math.max(0, MAX_REQUEST_LINE_BYTES - (lineBytes - fieldBytes));
+    const maxChars = path === paths.caption ? MESSAGE_LIMITS.MAX_CAPTION : MESSAGE_LIMITS.MAX_TEXT;
     const fits =
       path === paths.body && method === 'sendFile'
         ? `about ${room} bytes of URL`
-        : `about ${Math.floor(room / CYRILLIC_BYTES)} Cyrillic or ${room} Latin characters`;
+        : `about ${Math.min(maxChars, Math.floor(room / CYRILLIC_BYTES))} Cyrillic or ` +
+          `${Math.min(maxChars, room)} Latin characters`;
     throw new ValidationError(
       `${path} is too long to send: OLChat's API carries the message in the URL, and this request line ` +
         `would be ${lineBytes} bytes, over the ${MAX_REQUEST_LINE_BYTES}-byte bound servers commonly accept ` +

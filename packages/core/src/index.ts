@@ -52,6 +52,7 @@ export type { LineOptions } from './line.js';
 export type { MessageInput, OutgoingMessage } from './message.js';
 export {
   DEFAULT_MARGIN_MS,
+  MAX_REQUEST_LINE_BYTES,
   type MethodLimit,
   OLCHAT_METHODS,
   type OlchatMethod,

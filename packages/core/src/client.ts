@@ -107,6 +107,8 @@ export interface MessageStatusResult {
 
 // A lease outlives any request (timeout) plus its hold; it only matters if a process dies mid-request.
 const LEASE_SLACK_MS = 15_000;
+// Of that slack, what a store's answer may have taken between creating a lease and handing it over.
+const LEASE_HANDOVER_MS = 5_000;
 
 /** One call's fixed parts, worked out once before its first attempt. */
 interface PreparedCall {
@@ -280,8 +282,9 @@ export class OlchatClient {
   async #attempt(call: PreparedCall, attempt: number): Promise<AttemptResult> {
     if (call.signal.aborted) throw asOlchatError(call.signal.reason);
     const lease = await this.#takeSlot(call);
+    const grantedAt = performance.now();
     const hookRan = await this.#beforeAttempt(call, attempt, lease);
-    return this.#send(call, attempt, await this.#confirmSlot(call, lease, hookRan));
+    return this.#send(call, attempt, await this.#confirmSlot(call, lease, hookRan ? grantedAt : undefined));
   }
 
   /** Waits in the method's line for a slot. */
@@ -311,17 +314,19 @@ export class OlchatClient {
   }
 
   /**
-   * Makes sure the slot is still ours right before the request: after a hook the lease is renewed
-   * (a hook slower than the lease would otherwise send under a slot another request now holds),
-   * and a line paused by a 429 meanwhile gives the slot back and waits. A lost slot is taken again.
+   * Makes sure the slot is still ours right before the request: after a hook (granted at
+   * `renewSince`) the lease is renewed, since a hook slower than the lease would otherwise send
+   * under a slot another request now holds; and a line paused by a 429 meanwhile gives the slot
+   * back and waits. A lost slot is taken again (the hook does not run twice for one attempt).
    */
-  async #confirmSlot(call: PreparedCall, lease: SlotLease, renew: boolean): Promise<SlotLease> {
+  async #confirmSlot(call: PreparedCall, lease: SlotLease, renewSince: number | undefined): Promise<SlotLease> {
     let current = lease;
-    let mustRenew = renew;
+    let grantedAt = renewSince;
     for (;;) {
-      if (mustRenew) {
-        mustRenew = false;
-        if (!(await this.#renew(call, current))) {
+      if (grantedAt !== undefined) {
+        const kept = await this.#renew(call, current, grantedAt);
+        grantedAt = undefined;
+        if (!kept) {
           this.#log(
             'warn',
             { method: call.method },
@@ -340,10 +345,17 @@ export class OlchatClient {
     }
   }
 
-  async #renew(call: PreparedCall, lease: SlotLease): Promise<boolean> {
+  /**
+   * Renews the lease; whether it is still ours. A store that cannot answer (Redis restarting) is
+   * not a reason to fail a send whose lease certainly still runs by our own clock: the request fits
+   * in what is left of it. Past that, nothing is sent without the store's word.
+   */
+  async #renew(call: PreparedCall, lease: SlotLease, grantedAt: number): Promise<boolean> {
     try {
       return await this.#store.renew(lease, call.leaseMs);
     } catch (error) {
+      const stillRunsMs = call.leaseMs - LEASE_HANDOVER_MS - (performance.now() - grantedAt);
+      if (stillRunsMs > this.#timeoutMs) return true;
       await this.#store.release(lease, 0).catch(() => undefined);
       throw this.#storeFailure(error);
     }

@@ -71,9 +71,10 @@ describe('a 429 from the vendor', () => {
       baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/wa`,
       limits: { sendText: { points: 5, durationMs: 300, marginMs: 50 } },
       limiterStore: new MemoryLimiterStore(),
+      retry: { retries: 0 },
     });
     cleanups.push(() => client.close());
-    const refused = await rejection(client.sendText({ phone, text: 'refused' }, { retries: 0 }));
+    const refused = await rejection(client.sendText({ phone, text: 'refused' }));
     expect(refused.code).toBe('RATE_LIMITED');
     // Four slots are free, yet nobody goes before the window (300 + 50 ms) has passed.
     await Promise.all([1, 2, 3].map((i) => client.sendText({ phone, text: `after ${i}` })));
@@ -125,8 +126,6 @@ describe('a beforeAttempt hook slower than the lease', () => {
         ),
       ),
     );
-    expect(emu.messages).toHaveLength(3);
-    expect(attempts).toEqual([1, 1, 1]); // the hook ran once per attempt, not again for the new slot
     expect(emu.violations).toEqual([]);
     expect(
       maxInAnyWindow(
@@ -134,7 +133,27 @@ describe('a beforeAttempt hook slower than the lease', () => {
         1000,
       ),
     ).toBe(1);
+    expect(emu.messages).toHaveLength(3);
+    expect(attempts).toEqual([1, 1, 1]); // the hook ran once per attempt, not again for the new slot
   }, 20_000);
+});
+
+describe('a store that cannot renew (Redis restarting between the hook and the request)', () => {
+  it('does not fail a send whose lease certainly still runs by the clock', async () => {
+    const inner = new MemoryLimiterStore();
+    const cannotRenew: LimiterStore = {
+      maxPollMs: inner.maxPollMs,
+      tryAcquire: (key, slots, leaseMs) => inner.tryAcquire(key, slots, leaseMs),
+      release: (lease, holdMs) => inner.release(lease, holdMs),
+      renew: async () => {
+        throw new Error('Connection is closed.');
+      },
+      onFree: (key, listener) => inner.onFree(key, listener),
+    };
+    const { emu, client } = await setup(undefined, cannotRenew);
+    await client.sendText({ phone, text: 'sent anyway' }, { beforeAttempt: () => sleep(20) });
+    expect(emu.messages.map((m) => m.text)).toEqual(['sent anyway']);
+  });
 });
 
 describe('CallOptions', () => {

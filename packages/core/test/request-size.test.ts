@@ -63,7 +63,7 @@ describe('a message too long for the v1 URL', () => {
     expect(fits('a'.repeat(Number(latinFit) + 1))).toBe(false);
   });
 
-  it('sendText refuses it with VALIDATION before taking a slot: the server never sees it (it would answer 431)', async () => {
+  it('sendText refuses it with VALIDATION before taking a slot: nothing reaches the server', async () => {
     const error = await rejection(client.sendText({ phone, text: cyrillic(2700) }));
     expect(error.code).toBe('VALIDATION');
     expect(emu.requests).toHaveLength(0);

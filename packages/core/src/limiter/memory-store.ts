@@ -57,8 +57,9 @@ export class MemoryLimiterStore implements LimiterStore {
 
   async release(lease: SlotLease, holdMs: number): Promise<void> {
     const slotKey = `${lease.key}:${lease.slot}`;
-    const taken = this.#owned(slotKey, lease);
-    if (!taken) return;
+    const taken = this.#taken.get(slotKey);
+    // Even a lease just past its time holds the slot after its answer: the vendor saw that request.
+    if (taken?.owner !== lease.owner) return;
     if (holdMs <= 0) {
       this.#forget(lease.key, slotKey, taken);
       await this.#limiter.delete(slotKey);
@@ -70,8 +71,9 @@ export class MemoryLimiterStore implements LimiterStore {
 
   async renew(lease: SlotLease, leaseMs: number): Promise<boolean> {
     const slotKey = `${lease.key}:${lease.slot}`;
+    const taken = this.#taken.get(slotKey);
     // A lapsed lease is not revived even if nobody took the slot since: the caller takes it anew.
-    if (!this.#owned(slotKey, lease)) return false;
+    if (taken?.owner !== lease.owner || taken.busyUntil <= performance.now()) return false;
     this.#take(lease.key, slotKey, lease.owner, leaseMs);
     await this.#limiter.set(slotKey, 1, leaseMs / 1000);
     return true;
@@ -80,13 +82,6 @@ export class MemoryLimiterStore implements LimiterStore {
   onFree(key: string, listener: () => void): () => void {
     this.#freed.on(key, listener);
     return () => this.#freed.off(key, listener);
-  }
-
-  /** The slot's record while `lease` owns it and its time has not run out. */
-  #owned(slotKey: string, lease: SlotLease): TakenSlot | undefined {
-    const taken = this.#taken.get(slotKey);
-    if (taken?.owner !== lease.owner || taken.busyUntil <= performance.now()) return undefined;
-    return taken;
   }
 
   /** Marks the slot busy for `ms` from now under `owner`; forgotten (and announced free) after. */

@@ -9,6 +9,7 @@ import {
   type LimiterStore,
   MemoryLimiterStore,
   OlchatClient,
+  type OlchatClientOptions,
   RateLimitError,
 } from '../src/index.js';
 import { rejection } from './helpers/rejection.js';
@@ -21,7 +22,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-type Limits = ConstructorParameters<typeof OlchatClient>[0]['limits'];
+type Limits = OlchatClientOptions['limits'];
 
 async function setup(limits: Limits, limiterStore: LimiterStore = new MemoryLimiterStore()) {
   const emu = await startEmulator({ limits: limits as never });
@@ -151,7 +152,14 @@ describe('a store that cannot renew (Redis restarting between the hook and the r
       onFree: (key, listener) => inner.onFree(key, listener),
     };
     const { emu, client } = await setup(undefined, cannotRenew);
-    await client.sendText({ phone, text: 'sent anyway' }, { beforeAttempt: () => sleep(20) });
+    await client.sendText(
+      { phone, text: 'sent anyway' },
+      {
+        beforeAttempt: async () => {
+          await sleep(20);
+        },
+      },
+    );
     expect(emu.messages.map((m) => m.text)).toEqual(['sent anyway']);
   });
 });

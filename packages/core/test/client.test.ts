@@ -60,7 +60,7 @@ describe('OlchatClient against the emulator', () => {
   });
 
   it('checks a phone, the line and a message status', async () => {
-    const { client } = await setup();
+    const { client } = await setup({}, { delivery: { deliveredAfterMs: 0 } });
     expect((await client.checkPhone({ phone })).exists).toBe(true);
     expect((await client.checkPhone({ phone: '+7 912 345 00 00' })).exists).toBe(false);
     expect((await client.checkStatus()).connected).toBe(true);

@@ -171,8 +171,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const existing = await queue.find(spec.keys);
       if (existing) return { id: existing.id, status: existing.status };
     }
-    const now = Date.now();
     const { notAfter, message } = spec;
+    // A message the vendor's server would refuse for its size is refused now, not after queueing.
+    client.assertSendable(message);
+    const now = Date.now();
     let sendAt = spec.sendAt !== undefined && spec.sendAt > now ? spec.sendAt : undefined;
     if (notAfter !== undefined && notAfter <= now) {
       throw new ValidationError('notAfter is in the past: the message could never be sent', [

@@ -145,6 +145,17 @@ describe('scheduled sends', () => {
     expect((await rejection(notifier.send(m, { meta: { blob: 'x'.repeat(5_000) } }))).code).toBe('VALIDATION');
     expect(notifier.stats()).toMatchObject({ scheduled: 0, queued: 0 });
   });
+
+  it('a text too long for the vendor’s request line is refused at trigger time, never queued to fail later', async () => {
+    make();
+    const long = 'Ваш заказ собран и передан в доставку. '.repeat(70); // ~2 700 Cyrillic characters
+    const refused = await rejection(notifier.send({ phone: '79123456789', text: long }));
+    expect(refused.code).toBe('VALIDATION');
+    expect((refused as { issues?: { path: string }[] }).issues?.[0]?.path).toBe('text');
+    expect(notifier.stats()).toMatchObject({ scheduled: 0, queued: 0, sending: 0 });
+    await settle();
+    expect(vendor.attempts).toBe(0);
+  });
 });
 
 describe('cancel and replace', () => {

@@ -92,7 +92,7 @@ export function missingReason(apt, env = process.env) {
     hasAptGet: findOnPath('apt-get', env) !== undefined,
     platform: process.platform,
   });
-  return `${apt} is not installed, so ${pkg.tests} cannot run (${command})`;
+  return `${apt} is not installed, so ${pkg.tests} cannot run; to run them: ${command}`;
 }
 
 /**

@@ -119,4 +119,18 @@ describe.skipIf(missing)(`the demo in a real browser (Chromium)${missing ? `: sk
     expect(await page.inputValue('input[name="phone"]')).toBe('12-34');
     await page.screenshot({ path: `${screenshots}form-errors.png`, fullPage: true });
   });
+  it('the callback form answers a bad phone with the Russian error on the page, then accepts the fixed one', async () => {
+    const page = await (browser as Browser).newPage();
+    await page.goto(`${siteUrl}callback`);
+    await page.fill('input[name="name"]', 'Олег');
+    await page.fill('input[name="phone"]', '12-34');
+    await page.click('button[type="submit"]');
+    await page.getByText('Введите номер в формате +7 912 345-67-89').waitFor({ state: 'visible' });
+    expect(await page.locator('h1').textContent()).toBe('Перезвоните мне');
+    expect(await page.inputValue('input[name="name"]')).toBe('Олег');
+    await page.screenshot({ path: `${screenshots}callback-errors.png`, fullPage: true });
+    await page.fill('input[name="phone"]', '+7 912 345 67 89');
+    await Promise.all([page.waitForURL(/\/thanks/), page.click('button[type="submit"]')]);
+    expect(await page.locator('main').textContent()).toContain('в очереди на отправку');
+  });
 });

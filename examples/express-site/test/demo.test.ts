@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 // `pnpm demo` as a person runs it: the demo script as its own process, its printed URLs, Ctrl+C.
 const siteDir = fileURLToPath(new URL('..', import.meta.url));
 const demoScript = fileURLToPath(new URL('../demo.js', import.meta.url));
+const serverScript = fileURLToPath(new URL('../server.js', import.meta.url));
 const built = existsSync(fileURLToPath(new URL('../../../packages/core/dist/index.js', import.meta.url)));
 
 interface Demo {
@@ -51,9 +52,9 @@ async function startDemo(env: Record<string, string>, command: string[] = [demoS
     const timer = setTimeout(() => reject(new Error(`the demo printed no URLs within 30 s:\n${output}`)), 30_000);
     const read = (chunk: Buffer) => {
       output += chunk.toString();
-      const site = /Site \(order form\):\s+(\S+)/.exec(output)?.[1];
+      const site = /Site(?: \(order form\))?:\s+(\S+)/.exec(output)?.[1];
       const inbox = /WhatsApp inbox \(emulator\):\s+(\S+)/.exec(output)?.[1];
-      if (site && output.includes('Press Ctrl+C')) {
+      if (site && (output.includes('Press Ctrl+C') || command[0] === serverScript)) {
         clearTimeout(timer);
         resolve({ child, site, ...(inbox ? { inbox } : {}), output: () => output, exit });
       }
@@ -108,7 +109,11 @@ describe('pnpm demo', () => {
   it('Ctrl+C (SIGINT, also twice as under pnpm) closes everything and exits 0', async () => {
     const demo = await startDemo({});
     expect((await order(demo.site, 'Марат')).status).toBe(303);
+    // Twenty queued messages (five per three seconds) keep the shutdown busy when the second signal comes.
+    expect((await fetch(`${demo.inbox}inbox/burst?count=20`, { method: 'POST' })).status).toBe(202);
     demo.child.kill('SIGINT');
+    // Signals sent back to back merge into one: the second comes while the first is being handled.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     demo.child.kill('SIGINT'); // pnpm forwards the terminal's SIGINT to its child as well
     expect(await demo.exit).toEqual({ code: 0, signal: null });
     expect(demo.output()).toContain('Stopping');
@@ -168,6 +173,27 @@ describe('pnpm demo with OLCHAT_TOKEN set', () => {
       expect(message?.text).toContain('Здравствуйте, Марат!');
       demo.child.kill('SIGTERM');
       expect(await demo.exit).toEqual({ code: 0, signal: null });
+    } finally {
+      await olchat.close();
+    }
+  }, 60_000);
+});
+
+describe('node server.js (the production start)', () => {
+  it('a second SIGINT during shutdown does not kill it before the queue is delivered', async () => {
+    // A slow OLChat: the queued confirmation is still on its way when Ctrl+C arrives (twice under pnpm).
+    const olchat = await startEmulator({ tokens: ['real-account-token'], latencyMs: 1500 });
+    try {
+      const server = await startDemo({ OLCHAT_TOKEN: 'real-account-token', OLCHAT_BASE_URL: olchat.baseUrl }, [
+        serverScript,
+      ]);
+      expect((await order(server.site, 'Алия')).status).toBe(303);
+      server.child.kill('SIGINT');
+      // Signals sent back to back merge into one: the second comes while the first is being handled.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      server.child.kill('SIGINT');
+      expect(await server.exit).toEqual({ code: 0, signal: null });
+      expect(olchat.messages.map((m) => m.text)).toEqual([expect.stringContaining('Здравствуйте, Алия!')]);
     } finally {
       await olchat.close();
     }

@@ -119,3 +119,4 @@ export {
 export { Scheduler } from './scheduler.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
 export type { DateFormat, RenderContext } from './template.js';
+export * from './webhooks/index.js';

@@ -11,8 +11,12 @@ export type { QuietHoursOptions };
 export type TimeInput = Date | number;
 
 export interface DeliveryChecksOptions {
-  /** Ask the vendor about each sent message this long after the send (one check per offset). */
+  /** Ask the vendor about each sent message this long after the send (one check per offset, each ≥ 1 000). */
   afterMs: number[];
+  /** A check that could not run within this long after its time is dropped. Default 1 h. */
+  maxLagMs?: number;
+  /** Most sent messages followed at once; past it the oldest stop being checked. Default 10 000. */
+  maxPending?: number;
 }
 
 export type WebhookEventType =
@@ -111,7 +115,7 @@ export interface AttemptEvent {
   code?: string;
 }
 
-type Final<S extends JobStatus> = Extract<JobRecord, { status: S }>;
+type Final<S extends JobStatus> = JobRecord & { status: S };
 
 export interface NotifierEvents {
   sent: Final<'sent'>;

@@ -1,4 +1,5 @@
 import type { Logger } from './client.js';
+import { DeliveryTracker, resolveDeliveryChecks } from './delivery.js';
 import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from './errors.js';
 import { toKey, toMeta, toPriority, toTime } from './job-options.js';
 import { createJobWorker } from './job-worker.js';
@@ -17,6 +18,7 @@ import { MemoryQueue } from './queue/memory-queue.js';
 import {
   FINAL_STATUSES,
   type JobMeta,
+  type JobQueue,
   type JobStatus,
   type NewJob,
   PENDING_STATUSES,
@@ -25,6 +27,7 @@ import {
 import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
 import type { AnyRule, Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
+import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
 
 export type {
   LineEvent,
@@ -76,7 +79,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   if (typeof options !== 'object' || options === null || typeof options.client?.sendText !== 'function') {
     throw new ValidationError('createNotifier needs { client: OlchatClient, rules?, queue? }');
   }
-  const { client, rules = [], queue = new MemoryQueue(), concurrency = 10, dedupeTtlMs = DAY_MS } = options;
+  const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
+  const queue: JobQueue = options.queue ?? new MemoryQueue();
   const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
   positiveInteger(concurrency, 'concurrency');
   positiveInteger(dedupeTtlMs, 'dedupeTtlMs');
@@ -92,25 +96,67 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   positiveInteger(backoff.minMs, 'backoff.minMs');
   positiveInteger(backoff.maxMs, 'backoff.maxMs');
 
+  const deliveryChecks = resolveDeliveryChecks(options.deliveryChecks);
+  const webhooks: WebhookDispatcher | undefined =
+    options.webhooks === undefined || options.webhooks.length === 0
+      ? undefined
+      : createWebhookDispatcher({
+          endpoints: options.webhooks,
+          logger,
+          ...(queue.webhookOutbox ? { outbox: queue.webhookOutbox() } : {}),
+        });
+
   const events = new SafeEmitter(logger);
   let closed = false;
   let closing: Promise<void> | undefined;
 
+  /** Webhooks go out in the background: a failing outbox is logged, never felt by a send. */
+  function publish(type: Parameters<WebhookDispatcher['publish']>[0], data: never, at: number): void {
+    webhooks?.publish(type, data, { at }).catch((error: unknown) => {
+      logger.error({ type, err: String(error) }, 'olchat-kit: could not store a webhook');
+    });
+  }
+
+  // `line.up` is news only after `line.down`: a process seeing its first success says nothing.
+  let announcedDown = false;
   const line = new LineMonitor(
     client,
     (event: LineEvent) => {
       const log = event.state === 'down' ? logger.warn : logger.info;
       log.call(logger, { line: event }, `olchat-kit: the WhatsApp line is ${event.state}`);
       events.emit('line', event);
+      if (event.state === 'down' || (event.state === 'up' && announcedDown)) {
+        announcedDown = event.state === 'down';
+        publish(`line.${event.state}`, lineWebhookData(event) as never, Date.now());
+      }
     },
     options.line,
   );
+
+  const delivery =
+    deliveryChecks &&
+    new DeliveryTracker(
+      client,
+      line,
+      deliveryChecks,
+      async (update) => {
+        const record = await queue.setDelivery(update.id, update.delivery, update.checkedAt, update.raw);
+        if (!record || update.delivery === undefined) return;
+        events.emit(update.delivery, record);
+        publish(`message.${update.delivery}`, webhookData(record) as never, update.checkedAt);
+      },
+      logger,
+    );
 
   queue.start({
     concurrency,
     worker: createJobWorker({ client, line, quietHours, backoff, onAttempt: (event) => events.emit('attempt', event) }),
     onFinished: (record) => {
-      if (record.status !== 'skipped') events.emit(record.status, record);
+      const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
+      if (status === 'skipped') return;
+      events.emit(status, record);
+      publish(`message.${status}`, webhookData(record) as never, record.updatedAt);
+      if (record.status === 'sent') delivery?.track(record);
     },
     ...(maxQueued === undefined ? {} : { maxQueued }),
   });
@@ -296,7 +342,11 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
 
     close(closeOptions = {}) {
       closed = true;
-      closing ??= queue.close({ timeoutMs: closeOptions.timeoutMs ?? 30_000 }).finally(() => line.close());
+      closing ??= queue.close({ timeoutMs: closeOptions.timeoutMs ?? 30_000 }).finally(async () => {
+        line.close();
+        delivery?.close();
+        await webhooks?.close();
+      });
       return closing;
     },
   };

@@ -77,6 +77,7 @@ interface Job {
   dueAt: number;
   delivery: DeliveryStatus | undefined;
   deliveryCheckedAt: number | undefined;
+  deliveryRaw: string | undefined;
 }
 
 const CLOSED_ERROR: JobError = { code: 'CLOSED', message: 'Not sent: the notifier closed before its turn' };
@@ -154,6 +155,7 @@ export class MemoryQueue implements JobQueue {
       dueAt: 0,
       delivery: undefined,
       deliveryCheckedAt: undefined,
+      deliveryRaw: undefined,
     };
     this.#jobs.set(job.id, job);
     for (const key of newJob.keys) this.#remember(key, job, now + newJob.keyTtlMs);
@@ -216,11 +218,13 @@ export class MemoryQueue implements JobQueue {
     id: string,
     delivery: DeliveryStatus | undefined,
     checkedAt: number,
+    raw?: string,
   ): Promise<JobRecord | undefined> {
     const job = this.#jobs.get(id);
     if (!job) return undefined;
     if (delivery !== undefined) job.delivery = delivery;
     job.deliveryCheckedAt = checkedAt;
+    if (raw !== undefined) job.deliveryRaw = raw;
     return toRecord(job);
   }
 
@@ -533,5 +537,6 @@ function toRecord(job: Job): JobRecord {
   if (job.meta !== undefined) record.meta = job.meta;
   if (job.delivery !== undefined) record.delivery = job.delivery;
   if (job.deliveryCheckedAt !== undefined) record.deliveryCheckedAt = job.deliveryCheckedAt;
+  if (job.deliveryRaw !== undefined) record.deliveryRaw = job.deliveryRaw;
   return record;
 }

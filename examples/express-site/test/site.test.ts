@@ -6,7 +6,7 @@ import { createSite } from '../app.js';
 import { rules } from '../rules.js';
 
 let emu: Awaited<ReturnType<typeof startEmulator>>;
-let notifier: Notifier;
+let notifier: Notifier<(typeof rules)[number]>;
 let client: OlchatClient;
 let app: ReturnType<typeof createSite>;
 

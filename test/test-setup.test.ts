@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,5 +139,47 @@ describe('scripts/test-setup.mjs as pnpm test runs it', () => {
     const result = run({ PATH: fakeBin(), CHROMIUM_PATH: '/nonexistent/chromium', CI: 'true' });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('CI does not skip');
+  });
+
+  // A stand-in apt-get on PATH: it logs how it was called and "installs" by creating the programs,
+  // so the install path runs for real without touching the machine. The script installs only as root.
+  function fakeApt(dir: string, { fail = false } = {}): string {
+    const script = `#!/bin/sh
+echo "$DEBIAN_FRONTEND $*" >> "${dir}/apt.log"
+echo "Reading package lists... (apt-get's own chatter)"
+${fail ? 'echo "E: Unable to locate package chromium" >&2; exit 100' : ''}
+if [ "$1" = install ]; then
+  for pkg in "$@"; do
+    case "$pkg" in redis-server|chromium) printf '#!/bin/sh\\n' > "${dir}/$pkg"; /bin/chmod 755 "${dir}/$pkg";; esac
+  done
+fi
+`;
+    writeFileSync(join(dir, 'apt-get'), script);
+    chmodSync(join(dir, 'apt-get'), 0o755);
+    return dir;
+  }
+  const asRoot = process.getuid?.() === 0 && process.platform === 'linux';
+
+  it.runIf(asRoot)('as root with apt-get: update, then install what is missing, with one notice line', () => {
+    const bin = fakeApt(fakeBin());
+    const result = run({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium') });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^test-setup: installing redis-server and chromium with apt-get/),
+    ]);
+    expect(result.stderr).toBe('');
+    expect(readFileSync(join(bin, 'apt.log'), 'utf8').trim().split('\n')).toEqual([
+      'noninteractive update -qq',
+      'noninteractive install -y -qq --no-install-recommends redis-server chromium',
+    ]);
+  });
+
+  it.runIf(asRoot)('when apt-get fails, its output and the command to run, then skip (fail under CI)', () => {
+    const bin = fakeApt(fakeBin(), { fail: true });
+    const result = run({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium') });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('Unable to locate package chromium');
+    expect(result.stderr).toContain('will be skipped; to run them: apt-get install redis-server chromium');
+    expect(run({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium'), CI: 'true' }).status).toBe(1);
   });
 });

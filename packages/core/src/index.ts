@@ -11,6 +11,7 @@ export {
   type SendResult,
   type SendTextParams,
 } from './client.js';
+export * from './dashboard/index.js';
 export * from './errors.js';
 export { INBOUND_ERROR_STATUS, InboundError, type InboundErrorCode } from './http/errors.js';
 export { createHandler, createNotify, type OlchatHandler } from './http/handler.js';

@@ -82,3 +82,5 @@ export function notify(notifier: Notifier, ruleId: string, options: NotifyOption
 function write(res: Response, answer: HandlerResponse): void {
   res.writeHead(answer.status, answer.headers).end(answer.body);
 }
+
+export { type OlchatDashboardOptions, olchatDashboard } from './dashboard.js';

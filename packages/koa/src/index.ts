@@ -58,3 +58,5 @@ function write(ctx: Context, answer: HandlerResponse): void {
   ctx.set(answer.headers);
   if (answer.body !== undefined) ctx.body = answer.body;
 }
+
+export { type OlchatDashboardOptions, olchatDashboard } from './dashboard.js';

@@ -59,11 +59,19 @@ export function createReception({ notifier, publicUrl }) {
 
     messageData,
 
-    /** The confirmation `confirmationId` is queued: keep the visit and schedule its reminder. */
+    /**
+     * The confirmation `confirmationId` is queued: keep the visit and schedule its reminder. The
+     * patient is booked either way: a reminder the notifier refuses (its queue full) is logged
+     * rather than shown as a failed booking, which would only make the patient book twice.
+     */
     async booked(visit, confirmationId) {
       visits.set(visit.id, visit);
       visit.messages.push({ kind: 'booked', jobId: confirmationId });
-      await scheduleReminder(visit);
+      try {
+        await scheduleReminder(visit);
+      } catch (error) {
+        console.error(`clinic: no reminder for visit ${visit.id}:`, error);
+      }
     },
 
     /** A new time: the reminder follows it (or is taken back), and the move is confirmed now. */

@@ -105,7 +105,7 @@ ${dateTimeFields(values, errors, { minDate, maxDate })}
   return layout(
     'Ваша запись',
     `<h1>Ваша запись${status}</h1>
-${notice && NOTICES[notice] ? `<p class="notice" role="status">${NOTICES[notice]}</p>` : ''}
+${Object.hasOwn(NOTICES, notice ?? '') ? `<p class="notice" role="status">${NOTICES[notice]}</p>` : ''}
 ${alertBlock(alert)}
 <div class="card">
 <p><strong>${escapeHtml(visit.name)}</strong>, ${escapeHtml(service)}<br>${escapeHtml(when)} (по московскому времени)</p>

@@ -76,6 +76,15 @@ describe('booking a visit', () => {
       },
     ]);
     expect(notifier.stats()).toMatchObject({ scheduled: 1, sent: 1 });
+    expect(await notifier.list({ status: 'scheduled' })).toMatchObject([
+      {
+        ruleId: 'visit-reminder',
+        priority: 'normal',
+        sendAt: at('2026-11-29T10:00:00+03:00'),
+        notAfter: at('2026-11-30T10:00:00+03:00'),
+        replaceKey: `visit:${id}`,
+      },
+    ]);
     const page = await visitPage(id, '?done=booked');
     expect(page).toContain('Вы записаны!');
     expect(page).toContain('Подтверждение записи: отправлено');
@@ -207,6 +216,26 @@ describe('moving and cancelling', () => {
     expect(vendor.sent).toHaveLength(1);
     // And the visit, begun, can no longer be moved or cancelled.
     expect((await request(app).post(`/visits/${id}/cancel`).expect(409)).text).toContain('уже наступило');
+  });
+});
+
+describe('when the notifier refuses', () => {
+  it('a reminder refused for a full queue still leaves the patient booked (no error page to book twice), and is logged', async () => {
+    await notifier.close();
+    notifier = createClinicNotifier({ client: vendor, maxQueued: 1 });
+    app = createClinicApp({ notifier, publicUrl: SITE });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    vendor.mode = 'hang'; // the confirmation stays on the wire: the one place in the queue is taken
+    const id = await book({ date: '2026-11-30', time: '10:00' });
+    expect(logged.mock.calls.map((call) => String(call[0]))).toEqual([`clinic: no reminder for visit ${id}:`]);
+    expect(logged.mock.calls[0]?.[1]).toMatchObject({ code: 'QUEUE_FULL' });
+    logged.mockRestore();
+    vendor.release();
+    await settle();
+    const page = await visitPage(id);
+    expect(page).toContain('Подтверждение записи: отправлено');
+    expect(page).not.toContain('Напоминание');
+    expect(texts()).toHaveLength(1);
   });
 });
 

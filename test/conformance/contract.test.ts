@@ -751,11 +751,14 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       const res = await http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text: 'maybe' });
       await vi.waitFor(async () => expect((await notifier.get(res.body.id))?.status).toBe('failed'));
       expect((await notifier.get(res.body.id))?.error?.code).toBe('AMBIGUOUS');
-      const refused = await http.post(`/olchat/messages/${res.body.id}/retry`).set('Authorization', auth);
-      expect(refused.status).toBe(409);
-      expect(refused.body).toEqual({ error: 'conflict', message: expect.stringContaining('ambiguous') });
+      // Behind the app's own body parser too: no body, then a JSON one.
+      for (const prefix of ['/olchat', '/parsed']) {
+        const refused = await http.post(`${prefix}/messages/${res.body.id}/retry`).set('Authorization', auth);
+        expect(refused.status).toBe(409);
+        expect(refused.body).toEqual({ error: 'conflict', message: expect.stringContaining('ambiguous') });
+      }
       const forced = await http
-        .post(`/olchat/messages/${res.body.id}/retry`)
+        .post(`/parsed/messages/${res.body.id}/retry`)
         .set('Authorization', auth)
         .send({ ambiguous: true });
       expect(forced.status).toBe(202);

@@ -58,7 +58,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return sendMessage(request);
       case 'retry':
         return retryMessage(notifier, route.id, await readBody(request, config.maxBodyBytes));
-      default:
+      case 'message':
         return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
     }
   }

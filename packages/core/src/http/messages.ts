@@ -86,7 +86,9 @@ export async function retryMessage(notifier: AnyNotifier, id: string, body: unkn
 }
 
 function retryOptions(body: unknown): RetryOptions {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  // No body at all: an app's own parser may leave undefined where the handler reads an empty object.
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError('Expected a JSON object: { "ambiguous"?: boolean }', [
       { path: '', message: 'Expected an object' },
     ]);

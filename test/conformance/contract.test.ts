@@ -566,21 +566,21 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     });
 
     it.each([
-      ['sendAt', '2030-11-28T10:00:00'],
-      ['sendAt', '2030-11-28'],
-      ['sendAt', '28.11.2030 10:00'],
-      ['sendAt', 1_924_000_000_000],
-      ['sendAt', '2030-02-30T10:00:00Z'],
-      ['sendAt', '2030-11-28T24:00:00+03:00'],
-      ['notAfter', ''],
-      ['notAfter', null],
-      ['notAfter', { date: '2030-11-28T10:00:00Z' }],
-      ['notAfter', '2020-01-01T00:00:00Z'],
-      ['priority', 'urgent'],
-      ['replaceKey', ''],
-      ['meta', ['a']],
-      ['meta', { note: 'x'.repeat(5000) }],
-    ])('400 invalid_input naming %s for %j, nothing queued', async (field, value) => {
+      ['sendAt', 'a time without a zone', '2030-11-28T10:00:00'],
+      ['sendAt', 'a date alone', '2030-11-28'],
+      ['sendAt', 'a Russian-style date', '28.11.2030 10:00'],
+      ['sendAt', 'epoch ms', 1_924_000_000_000],
+      ['sendAt', '30 February', '2030-02-30T10:00:00Z'],
+      ['sendAt', 'hour 24', '2030-11-28T24:00:00+03:00'],
+      ['notAfter', 'an empty string', ''],
+      ['notAfter', 'null', null],
+      ['notAfter', 'an object', { date: '2030-11-28T10:00:00Z' }],
+      ['notAfter', 'a time in the past', '2020-01-01T00:00:00Z'],
+      ['priority', 'an unknown lane', 'urgent'],
+      ['replaceKey', 'an empty key', ''],
+      ['meta', 'an array', ['a']],
+      ['meta', 'over 4 KiB of JSON', { note: 'x'.repeat(5000) }],
+    ])('400 invalid_input naming %s for %s, nothing queued', async (field, _case, value) => {
       const { http, notifier } = await setup({ router: { apiKey: API_KEY } });
       const res = await http
         .post('/olchat/messages')

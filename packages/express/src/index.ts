@@ -1,9 +1,12 @@
+import type { IncomingMessage } from 'node:http';
 import type {
+  AnyRule,
   HandlerOptions,
   HandlerResponse,
   InboundError,
   NotifyHandlerOptions,
   TriggerResult,
+  Notifier as TypedNotifier,
 } from '@olchat-kit/core';
 import {
   createHandler,
@@ -17,11 +20,28 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 declare global {
   namespace Express {
     interface Request {
-      /** The job `notify()` queued for this request. */
+      /** The job `notify()` queued for this request (also on `res.locals.olchat`, typed there). */
       olchat?: TriggerResult;
     }
   }
 }
+
+/** What `notify()` adds to `res.locals`: the handlers after it read `res.locals.olchat.id` without a `!`. */
+export interface OlchatLocals {
+  olchat: TriggerResult;
+}
+
+/**
+ * The handler `notify()` returns. Express infers a route's types from its handlers, so the app's
+ * handler after it sees `res.locals.olchat`. Its `req` is a plain Node request on purpose: a
+ * `Request<…>` here would make Express take its params type from `notify()` instead of the route's
+ * path (`/order/:shop` → `req.params.shop`).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Express's own default for the answer body
+export type NotifyHandler = (req: IncomingMessage, res: Response<any, OlchatLocals>, next: NextFunction) => void;
+
+/** The rule ids a notifier knows: its rules' literal ids, or any string for a notifier of untyped rules. */
+export type RuleIdOf<R extends AnyRule> = 0 extends 1 & R ? string : R['id'];
 
 /** The handler's options; the path is where the app mounts the router (`app.use('/olchat', …)`), not an option. */
 export type OlchatRouterOptions = Omit<HandlerOptions, 'prefix'>;
@@ -56,11 +76,18 @@ export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = 
   return router;
 }
 
-/** Middleware for the app's own route: triggers `ruleId`, stores the job on `req.olchat`, calls `next()`. */
-export function notify(notifier: Notifier, ruleId: string, options: NotifyOptions = {}): RequestHandler {
+/**
+ * Middleware for the app's own route: triggers `ruleId` (one of the notifier's rule ids), puts the
+ * job on `res.locals.olchat` (and `req.olchat`), calls `next()`.
+ */
+export function notify<R extends AnyRule, Id extends RuleIdOf<R>>(
+  notifier: TypedNotifier<R>,
+  ruleId: Id,
+  options: NotifyOptions = {},
+): NotifyHandler {
   const { from, onInvalid, ...handlerOptions } = options;
   const run = createNotify(notifier, ruleId, handlerOptions);
-  return (req, res, next) => {
+  const handler: RequestHandler = (req, res, next) => {
     const hooks = {
       onBody: (body: unknown) => {
         req.body = body;
@@ -71,12 +98,15 @@ export function notify(notifier: Notifier, ruleId: string, options: NotifyOption
       .then((outcome) => {
         if (outcome.ok) {
           req.olchat = outcome.job;
+          res.locals.olchat = outcome.job;
           next();
         } else if (onInvalid) onInvalid(outcome.error, req, res, next);
         else write(res, outcome.response);
       })
       .catch(next);
   };
+  // Express hands it an express Request: the plain type above is only what route inference sees.
+  return handler as unknown as NotifyHandler;
 }
 
 function write(res: Response, answer: HandlerResponse): void {

@@ -1,5 +1,13 @@
 import Router from '@koa/router';
-import type { HandlerOptions, HandlerResponse, InboundError, NotifyHandlerOptions } from '@olchat-kit/core';
+import type {
+  AnyRule,
+  HandlerOptions,
+  HandlerResponse,
+  InboundError,
+  NotifyHandlerOptions,
+  TriggerResult,
+  Notifier as TypedNotifier,
+} from '@olchat-kit/core';
 import { createHandler, createNotify, fromNodeRequest, type AnyNotifier as Notifier } from '@olchat-kit/core';
 import type { Context, Middleware, Next } from 'koa';
 
@@ -17,6 +25,14 @@ export interface NotifyOptions extends NotifyHandlerOptions {
 
 type WithBody = { body?: unknown };
 
+/** What `notify()` adds to `ctx.state`: the middleware after it reads `ctx.state.olchat.id` without a `!`. */
+export interface OlchatState {
+  olchat: TriggerResult;
+}
+
+/** The rule ids a notifier knows: its rules' literal ids, or any string for a notifier of untyped rules. */
+export type RuleIdOf<R extends AnyRule> = 0 extends 1 & R ? string : R['id'];
+
 /**
  * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET` and `DELETE /messages/:id`,
  * `POST /messages/:id/retry` and `GET /health` (and `GET /forms/:ruleId` with `queryTrigger`).
@@ -32,8 +48,15 @@ export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = 
   return router;
 }
 
-/** Middleware for the app's own route: triggers `ruleId`, stores the job on `ctx.state.olchat`, calls `next()`. */
-export function notify(notifier: Notifier, ruleId: string, options: NotifyOptions = {}): Middleware {
+/**
+ * Middleware for the app's own route: triggers `ruleId` (one of the notifier's rule ids), puts the
+ * job on `ctx.state.olchat`, calls `next()`. Its state type carries the job to the route's next middleware.
+ */
+export function notify<R extends AnyRule, Id extends RuleIdOf<R>>(
+  notifier: TypedNotifier<R>,
+  ruleId: Id,
+  options: NotifyOptions = {},
+): Middleware<OlchatState> {
   const { from, onInvalid, ...handlerOptions } = options;
   const run = createNotify(notifier, ruleId, handlerOptions);
   return async (ctx, next) => {

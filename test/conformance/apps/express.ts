@@ -14,8 +14,10 @@ export function buildApp({ notifier, router, notifyOptions = {} }: AppSetup): Re
   app.use('/olchat', mounted);
   // The same router behind the app's own body parsers.
   app.use('/parsed', express.json(), express.urlencoded({ extended: false }), olchatRouter(notifier, router));
+  // The job is read where notify() types it (res.locals); req.olchat, kept for older apps, must be the same job.
   const reply = (req: Request, res: express.Response) => {
-    res.json({ reached: true, job: req.olchat, body: req.body });
+    const job = res.locals.olchat;
+    res.json({ reached: true, job, body: req.body, ...(req.olchat === job ? {} : { requestJob: req.olchat }) });
   };
   const named = (req: Request) => ({ ...req.body, name: `Web: ${req.body?.name}` });
   app.post('/order', notify(notifier, 'order', notifyOptions), reply);

@@ -4,7 +4,7 @@ import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../packages/redis/test/helpers/redis-server.js';
 import { skipReason } from '../scripts/system-deps.mjs';
-import { extractSamples, runSample } from './helpers/run-sample.js';
+import { extractSamples, runSample, typecheckSamples } from './helpers/run-sample.js';
 
 // Every ```js block of both READMEs runs as its own Node process against the emulator (and a real
 // Redis where it says so), so the docs cannot drift from the code.
@@ -13,6 +13,20 @@ const readmes = ['README.md', 'README.ru.md'];
 let redis: RedisServer | undefined;
 afterAll(async () => {
   await redis?.destroy();
+});
+
+// Besides running, every sample compiles as TypeScript under --strict against the built packages'
+// declarations, as pasted into a TypeScript app: one tsc run for all of them.
+describe('README code samples as TypeScript', () => {
+  it('typecheck under tsc --strict', async () => {
+    expect(existsSync(`${root}packages/core/dist/index.d.ts`), 'build first: pnpm -r build (pnpm test does)').toBe(
+      true,
+    );
+    const samples = readmes.flatMap((readme) => extractSamples(readFileSync(`${root}${readme}`, 'utf8'), readme));
+    const result = await typecheckSamples(samples, root);
+    expect(result.errors, result.errors.join('\n')).toEqual([]);
+    expect(result.exitCode, result.output).toBe(0);
+  });
 });
 
 describe.each(readmes)('%s code samples', (readme) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +26,8 @@ export interface SampleCheck {
 export interface Sample {
   file: string;
   line: number;
+  /** The Markdown line of the code's first line. */
+  codeLine: number;
   code: string;
   check: SampleCheck;
 }
@@ -36,7 +38,9 @@ export function extractSamples(markdown: string, file: string): Sample[] {
   const block = /(?:<!--\s*sample:\s*(\{.*?\})\s*-->\s*\n)?```js\n([\s\S]*?)```/g;
   for (const match of markdown.matchAll(block)) {
     const line = markdown.slice(0, match.index).split('\n').length;
-    samples.push({ file, line, code: match[2] ?? '', check: match[1] ? (JSON.parse(match[1]) as SampleCheck) : {} });
+    const codeLine = line + (match[0].slice(0, match[0].indexOf('```js\n')).match(/\n/g)?.length ?? 0) + 1;
+    const check = match[1] ? (JSON.parse(match[1]) as SampleCheck) : {};
+    samples.push({ file, line, codeLine, code: match[2] ?? '', check });
   }
   return samples;
 }
@@ -125,4 +129,69 @@ export async function runSample(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     run.output = output;
   }
+}
+
+export interface SampleTypeErrors {
+  /** One line per diagnostic, each naming the README and its line: `README.md:107: error TS18048: …`. */
+  errors: string[];
+  /** tsc's whole output, for what does not map to a sample (a broken tsconfig, a crash). */
+  output: string;
+  exitCode: number | null;
+}
+
+/**
+ * Typechecks `samples` as TypeScript in one `tsc` run: each becomes a `.mts` module in
+ * `cwd/.samples/types/`, where `@olchat-kit/*` resolves to the built packages' declarations (as in an
+ * app that installed them) and the frameworks to their `@types`. Errors are mapped back to the
+ * Markdown line they come from.
+ */
+export async function typecheckSamples(samples: Sample[], cwd: string): Promise<SampleTypeErrors> {
+  const dir = join(cwd, '.samples', 'types');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const origins = new Map<string, Sample>();
+  for (const sample of samples) {
+    const name = `${sample.file.replace(/\W+/g, '-')}-${sample.line}.mts`;
+    origins.set(name, sample);
+    writeFileSync(join(dir, name), sample.code);
+  }
+  const frameworkTypes = {
+    // What an app installs beside the adapter (`@types/express`, `@types/koa`); here the adapters' own.
+    express: ['../../packages/express/node_modules/@types/express/index.d.ts'],
+    koa: ['../../packages/koa/node_modules/@types/koa/index.d.ts'],
+    '@koa/router': ['../../packages/koa/node_modules/@koa/router/dist/index.d.mts'],
+  };
+  const tsconfig = {
+    compilerOptions: {
+      strict: true,
+      noEmit: true,
+      module: 'nodenext',
+      target: 'es2022',
+      skipLibCheck: true,
+      types: ['node'],
+      paths: frameworkTypes,
+    },
+    files: [...origins.keys()],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+  const tsc = join(cwd, 'node_modules', '.bin', 'tsc');
+  const child = spawn(tsc, ['-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exitCode = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const errors: string[] = [];
+  for (const match of output.matchAll(/^(?:.*[\\/])?([^\\/(]+\.mts)\((\d+),\d+\): (error .*)$/gm)) {
+    const sample = origins.get(match[1] as string);
+    const where = sample ? `${sample.file}:${sample.codeLine + Number(match[2]) - 1}` : match[1];
+    errors.push(`${where}: ${match[3]}`);
+  }
+  return { errors, output, exitCode };
 }

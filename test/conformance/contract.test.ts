@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { ValidationError } from '@olchat-kit/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -289,6 +290,24 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       });
       expect(answer.status).toBe(413);
       expect(JSON.parse(answer.body).error).toBe('payload_too_large');
+    });
+
+    it('a client gone in the middle of its body: nothing queued, the request settles, the server goes on', async () => {
+      const logged: unknown[] = [];
+      const logger = { error: (obj: object) => logged.push(obj) };
+      const { url, http, notifier } = await setup({ router: { logger } });
+      const { port } = new URL(url);
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /olchat/forms/order HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":"Ан',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      // The half-read body ends the handler's read with an error (reported, as any unexpected one), not a wait forever.
+      await vi.waitFor(() => expect(logged).toHaveLength(1), { timeout: 5000 });
+      expect(nothingQueued(notifier)).toBe(true);
+      expect((await http.post('/olchat/forms/order').send(valid)).status).toBe(202);
     });
 
     it.each([

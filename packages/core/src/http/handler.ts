@@ -7,6 +7,7 @@ import { clientIp, ipLimitKey } from './client-ip.js';
 import { preflightHeaders } from './cors.js';
 import { closedError, InboundError, toInboundError } from './errors.js';
 import { healthAnswer } from './health.js';
+import type { InboundCheck } from './inbound-limits.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { resolveOptions } from './options.js';
 import { queryOf, readTriggerQuery } from './query.js';
@@ -39,7 +40,11 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
   }
   const config = resolveOptions(notifier, options);
 
-  async function answer(route: Route, request: HandlerRequest): Promise<HandlerResponse> {
+  /**
+   * The answer for `route`. Not an async function: every level of async function costs a form
+   * submission a few more ticks. Throws synchronously or rejects alike: `handle` awaits it in a `try`.
+   */
+  function answer(route: Route, request: HandlerRequest): HandlerResponse | Promise<HandlerResponse> {
     const method = request.method.toUpperCase();
     const allowed = routeMethods(route.name, config.queryTrigger !== undefined);
     if (method === 'OPTIONS' || !allowed.includes(method)) {
@@ -57,7 +62,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       case 'messages':
         return sendMessage(request);
       case 'retry':
-        return retryMessage(notifier, route.id, await readBody(request, config.maxBodyBytes));
+        return readBody(request, config.maxBodyBytes).then((body) => retryMessage(notifier, route.id, body));
       case 'message':
         return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
     }
@@ -113,7 +118,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     read: () => Promise<unknown>,
     hooks: NotifyHooks = {},
   ): Promise<TriggerResult> {
-    const ipKey = await takeIpPoint(request);
+    const ipKey = config.perIp ? await takeIpPoint(request, config.perIp) : undefined;
     try {
       const body = await read();
       hooks.onBody?.(body);
@@ -128,11 +133,10 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     }
   }
 
-  async function takeIpPoint(request: HandlerRequest): Promise<string | undefined> {
-    if (!config.perIp) return undefined;
+  async function takeIpPoint(request: HandlerRequest, perIp: InboundCheck): Promise<string> {
     const ip = clientIp(request.ip, headerValue(request.headers['x-forwarded-for']), config.trustProxy);
     const key = ipLimitKey(ip);
-    await config.perIp.take(key);
+    await perIp.take(key);
     return key;
   }
 
@@ -146,9 +150,13 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
   }
 
   /** Triggers the rule with the rule's own options: a form never chooses its schedule, lane or keys. */
-  async function trigger(ruleId: string, data: unknown): Promise<TriggerResult> {
+  function trigger(ruleId: string, data: unknown): Promise<TriggerResult> {
     const perPhone = config.perPhone;
-    if (!perPhone) return notifier.trigger(ruleId, data, {});
+    return perPhone ? triggerCounted(ruleId, data, perPhone) : notifier.trigger(ruleId, data, {});
+  }
+
+  /** `trigger` with the per-recipient inbound limit: a point per phone, given back if the queue refuses the job. */
+  async function triggerCounted(ruleId: string, data: unknown, perPhone: InboundCheck): Promise<TriggerResult> {
     let counted: string | undefined;
     try {
       return await notifier.trigger(ruleId, data, {
@@ -194,8 +202,8 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       } catch (error) {
         result = errorAnswer(failure(error));
       }
-      const origin = headerValue(request.headers.origin);
-      return config.cors ? { ...result, headers: { ...result.headers, ...config.cors(origin) } } : result;
+      if (!config.cors) return result;
+      return { ...result, headers: { ...result.headers, ...config.cors(headerValue(request.headers.origin)) } };
     },
 
     async notify(ruleId, request, hooks = {}) {

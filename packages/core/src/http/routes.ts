@@ -25,7 +25,8 @@ export function routeMethods(name: Route['name'], queryTrigger: boolean): readon
 
 /** The route a path is for, below `prefix` (matched without regard to case, as the routers do). */
 export function matchRoute(rawPath: string, prefix: string): Route | undefined {
-  let path = rawPath.split('?', 1)[0] as string;
+  const mark = rawPath.indexOf('?');
+  let path = mark === -1 ? rawPath : rawPath.slice(0, mark);
   if (prefix !== '') {
     if (path.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return undefined;
     path = path.slice(prefix.length);
@@ -48,6 +49,7 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
 }
 
 function decode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

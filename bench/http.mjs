@@ -11,7 +11,9 @@
 //            zod schema validates there, as it does for the adapter). The client's vendor limit is
 //            1 sendText a minute (to an emulator), so the jobs stay queued; maxQueued is set high
 //            enough. Each measurement starts on a fresh notifier (an empty queue, a collected heap):
-//            a queue left by the run before would slow whichever route comes next.
+//            a queue left by the run before would slow whichever route comes next. For Koa, an
+//            informational `bare/events` row reads the body with the stream's events (as raw-body
+//            does under koa-bodyparser) rather than the async iterator of the bare route.
 //
 // Build first (`pnpm -r build`): this imports the built packages. The servers run in a child
 // process, autocannon in this one, so the load generator does not share the servers' event loop.
@@ -117,7 +119,7 @@ async function serve() {
   const Koa = (await import('koa3')).default;
   const Router = (await import('@koa/router')).default;
   const { olchatRouter: koaRouter } = await import('@olchat-kit/koa');
-  /** The body as a bare Koa route reads it (what koa-bodyparser does, without the package). */
+  /** The body as the bare Koa routes have always read it here: an async iterator over the request, then JSON.parse. */
   const readJson = async (ctx) => {
     const chunks = [];
     let size = 0;
@@ -132,6 +134,25 @@ async function serve() {
       ctx.throw(400);
     }
   };
+  /** The same with the stream's events, as raw-body does under koa-bodyparser: a little cheaper. */
+  const readJsonByEvents = (ctx) =>
+    new Promise((resolve, reject) => {
+      const chunks = [];
+      let size = 0;
+      ctx.req.on('data', (chunk) => {
+        size += chunk.length;
+        if (size > 65536) reject(ctx.throw(413));
+        chunks.push(chunk);
+      });
+      ctx.req.on('error', reject);
+      ctx.req.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          reject(ctx.throw(400));
+        }
+      });
+    });
   {
     const bare = new Koa();
     const routes = new Router({ prefix: '/olchat' });
@@ -164,19 +185,22 @@ async function serve() {
     });
     const expressAdapter = express();
     expressAdapter.use('/olchat', expressRouter(notifier, options));
-    const koaBare = new Koa();
-    const routes = new Router({ prefix: '/olchat' });
-    routes.post('/forms/:ruleId', async (ctx) => {
-      try {
-        ctx.body = await notifier.trigger(ctx.params.ruleId, await readJson(ctx));
-        ctx.status = 202;
-      } catch (error) {
-        if (error.code !== 'VALIDATION') throw error;
-        ctx.status = 400;
-        ctx.body = { error: 'invalid_input' };
-      }
-    });
-    koaBare.use(routes.routes());
+    /** A bare Koa app: @koa/router, the body read by `read`, notifier.trigger(), a 202 JSON answer. */
+    const koaBare = (read) => {
+      const app = new Koa();
+      const routes = new Router({ prefix: '/olchat' });
+      routes.post('/forms/:ruleId', async (ctx) => {
+        try {
+          ctx.body = await notifier.trigger(ctx.params.ruleId, await read(ctx));
+          ctx.status = 202;
+        } catch (error) {
+          if (error.code !== 'VALIDATION') throw error;
+          ctx.status = 400;
+          ctx.body = { error: 'invalid_input' };
+        }
+      });
+      return app.use(routes.routes()).callback();
+    };
     const koaAdapter = new Koa();
     koaAdapter.use(koaRouter(notifier, { prefix: '/olchat', ...options }).routes());
     return {
@@ -184,8 +208,9 @@ async function serve() {
       listeners: {
         'express queued bare': expressBare,
         'express queued adapter': expressAdapter,
-        'koa queued bare': koaBare.callback(),
+        'koa queued bare': koaBare(readJson),
         'koa queued adapter': koaAdapter.callback(),
+        'koa queued bare/events': koaBare(readJsonByEvents),
       },
     };
   };
@@ -276,6 +301,8 @@ async function measure() {
       "    bare     the framework's usual JSON body parsing, then notifier.trigger() (its rule validates with\n" +
       '             the same zod schema) on the default MemoryQueue: every request queues a real job, 202 JSON\n' +
       '    adapter  olchatRouter (inbound limits off) on the same notifier\n' +
+      "    bare/events  (Koa) the bare route reading the body with the stream's events, as raw-body does under\n" +
+      '             koa-bodyparser, instead of an async iterator: informational\n' +
       `Per group: ${WARMUP_SECONDS} s warm-up each, then ${ROUNDS} × 2 runs of ${SECONDS} s each in mirrored order\n` +
       "(bare, adapter, …, adapter, bare); the medians of the runs are shown. Server CPU is the servers' process time\n" +
       'per request: steadier than req/s when other processes share the machine.\n',
@@ -285,7 +312,8 @@ async function measure() {
     for (const framework of FRAMEWORKS) {
       for (const group of GROUPS) {
         const connections = group === 'queued' ? 32 : 10;
-        const kinds = (group === 'queued' ? ['bare', 'adapter'] : ['bare', 'adapter', '+queue']).filter(
+        const extra = group === 'store' ? '+queue' : framework === 'koa' ? 'bare/events' : undefined;
+        const kinds = ['bare', 'adapter', ...(extra ? [extra] : [])].filter(
           (kind) => KINDS === undefined || KINDS.includes(kind),
         );
         const names = kinds.map((kind) => `${framework} ${group} ${kind}`);
@@ -316,15 +344,17 @@ async function measure() {
           console.log(`requests served, warm-up included: ${JSON.stringify(served)}\n`);
           continue;
         }
-        const [bare, adapter, queued] = names.map((name) => median(rps[name]));
+        const [bare, adapter, third] = names.map((name) => median(rps[name]));
         const ratio = adapter / bare;
         const verdict = ratio >= GOAL ? 'goal met' : ratio >= FLOOR ? 'floor met' : 'BELOW FLOOR';
         const label = `${framework} ${group}`;
         console.log(
           `${label} ratio adapter/bare = ${ratio.toFixed(3)} at ${connections} connections (floor ${FLOOR}, goal ${GOAL}): ${verdict}`,
         );
-        if (queued !== undefined)
-          console.log(`${label} ratio +queue/bare  = ${(queued / bare).toFixed(3)} (informational)`);
+        if (extra === '+queue')
+          console.log(`${label} ratio +queue/bare  = ${(third / bare).toFixed(3)} (informational)`);
+        if (extra === 'bare/events')
+          console.log(`${label} ratio adapter/(bare/events) = ${(adapter / third).toFixed(3)} (informational)`);
         const [bareCpu, adapterCpu] = names.map((name) => median(cpuUs[name]));
         console.log(
           `${label} server CPU per request bare/adapter = ${(bareCpu / adapterCpu).toFixed(3)} (informational: steadier than req/s when the machine is shared)`,

@@ -86,50 +86,46 @@ function readAtMost(body: AsyncIterable<Uint8Array | string>, maxBytes: number):
 
 /**
  * A Node stream (the request itself), read with its events: an async iterator over it costs a few
- * microseconds a request in promises and listeners. Past `maxBytes` it stops listening and pauses
- * the stream, leaving the rest unread and the socket open for the 413 answer.
+ * microseconds a request in promises and listeners. Past `maxBytes` it pauses the stream, leaving
+ * the rest unread and the socket open for the 413 answer. Its listeners stay until the request is
+ * gone (removing them costs more than they do): once settled they do nothing, and the `error` one
+ * keeps a late reset or abort from being an unhandled 'error'.
  */
 function readStream(stream: Readable, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const onData = (data: Uint8Array | string) => {
-      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
-      total += chunk.length;
-      if (total > maxBytes) {
-        stop();
-        stream.pause();
-        // What the rest of the request does no longer matters (a reset, an abort): never an unhandled 'error'.
-        stream.on('error', ignore);
-        reject(tooLarge(maxBytes));
-      } else {
-        chunks.push(chunk);
-      }
-    };
-    const onEnd = () => {
-      stop();
-      resolve(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, total));
-    };
-    const onError = (error: unknown) => {
-      stop();
-      reject(error);
-    };
-    // Closed before its end (the client went away): what `stream.finished` reports too.
-    const onClose = () => onError(prematureClose());
-    const stop = () => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
     const failed = stream.errored;
     if (failed) return reject(failed);
     if (stream.readableEnded) return resolve(new Uint8Array(0));
     if (stream.destroyed) return reject(prematureClose());
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.on('close', onClose);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    stream.on('data', (data: Uint8Array | string) => {
+      if (settled) return;
+      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+      total += chunk.length;
+      if (total <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      stream.pause();
+      fail(tooLarge(maxBytes));
+    });
+    stream.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, total));
+    });
+    stream.on('error', fail);
+    // Closed before its end (the client went away): what `stream.finished` reports too.
+    stream.on('close', () => {
+      if (!settled) fail(prematureClose());
+    });
     stream.resume();
   });
 }
@@ -150,8 +146,6 @@ async function readIterable(body: AsyncIterable<Uint8Array | string>, maxBytes: 
   }
   return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, total);
 }
-
-function ignore(): void {}
 
 function prematureClose(): Error {
   return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });

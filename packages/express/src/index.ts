@@ -32,13 +32,14 @@ export interface OlchatLocals {
 }
 
 /**
- * The handler `notify()` returns. Express infers a route's types from its handlers, so the app's
- * handler after it sees `res.locals.olchat`. Its `req` is a plain Node request on purpose: a
- * `Request<…>` here would make Express take its params type from `notify()` instead of the route's
- * path (`/order/:shop` → `req.params.shop`).
+ * The handler `notify()` returns: a `RequestHandler`, and a signature Express infers a route's types
+ * from (TypeScript reads the last one), so the app's handler after it sees `res.locals.olchat`. That
+ * signature's `req` is a plain Node request on purpose: a `Request<…>` would make Express take the
+ * params type from `notify()` instead of the route's path (`/order/:shop` → `req.params.shop`).
  */
-// biome-ignore lint/suspicious/noExplicitAny: Express's own default for the answer body
-export type NotifyHandler = (req: IncomingMessage, res: Response<any, OlchatLocals>, next: NextFunction) => void;
+export type NotifyHandler = RequestHandler &
+  // biome-ignore lint/suspicious/noExplicitAny: Express's own default for the answer body
+  ((req: IncomingMessage, res: Response<any, OlchatLocals>, next: NextFunction) => void);
 
 /** The rule ids a notifier knows: its rules' literal ids, or any string for a notifier of untyped rules. */
 export type RuleIdOf<R extends AnyRule> = 0 extends 1 & R ? string : R['id'];

@@ -29,6 +29,8 @@ export type {
   NotifyOutcome,
   TrustProxy,
 } from './http/types.js';
+// The lifecycle rules, for queues outside core (@olchat-kit/redis) to store what they decide.
+export { DEFAULT_MAX_AGE_MS, expiredError, freesKeys } from './lifecycle.js';
 export { SlotGate } from './limiter/gate.js';
 export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';

@@ -335,7 +335,8 @@ export class RedisQueue implements JobQueue {
         intervalMs: this.#sweepIntervalMs,
         retryAmbiguous: this.#retryAmbiguous,
         recheckMs: this.#lockDurationMs,
-        reviveAfterMs: Math.max(30_000, 3 * this.#addTimeoutMs),
+        // An add to BullMQ has landed or failed within addTimeoutMs (its command timeout).
+        reviveAfterMs: Math.max(1_000, 3 * this.#addTimeoutMs),
       },
     );
     this.#sweeper.start();

@@ -39,8 +39,12 @@ async function processOn(queueName: string): Promise<QueueProcess> {
 }
 
 async function add(child: QueueProcess, job: Record<string, unknown>) {
-  const added = await child.request('add', { job: { message: { phone: '79123456789', sendToImol: false }, ...job } }, 'added');
-  return added as { id: string; status: string; created: boolean; replaced?: string };
+  const added = await child.request(
+    'add',
+    { job: { message: { phone: '79123456789', sendToImol: false }, ...job } },
+    'added',
+  );
+  return added as unknown as { id: string; status: string; created: boolean; replaced?: string };
 }
 
 function textJob(text: string, extra: Record<string, unknown> = {}) {
@@ -88,9 +92,9 @@ describe('the Redis queue across processes, SIGKILL and Redis restarts', () => {
     expect((await reader.get(other.id))?.status).toBe('cancelled');
     expect(await reader.get(moved.id)).toMatchObject({ status: 'sent', attempts: 1, replaceKey: 'visit:1' });
     // The key was released when the job was sent: a new add with it replaces nothing.
-    expect(await add(c, textJob('visit at 15:00', { replaceKey: 'visit:1', sendAt: Date.now() + 60_000 }))).not.toHaveProperty(
-      'replaced',
-    );
+    expect(
+      await add(c, textJob('visit at 15:00', { replaceKey: 'visit:1', sendAt: Date.now() + 60_000 })),
+    ).not.toHaveProperty('replaced');
   }, 60_000);
 
   it('two processes adding with one replace key at the same moment leave exactly one pending job', async () => {

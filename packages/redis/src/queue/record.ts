@@ -69,7 +69,6 @@ export function newJobFields(id: string, job: NewJob, now: number, deadline: num
   if (!job.skipped) {
     optional('phone', job.message.phone);
     optional('kind', 'file' in job.message ? 'file' : 'text');
-    optional('message', JSON.stringify(job.message));
   }
   return fields;
 }
@@ -110,11 +109,11 @@ export function toRecord(fields: Fields, now = Date.now()): JobRecord | undefine
   return record;
 }
 
-/** The record and the parts a worker needs, from a pickup's fields. */
-export function toStoredJob(fields: Fields, now = Date.now()): StoredJob | undefined {
+/** The record and the parts a worker needs, from a pickup's fields and stored message. */
+export function toStoredJob(fields: Fields, messageJson: string, now = Date.now()): StoredJob | undefined {
   const record = toRecord(fields, now);
   if (!record) return undefined;
-  const message = parseJson(fields.message);
+  const message = parseJson(messageJson);
   return {
     record,
     message: message !== null && typeof message === 'object' ? (message as OutgoingMessage) : undefined,

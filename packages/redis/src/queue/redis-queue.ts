@@ -201,6 +201,7 @@ export class RedisQueue implements JobQueue {
           pendingTtlMs: this.#pendingTtl(deadline, positiveOr(job.keyTtlMs, DAY_MS), now),
           deadline,
           sendAt,
+          message: job.skipped ? '' : JSON.stringify(job.message),
           fields: newJobFields(id, normalized, now, deadline, sendAt),
         },
         now,

@@ -28,6 +28,8 @@ export interface AddInput {
   pendingTtlMs: number;
   deadline: number;
   sendAt: number | undefined;
+  /** The message as JSON ('' for a skipped job). */
+  message: string;
   fields: (string | number)[];
 }
 
@@ -53,7 +55,8 @@ export interface PickupInput {
 
 export type PickupReply =
   | { verdict: 'gone' | 'stale' | 'final' }
-  | { verdict: 'ended' | 'work'; fields: Fields }
+  | { verdict: 'ended'; fields: Fields }
+  | { verdict: 'work'; fields: Fields; message: string }
   | { verdict: 'early'; at: number };
 
 export interface Expiring {
@@ -101,6 +104,7 @@ export class JobStore {
       input.pendingTtlMs,
       input.deadline,
       input.sendAt ?? '',
+      input.message,
       ...input.fields,
     ])) as [string, unknown, unknown, unknown];
     if (reply[0] === 'full') return { kind: 'full', pending: Number(reply[1]) };
@@ -143,10 +147,11 @@ export class JobStore {
       flag(input.freeKeysIfAmbiguous),
       flag(input.freeKeysIfStalled),
       input.earlyToleranceMs,
-    ])) as [string, unknown];
+    ])) as [string, unknown, unknown];
     const verdict = reply[0];
     if (verdict === 'early') return { verdict, at: Number(reply[1]) };
-    if (verdict === 'ended' || verdict === 'work') return { verdict, fields: fieldsOf(reply[1]) };
+    if (verdict === 'ended') return { verdict, fields: fieldsOf(reply[1]) };
+    if (verdict === 'work') return { verdict, fields: fieldsOf(reply[1]), message: String(reply[2] ?? '') };
     return { verdict: verdict as 'gone' | 'stale' | 'final' };
   }
 

@@ -140,7 +140,7 @@ export class QueueWorker {
       return;
     }
     if (picked.verdict !== 'work') return; // finished, cancelled, or an earlier round's BullMQ job
-    const stored = toStoredJob(picked.fields);
+    const stored = toStoredJob(picked.fields, picked.message);
     if (!stored) return;
     if (!stored.message) {
       const error = { code: 'INTERNAL', message: "The job's message is missing from its record" };

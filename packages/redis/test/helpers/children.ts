@@ -162,7 +162,7 @@ export class QueueProcess extends Child {
     return ref;
   }
 
-  stop(timeoutMs = 15_000): Promise<void> {
+  override stop(timeoutMs = 15_000): Promise<void> {
     return super.stop(timeoutMs, JSON.stringify({ op: 'close' }));
   }
 }

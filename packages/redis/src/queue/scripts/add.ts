@@ -12,8 +12,8 @@ import { PRELUDE } from './prelude.js';
  *    scheduled) and `adding` (until a worker or the sweep sees its BullMQ job).
  *
  * ARGV[5..]: id, status ('queued' | 'scheduled' | 'skipped'), keys (JSON array), keyTtlMs,
- * maxQueued, replaceKey or '', freeKeysOnCancel ('1'|'0'), pendingTtlMs, deadline, sendAt or '',
- * then the record's fields as field, value, …
+ * maxQueued, replaceKey or '', freeKeysOnCancel ('1'|'0'), pendingTtlMs, deadline, sendAt or '', message
+ * (JSON, '' when skipped), then the record's fields as field, value, …
  * Returns { 'hit', id, fields } | { 'full', pending } | { 'new', id, fields, replacedFields }.
  */
 export const ADD = new LuaScript(`${PRELUDE}
@@ -47,7 +47,7 @@ if status ~= 'skipped' then
 end
 
 local rec = rkey(id)
-rcall('HSET', rec, unpack(ARGV, 15, #ARGV))
+rcall('HSET', rec, unpack(ARGV, 16, #ARGV))
 if #keys > 0 then
   rcall('HSET', rec, 'keys', ARGV[7], 'keysUntil', tonumber(NOW) + keyTtl)
   for _, key in ipairs(keys) do rcall('SET', B .. 'key:' .. key, id, 'PX', keyTtl) end
@@ -61,5 +61,6 @@ else
   rcall('ZADD', B .. 'adding', NOW, id)
   if replaceKey ~= '' then rcall('SET', B .. 'rk:' .. replaceKey, id, 'PX', pendingTtl) end
   rcall('PEXPIRE', rec, pendingTtl)
+  rcall('SET', mkey(id), ARGV[15], 'PX', pendingTtl)
 end
 return { 'new', id, rcall('HGETALL', rec), replaced }`);

@@ -29,7 +29,7 @@ export const REQUEUE = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 local status = rcall('HGET', rec, 'status')
-if (status ~= 'failed' and status ~= 'expired') or not rcall('HGET', rec, 'message') then return { 0 } end
+if (status ~= 'failed' and status ~= 'expired') or rcall('EXISTS', mkey(id)) == 0 then return { 0 } end
 local round = rcall('HINCRBY', rec, 'gen', 1)
 setStatus(id, rec, status, 'queued')
 rcall('HSET', rec, 'bull', id .. '.' .. round, 'deadline', ARGV[6], 'inflight', '0')
@@ -37,6 +37,7 @@ rcall('HDEL', rec, 'owner', 'retryAt')
 rcall('ZADD', B .. 'deadlines', ARGV[6], id)
 rcall('ZADD', B .. 'adding', NOW, id)
 rcall('PEXPIRE', rec, ARGV[7])
+rcall('PEXPIRE', mkey(id), ARGV[7])
 if rcall('HGET', rec, 'keysFreed') == '1' then
   local left = tonumber(rcall('HGET', rec, 'keysUntil') or '0') - tonumber(NOW)
   if left > 0 then

@@ -5,11 +5,14 @@
  * none can undo another process's change.
  *
  * Record fields: id, status, priority, attempts, createdAt, updatedAt, ruleId, phone, kind
- * ('text' | 'file'), message (JSON; dropped once sent or cancelled), meta (JSON), quiet ('1'|'0'),
+ * ('text' | 'file'), meta (JSON), quiet ('1'|'0'),
  * sendAt, notAfter, deadline, replaceKey, keys (JSON array of idempotency keys), keysUntil,
  * keysFreed, errCode, errMessage, errStatus, messageId, delivery, deliveryCheckedAt,
  * inflight ('1' while a request may be on the wire), owner (the lock token of the pickup working
  * it), retryAt (a retry's backoff), bull (the id of its BullMQ job), gen (how often it was requeued).
+ * The message itself (JSON) is a string beside the record (`msg:<id>`), with the same lifetime until it
+ * is sent or cancelled: kept out of the hash, the record stays small (Redis stores a hash whose values
+ * are all short in one compact block, about a third of the memory).
  *
  * Which endings free a job's keys is decided in TypeScript by core's `freesKeys` and passed in
  * ('1' | '0'): the rules live in one place.
@@ -29,6 +32,7 @@ local PENDING = { scheduled = true, queued = true, sending = true }
 
 local function rkey(id) return B .. 'rec:' .. id end
 local function skey(status) return B .. 'st:' .. status end
+local function mkey(id) return B .. 'msg:' .. id end
 
 -- Moves the id between the per-status sets and stamps the record.
 local function setStatus(id, rec, from, to)
@@ -78,8 +82,6 @@ local function finalize(id, rec, status, code, message, httpStatus, messageId, f
     rcall('HDEL', rec, 'errCode', 'errMessage', 'errStatus')
   end
   if messageId ~= '' then rcall('HSET', rec, 'messageId', messageId) end
-  -- A failed or expired job keeps its message: requeue() sends it again.
-  if status == 'sent' or status == 'cancelled' or status == 'skipped' then rcall('HDEL', rec, 'message') end
   rcall('HINCRBY', B .. 'stats', status, 1)
   rcall('ZREM', B .. 'due', id)
   rcall('ZREM', B .. 'deadlines', id)
@@ -95,5 +97,7 @@ local function finalize(id, rec, status, code, message, httpStatus, messageId, f
     if keysUntil - now + GRACE > ttl then ttl = keysUntil - now + GRACE end
   end
   rcall('PEXPIRE', rec, ttl)
+  -- A failed or expired job keeps its message: requeue() sends it again.
+  if status == 'failed' or status == 'expired' then rcall('PEXPIRE', mkey(id), ttl) else rcall('DEL', mkey(id)) end
 end
 `;

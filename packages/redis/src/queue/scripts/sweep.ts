@@ -32,6 +32,7 @@ for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'deadlines', '-inf', NOW, 'LIMIT
     for _, set in ipairs({ 'deadlines', 'due', 'adding', 'st:scheduled', 'st:queued', 'st:sending' }) do
       rcall('ZREM', B .. set, id)
     end
+    rcall('DEL', mkey(id))
   elseif not PENDING[status] then
     rcall('ZREM', B .. 'deadlines', id)
   else

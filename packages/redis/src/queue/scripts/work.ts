@@ -9,7 +9,8 @@ import { PRELUDE } from './prelude.js';
  * - 'ended': its last process died with the request in flight (AMBIGUOUS, unless retrying those
  *   was opted in), or it stalled more than maxStalledCount times (STALLED).
  * - 'early': not due yet (a schedule or a backoff); answers when it is.
- * - 'work': owned by this pickup's token; a due schedule joins its lane ('queued').
+ * - 'work': owned by this pickup's token; a due schedule joins its lane ('queued'). Answers the
+ *   record's fields and the message.
  * ARGV[5..]: id, bullId, token, stalledCount, maxStalledCount, retryAmbiguous ('1'|'0'),
  * ambiguousMessage, stalledMessage, freeKeysIfAmbiguous, freeKeysIfStalled, earlyToleranceMs.
  */
@@ -48,7 +49,7 @@ else
 end
 rcall('HDEL', rec, 'retryAt')
 rcall('HSET', rec, 'owner', ARGV[7])
-return { 'work', rcall('HGETALL', rec) }`);
+return { 'work', rcall('HGETALL', rec), rcall('GET', mkey(id)) or '' }`);
 
 /**
  * Just before a request is written: 'sending', in flight, one more attempt, and the replace key

@@ -198,5 +198,7 @@ describe('redisQueue', () => {
     expect(() => redisQueue({} as RedisQueueOptions)).toThrow(/connection/);
     expect(() => redisQueue({ connection: redis.connection, name: 'a:b' })).toThrow(/name/);
     expect(() => redisQueue({ connection: redis.connection, lockDurationMs: 0 })).toThrow(/lockDurationMs/);
+    expect(() => redisQueue({ connection: redis.connection, maxQueued: 0 })).toThrow(/maxQueued/);
+    expect(() => redisQueue({ connection: redis.connection, sweepIntervalMs: 1.5 })).toThrow(/sweepIntervalMs/);
   });
 });

@@ -156,7 +156,7 @@ export class RedisQueue implements JobQueue {
     this.#retryAmbiguous = retryAmbiguous;
     this.#keepFinishedMs = positiveInt(keepFinishedMs, 'keepFinishedMs');
     this.#addTimeoutMs = positiveInt(addTimeoutMs, 'addTimeoutMs');
-    this.#maxQueued = positiveInt(maxQueued, 'maxQueued');
+    this.#maxQueued = maxQueuedOf(maxQueued);
     this.#sweepIntervalMs = positiveInt(sweepIntervalMs, 'sweepIntervalMs');
     this.#logger = options.logger;
     this.#secret = connectionSecret(options.connection);
@@ -307,7 +307,7 @@ export class RedisQueue implements JobQueue {
   start(options: WorkerOptions): void {
     if (this.#worker) throw new Error('This queue already has a worker');
     if (this.#closing) throw new ClosedError('The queue is closed');
-    if (options.maxQueued !== undefined) this.#maxQueued = positiveInt(options.maxQueued, 'maxQueued');
+    if (options.maxQueued !== undefined) this.#maxQueued = maxQueuedOf(options.maxQueued);
     this.#onFinished = options.onFinished;
     const host = {
       store: this.#store,
@@ -415,6 +415,11 @@ export class RedisQueue implements JobQueue {
     this.#lastWarning = now;
     this.#logger?.warn({ err: describeRedisError(error, this.#secret) }, `olchat-kit redis: ${what} error`);
   }
+}
+
+/** A positive integer, or Infinity for no bound (Redis is told a number it can compare). */
+function maxQueuedOf(value: unknown): number {
+  return value === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : positiveInt(value, 'maxQueued');
 }
 
 function positiveOr(value: unknown, fallback: number): number {

@@ -7,7 +7,6 @@ import {
   type JobQueue,
   type JobRecord,
   type JobStats,
-  type Logger,
   type NewJob,
   OlchatError,
   QueueFullError,
@@ -23,14 +22,13 @@ import {
   createClient,
   describeRedisError,
   failFastOptions,
-  type RedisConnection,
-  validateConnection,
   watchClient,
 } from '../connection.js';
 import { RedisUnavailableError } from '../errors.js';
-import { positiveInt, settlesWithin, withTimeout } from '../util.js';
+import { settlesWithin, withTimeout } from '../util.js';
 import { type JobData, schedule, unschedule } from './bull.js';
 import { QueueKeys } from './keys.js';
+import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
 import { type Fields, newJobFields, toRecord } from './record.js';
 import { CachedStats } from './stats.js';
 import { JobStore } from './store.js';
@@ -41,42 +39,7 @@ type CancelTarget = Parameters<JobQueue['cancel']>[0];
 type ListOptions = NonNullable<Parameters<JobQueue['list']>[0]>;
 type DeliveryStatus = NonNullable<JobRecord['delivery']>;
 
-export interface RedisQueueOptions {
-  /** ioredis options, a `redis://` URL, or an ioredis client (duplicated, never closed by the queue). */
-  connection: RedisConnection;
-  /** Queue name: processes that share it share the jobs. Default `'notifications'`. */
-  name?: string;
-  /** Prefix of every key. Default `'olchat'` (keys `olchat:<name>:…`). */
-  prefix?: string;
-  /** How long a worker's hold on a job lasts unless renewed (it is, every half). Default 10 000. */
-  lockDurationMs?: number;
-  /** How often workers look for jobs whose worker died. Default 5 000. */
-  stalledIntervalMs?: number;
-  /** How many times a job whose worker died is tried again before it ends `STALLED`. Default 1. */
-  maxStalledCount?: number;
-  /**
-   * A job whose process died while its request was in flight ends `AMBIGUOUS` (it may have been
-   * delivered). `true` sends it again instead: no message is lost, one may arrive twice.
-   */
-  retryAmbiguous?: boolean;
-  /** How long `get()` still answers for a finished job (and at least as long as its keys). Default 24 h. */
-  keepFinishedMs?: number;
-  /** How long `add()` waits for Redis before rejecting with `RedisUnavailableError`. Default 5 000. */
-  addTimeoutMs?: number;
-  /** How often `stats()` is refreshed from Redis. Default 1 000. */
-  statsIntervalMs?: number;
-  /**
-   * Most unfinished jobs (scheduled, queued and sending, in all processes together); past it
-   * `add()` rejects `QUEUE_FULL`. The notifier's `maxQueued` (given to `start()`) wins. Default 1 000 000.
-   */
-  maxQueued?: number;
-  /** How often a working process sweeps: due schedules, passed deadlines, lost adds. Default 1 000. */
-  sweepIntervalMs?: number;
-  logger?: Logger;
-}
-
 const DAY_MS = 86_400_000;
-const DEFAULT_MAX_QUEUED = 1_000_000;
 /** A record outlives its idempotency keys by this much, so a key never points at nothing. */
 const KEY_GRACE_MS = 60_000;
 const CLOSE_GRACE_MS = 15_000;
@@ -93,18 +56,8 @@ const LANES = new Set(['high', 'normal', 'low']);
  * (or, if its request may have reached OLChat, ended `AMBIGUOUS`).
  */
 export class RedisQueue implements JobQueue {
-  readonly #connection: RedisConnection;
-  readonly #name: string;
-  readonly #prefix: string;
+  readonly #settings: QueueSettings;
   readonly #keys: QueueKeys;
-  readonly #lockDurationMs: number;
-  readonly #stalledIntervalMs: number;
-  readonly #maxStalledCount: number;
-  readonly #retryAmbiguous: boolean;
-  readonly #keepFinishedMs: number;
-  readonly #addTimeoutMs: number;
-  readonly #sweepIntervalMs: number;
-  readonly #logger: Logger | undefined;
   readonly #secret: string | undefined;
   /** Our scripts and BullMQ's producer side: fail-fast, never a command run late. */
   readonly #client: Redis;
@@ -121,52 +74,19 @@ export class RedisQueue implements JobQueue {
   #lastWarning = 0;
 
   constructor(options: RedisQueueOptions) {
-    if (typeof options !== 'object' || options === null) throw new ValidationError('redisQueue needs { connection }');
-    validateConnection(options.connection, 'redisQueue');
-    const {
-      name = 'notifications',
-      prefix = 'olchat',
-      lockDurationMs = 10_000,
-      stalledIntervalMs = 5_000,
-      maxStalledCount = 1,
-      retryAmbiguous = false,
-      keepFinishedMs = DAY_MS,
-      addTimeoutMs = 5_000,
-      statsIntervalMs = 1_000,
-      maxQueued = DEFAULT_MAX_QUEUED,
-      sweepIntervalMs = 1_000,
-    } = options;
-    if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) {
-      throw new ValidationError('name must be 1–100 letters, digits, "_", "." or "-"');
-    }
-    if (typeof prefix !== 'string' || prefix === '' || prefix.length > 100) {
-      throw new ValidationError('prefix must be a non-empty string');
-    }
-    if (typeof retryAmbiguous !== 'boolean') throw new ValidationError('retryAmbiguous must be a boolean');
-    if (!Number.isInteger(maxStalledCount) || maxStalledCount < 0) {
-      throw new ValidationError('maxStalledCount must be an integer ≥ 0');
-    }
-    this.#connection = options.connection;
-    this.#name = name;
-    this.#prefix = prefix;
+    const settings = queueSettings(options);
+    const { connection, name, prefix } = settings;
+    this.#settings = settings;
     this.#keys = new QueueKeys(prefix, name);
-    this.#lockDurationMs = positiveInt(lockDurationMs, 'lockDurationMs');
-    this.#stalledIntervalMs = positiveInt(stalledIntervalMs, 'stalledIntervalMs');
-    this.#maxStalledCount = maxStalledCount;
-    this.#retryAmbiguous = retryAmbiguous;
-    this.#keepFinishedMs = positiveInt(keepFinishedMs, 'keepFinishedMs');
-    this.#addTimeoutMs = positiveInt(addTimeoutMs, 'addTimeoutMs');
-    this.#maxQueued = maxQueuedOf(maxQueued);
-    this.#sweepIntervalMs = positiveInt(sweepIntervalMs, 'sweepIntervalMs');
-    this.#logger = options.logger;
-    this.#secret = connectionSecret(options.connection);
+    this.#maxQueued = settings.maxQueued;
+    this.#secret = connectionSecret(connection);
 
-    this.#client = createClient(options.connection, failFastOptions(this.#addTimeoutMs));
-    watchClient(this.#client, `queue ${name}`, this.#logger, this.#secret);
+    this.#client = createClient(connection, failFastOptions(settings.addTimeoutMs));
+    watchClient(this.#client, `queue ${name}`, settings.logger, this.#secret);
     this.#queue = new Queue<JobData>(name, { connection: this.#client, prefix });
     this.#queue.on('error', (error) => this.#warn('queue', error));
     this.#store = new JobStore(this.#client, this.#keys, {
-      keepFinishedMs: this.#keepFinishedMs,
+      keepFinishedMs: settings.keepFinishedMs,
       graceMs: KEY_GRACE_MS,
     });
     // Resolves once BullMQ has loaded its scripts on the client: until then add() must not start
@@ -174,7 +94,7 @@ export class RedisQueue implements JobQueue {
     this.#ready = this.#queue.waitUntilReady().then(() => undefined);
     this.#ready.catch(() => undefined);
     this.#stats = new CachedStats(() => this.#store.counts(Date.now()));
-    this.#stats.start(positiveInt(statsIntervalMs, 'statsIntervalMs'));
+    this.#stats.start(settings.statsIntervalMs);
   }
 
   async add(job: NewJob): Promise<AddResult> {
@@ -316,28 +236,16 @@ export class RedisQueue implements JobQueue {
       warn: (what: string, error: unknown) => this.#warn(what, error),
       closing: () => this.#closing !== undefined,
     };
-    this.#worker = new QueueWorker(
-      host,
-      {
-        connection: this.#connection,
-        name: this.#name,
-        prefix: this.#prefix,
-        lockDurationMs: this.#lockDurationMs,
-        stalledIntervalMs: this.#stalledIntervalMs,
-        maxStalledCount: this.#maxStalledCount,
-        retryAmbiguous: this.#retryAmbiguous,
-        secret: this.#secret,
-      },
-      options,
-    );
+    const settings = this.#settings;
+    this.#worker = new QueueWorker(host, { ...settings, secret: this.#secret }, options);
     this.#sweeper = new Sweeper(
       { ...host, queue: this.#queue },
       {
-        intervalMs: this.#sweepIntervalMs,
-        retryAmbiguous: this.#retryAmbiguous,
-        recheckMs: this.#lockDurationMs,
+        intervalMs: settings.sweepIntervalMs,
+        retryAmbiguous: settings.retryAmbiguous,
+        recheckMs: settings.lockDurationMs,
         // An add to BullMQ has landed or failed within addTimeoutMs (its command timeout).
-        reviveAfterMs: Math.max(1_000, 3 * this.#addTimeoutMs),
+        reviveAfterMs: Math.max(1_000, 3 * settings.addTimeoutMs),
       },
     );
     this.#sweeper.start();
@@ -373,14 +281,14 @@ export class RedisQueue implements JobQueue {
 
   /** A record that may be pending lives past its deadline, and past its keys. */
   #pendingTtl(deadline: number, keyTtlMs: number, now: number): number {
-    return Math.max(deadline - now, keyTtlMs, 0) + this.#keepFinishedMs + KEY_GRACE_MS;
+    return Math.max(deadline - now, keyTtlMs, 0) + this.#settings.keepFinishedMs + KEY_GRACE_MS;
   }
 
   async #whenReady(): Promise<void> {
     await withTimeout(
       this.#ready,
-      this.#addTimeoutMs,
-      () => new Error(`no connection to Redis within ${this.#addTimeoutMs} ms`),
+      this.#settings.addTimeoutMs,
+      () => new Error(`no connection to Redis within ${this.#settings.addTimeoutMs} ms`),
     );
   }
 
@@ -404,7 +312,7 @@ export class RedisQueue implements JobQueue {
     try {
       this.#onFinished(record);
     } catch (error) {
-      this.#logger?.error({ err: String(error) }, 'olchat-kit redis: an onFinished listener threw');
+      this.#settings.logger?.error({ err: String(error) }, 'olchat-kit redis: an onFinished listener threw');
     }
   }
 
@@ -413,18 +321,15 @@ export class RedisQueue implements JobQueue {
     const now = Date.now();
     if (now - this.#lastWarning < 10_000) return;
     this.#lastWarning = now;
-    this.#logger?.warn({ err: describeRedisError(error, this.#secret) }, `olchat-kit redis: ${what} error`);
+    this.#settings.logger?.warn({ err: describeRedisError(error, this.#secret) }, `olchat-kit redis: ${what} error`);
   }
-}
-
-/** A positive integer, or Infinity for no bound (Redis is told a number it can compare). */
-function maxQueuedOf(value: unknown): number {
-  return value === Number.POSITIVE_INFINITY ? Number.MAX_SAFE_INTEGER : positiveInt(value, 'maxQueued');
 }
 
 function positiveOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
 }
+
+export type { RedisQueueOptions } from './options.js';
 
 /** A durable, shared job queue for `createNotifier({ queue })`. */
 export function redisQueue(options: RedisQueueOptions): RedisQueue {

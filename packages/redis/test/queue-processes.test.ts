@@ -132,8 +132,10 @@ describe('the Redis queue across processes, SIGKILL and Redis restarts', () => {
 
     const b = await processOn(name);
     await b.request('start', {}, 'started');
-    await sleep(4_000); // the dead process's lock expires and its job is recovered: refused
+    // The dead process's lock expires, B recovers the job, its record refuses it, BullMQ drops it.
+    await waitFor(async () => (await inspect.exists(`olchat:${name}:${job.id}`)) === 0, 20_000, 'the recovery');
     expect(await delivered(name)).toEqual([]);
+    expect(b.messages.filter((m) => m.event === 'picked')).toEqual([]);
     expect(await here.get(job.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
   }, 30_000);
 

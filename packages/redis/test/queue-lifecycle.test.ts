@@ -60,6 +60,11 @@ describe('redisQueue: records and lanes', () => {
     expect(replay).toEqual({ record, created: false });
     await waitFor(() => other.stats().queued === 1, 3_000, 'one queued job');
 
+    // Not JSON: refused as bad input, not blamed on Redis.
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(producer.add(newJob('bad meta', { meta: circular }))).rejects.toMatchObject({ code: 'VALIDATION' });
+
     const skipped = await producer.add(newJob('', { skipped: true, keys: ['idem:skip'] }));
     expect(skipped.record.status).toBe('skipped');
     expect(await other.find(['idem:skip'])).toMatchObject({ id: skipped.record.id, status: 'skipped' });

@@ -106,6 +106,15 @@ export class RedisQueue implements JobQueue {
     const sendAt = Number.isFinite(job.sendAt) && (job.sendAt as number) > now ? job.sendAt : undefined;
     const status = job.skipped ? 'skipped' : sendAt === undefined ? 'queued' : 'scheduled';
     const normalized: NewJob = { ...job, priority, deadline, quiet: job.quiet === true };
+    const keyTtlMs = positiveOr(job.keyTtlMs, DAY_MS);
+    let fields: (string | number)[];
+    let message: string;
+    try {
+      fields = newJobFields(id, normalized, now, deadline, sendAt);
+      message = job.skipped ? '' : JSON.stringify(job.message);
+    } catch {
+      throw new ValidationError('A job must be plain JSON (its message and meta)');
+    }
     let reply: Awaited<ReturnType<JobStore['add']>>;
     try {
       await this.#whenReady();
@@ -114,15 +123,15 @@ export class RedisQueue implements JobQueue {
           id,
           status,
           keys: job.keys ?? [],
-          keyTtlMs: positiveOr(job.keyTtlMs, DAY_MS),
+          keyTtlMs,
           maxQueued: this.#maxQueued,
           replaceKey: job.skipped ? undefined : job.replaceKey,
           freeKeysOnCancel: freesKeys('cancelled', undefined),
-          pendingTtlMs: this.#pendingTtl(deadline, positiveOr(job.keyTtlMs, DAY_MS), now),
+          pendingTtlMs: this.#pendingTtl(deadline, keyTtlMs, now),
           deadline,
           sendAt,
-          message: job.skipped ? '' : JSON.stringify(job.message),
-          fields: newJobFields(id, normalized, now, deadline, sendAt),
+          message,
+          fields,
         },
         now,
       );

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../packages/redis/test/helpers/redis-server.js';
+import { skipReason } from '../scripts/system-deps.mjs';
 import { extractSamples, runSample } from './helpers/run-sample.js';
 
 // Every ```js block of both READMEs runs as its own Node process against the emulator (and a real
@@ -22,7 +23,9 @@ describe.each(readmes)('%s code samples', (readme) => {
     expect(existsSync(`${root}packages/core/dist/index.js`), 'build first: pnpm -r build (pnpm test does)').toBe(true);
   });
 
-  it.each(samples.map((s) => [`line ${s.line}`, s] as const))('%s runs as written', async (_, sample) => {
+  it.for(samples.map((s) => [`line ${s.line}`, s] as const))('%s runs as written', async ([, sample], { skip }) => {
+    const redisMissing = sample.check.redis ? skipReason('redis-server') : undefined;
+    if (redisMissing) skip(redisMissing);
     const emu = await startEmulator();
     try {
       const env: Record<string, string> = { OLCHAT_TOKEN: emu.token, OLCHAT_BASE_URL: emu.baseUrl };

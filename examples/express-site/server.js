@@ -13,11 +13,16 @@ const server = createServer(createSite({ notifier })).listen(Number(process.env.
   console.log(`Site: http://localhost:${server.address().port}/`);
 });
 
+// Ctrl+C under `pnpm start` arrives twice (the terminal's, and pnpm's copy): one shutdown, and the
+// second signal must not kill the process while it still delivers the queue.
+let stopping = false;
 async function shutdown() {
+  if (stopping) return;
+  stopping = true;
   server.close();
   await notifier.close({ timeoutMs: 30_000 }); // deliver what is queued before exiting
   await client.close();
   process.exit(0);
 }
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

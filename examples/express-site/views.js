@@ -65,24 +65,27 @@ ${field('comment', 'Комментарий', `<textarea name="comment" rows="3">
   );
 }
 
-export function callbackPage() {
+/** "Call me back"; like the order form, `values` keeps what was typed and `errors` holds Russian messages. */
+export function callbackPage({ values = {}, errors = {}, alert } = {}) {
   return layout(
     'Обратный звонок',
     `<h1>Перезвоните мне</h1>
-<form method="post" action="/olchat/forms/callback">
-<label>Имя<input name="name" required></label>
-<label>Телефон<input name="phone" type="tel" required placeholder="+7 912 345-67-89"></label>
+${alert ? `<p class="alert" role="alert">${escapeHtml(alert)}</p>` : ''}
+<form method="post" action="/callback" novalidate>
+${field('name', 'Имя', `<input name="name" autocomplete="name" value="${escapeHtml(values.name)}">`, errors)}
+${field('phone', 'Телефон', `<input name="phone" type="tel" autocomplete="tel" placeholder="+7 912 345-67-89" value="${escapeHtml(values.phone)}">`, errors)}
 <input class="hp" name="website" tabindex="-1" autocomplete="off" aria-hidden="true">
 <button type="submit">Жду звонка</button>
 </form>`,
   );
 }
 
+// Honest about what happened: the message is queued; it goes out within the vendor's limits.
 export function thanksPage() {
   return layout(
     'Спасибо',
     `<h1>Спасибо! Заявка принята</h1>
-<p>Мы отправили подтверждение в WhatsApp на указанный номер. Флорист свяжется с вами в ближайшее время.</p>
+<p>Подтверждение уже в очереди на отправку и скоро придёт в WhatsApp на указанный номер. Мы свяжемся с вами в ближайшее время.</p>
 <p><a href="/">Вернуться на главную</a></p>`,
   );
 }

@@ -17,11 +17,16 @@ const server = createShop({ notifier, apiKey: SHOP_API_KEY, webhookSecret: WEBHO
   },
 );
 
+// Ctrl+C under `pnpm start` arrives twice (the terminal's, and pnpm's copy): one shutdown, and the
+// second signal must not kill the process while it still delivers the queue.
+let stopping = false;
 async function shutdown() {
+  if (stopping) return;
+  stopping = true;
   server.close();
   await notifier.close({ timeoutMs: 30_000 });
   await client.close();
   process.exit(0);
 }
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { ValidationError } from '@olchat-kit/core';
 import { describe, expect, it, vi } from 'vitest';
 import {
   API_KEY,
@@ -117,6 +118,131 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     });
   });
 
+  describe('GET /forms/:ruleId with queryTrigger (Bitrix24, 1C)', () => {
+    const SECRET = 'b24-trigger-secret-7f3a9c';
+    const query = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+    it('the query is the form: 202 { id, status } in JSON, never a redirect, and the message goes out', async () => {
+      const { http, emu, notifier } = await setup({
+        router: { queryTrigger: { secret: SECRET }, redirect: '/thanks' },
+      });
+      // Bitrix24 puts field values into the URL as they are: a phone's "+" arrives unencoded.
+      const name = encodeURIComponent('Анна');
+      const res = await http
+        .get(`/olchat/forms/order?secret=${SECRET}&name=${name}&phone=+79123456789&orderId=42`)
+        .set('Accept', 'text/html,*/*;q=0.8')
+        .redirects(0);
+      expect(res.status).toBe(202);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toEqual({ id: expect.any(String), status: 'queued' });
+      const parsed = await http.get(`/parsed/forms/order?${query({ ...valid, orderId: '43', secret: SECRET })}`);
+      expect(parsed.status).toBe(202);
+      const messages = await emu.waitForMessages(2);
+      expect(messages.map((m) => m.text).sort()).toEqual([
+        'Здравствуйте, Анна! Мы получили заказ №42',
+        'Здравствуйте, Анна! Мы получили заказ №43',
+      ]);
+      expect(messages[0]?.phone).toBe('79123456789');
+      const record = await notifier.get(res.body.id);
+      expect(record?.ruleId).toBe('order');
+      expect(JSON.stringify(record)).not.toContain(SECRET);
+    });
+
+    it('a missing, wrong or repeated secret: 401 unauthorized, nothing queued, and it counts for the per-IP limit', async () => {
+      const { http, notifier } = await setup({
+        router: { queryTrigger: { secret: SECRET } },
+        inboundLimits: { perIp: { points: 5, durationMs: 60_000 }, perPhone: false },
+      });
+      const fields = query(valid);
+      for (const secret of [
+        '',
+        'secret=',
+        `secret=${SECRET}x`,
+        `secret=${SECRET.slice(1)}`,
+        `secret=${SECRET}&secret=${SECRET}`,
+      ]) {
+        const res = await http.get(`/olchat/forms/order?${fields}&${secret}`);
+        expect(res.status, secret).toBe(401);
+        expect(res.body).toMatchObject({ error: 'unauthorized', message: expect.any(String) });
+        expect(res.text).not.toContain(SECRET);
+      }
+      expect(nothingQueued(notifier)).toBe(true);
+      const after = await http.get(`/olchat/forms/order?${fields}&secret=${SECRET}`);
+      expect(after.status).toBe(429);
+      expect(nothingQueued(notifier)).toBe(true);
+    });
+
+    it('the POST route’s checks: invalid input, prototype keys, size, unknown rule, inbound limits', async () => {
+      const { http, emu, notifier } = await setup({
+        router: { queryTrigger: { secret: SECRET }, maxBodyBytes: 512 },
+        inboundLimits: { perIp: { points: 5, durationMs: 60_000 }, perPhone: false },
+      });
+      const get = (fields: string) => http.get(`/olchat/forms/order?secret=${SECRET}&${fields}`);
+      const typo = await get(query({ ...valid, phone: '12345' }));
+      expect(typo.status).toBe(400);
+      expect(typo.body).toMatchObject({
+        error: 'invalid_input',
+        issues: [{ path: 'phone', message: expect.any(String) }],
+      });
+      expect(typo.text).not.toContain(SECRET);
+      for (const poison of ['__proto__=x', 'constructor[prototype][polluted]=yes', '%5F%5Fproto%5F%5F=x'])
+        expect((await get(`${query(valid)}&${poison}`)).body.error, poison).toBe('malformed_body');
+      expect((await get(query({ ...valid, name: 'x'.repeat(600) }))).status).toBe(413);
+      expect((await http.get(`/olchat/forms/nope?secret=${SECRET}&${query(valid)}`)).status).toBe(404);
+      expect(Object.prototype).not.toHaveProperty('polluted');
+      expect(nothingQueued(notifier)).toBe(true);
+      // Four counted (three malformed, one oversized; the typo gave its point back): one more goes through.
+      expect((await get(query(valid))).status).toBe(202);
+      expect((await get(query({ ...valid, orderId: '43' }))).status).toBe(429);
+      expect(await emu.waitForMessages(1)).toHaveLength(1);
+    });
+
+    it('a filled honeypot looks like success and sends nothing', async () => {
+      const { http, emu, notifier } = await setup({
+        router: { queryTrigger: { secret: SECRET }, honeypot: 'website' },
+      });
+      const bot = await http.get(`/olchat/forms/order?secret=${SECRET}&${query({ ...valid, website: 'x' })}`);
+      expect(bot.status).toBe(202);
+      expect(bot.body).toEqual({ id: expect.any(String), status: 'queued' });
+      expect(nothingQueued(notifier)).toBe(true);
+      const person = await http.get(`/olchat/forms/order?secret=${SECRET}&${query({ ...valid, website: '' })}`);
+      expect(person.status).toBe(202);
+      expect(await emu.waitForMessages(1)).toHaveLength(1);
+    });
+
+    it('only GET and POST: HEAD and PUT get 405 with Allow; without the option GET stays 405', async () => {
+      const on = await setup({ router: { queryTrigger: { secret: SECRET } } });
+      for (const method of ['head', 'put'] as const) {
+        const res = await on.http[method](`/olchat/forms/order?secret=${SECRET}&${query(valid)}`);
+        expect(res.status, method).toBe(405);
+        expect(res.headers.allow).toBe('GET, POST, OPTIONS');
+      }
+      const off = await setup();
+      const res = await off.http.get(`/olchat/forms/order?secret=${SECRET}&${query(valid)}`);
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe('POST, OPTIONS');
+      expect(nothingQueued(on.notifier) && nothingQueued(off.notifier)).toBe(true);
+    });
+
+    it('a short secret is refused at setup', async () => {
+      await expect(setup({ router: { queryTrigger: { secret: 'short' } } })).rejects.toThrow(ValidationError);
+    });
+  });
+
+  describe('setup', () => {
+    it.runIf(adapter === 'express')(
+      'Express: a prefix option is refused at setup, saying to mount the router with app.use',
+      async () => {
+        const { notifier } = await setup();
+        const { olchatRouter } = await import('@olchat-kit/express');
+        // @ts-expect-error the Express options have no prefix: the path is where the app mounts the router
+        const mount = () => olchatRouter(notifier, { prefix: '/olchat' });
+        expect(mount).toThrow(ValidationError);
+        expect(mount).toThrow("app.use('/olchat', olchatRouter(");
+      },
+    );
+  });
+
   describe('bodies', () => {
     it('413 payload_too_large, by declared length and while streaming', async () => {
       const { http, notifier } = await setup({ router: { maxBodyBytes: 1024 } });
@@ -199,28 +325,103 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       expect(nothingQueued(notifier)).toBe(true);
     });
 
-    it('prototype-pollution keys are inert in JSON and urlencoded bodies, on every route', async () => {
+    it('prototype keys: 400 malformed_body in JSON (escaped too) and urlencoded bodies, on every route', async () => {
+      const { http, notifier } = await setup();
+      const fields = `"name":"Ann","phone":"${PHONE}","orderId":"7"`;
+      const json = [
+        `{"__proto__":{"polluted":"yes"},${fields}}`,
+        `{"constructor":{"prototype":{"polluted":"yes"}},${fields}}`,
+        `{"\\u005f_proto__":{"polluted":"yes"},${fields}}`,
+        `{"__pr\\u006Fto__":{"polluted":"yes"},${fields}}`,
+        `{"\\u0063onstructor":{"prot\\u006ftype":{"polluted":"yes"}},${fields}}`,
+        `{"items":[{"deep":{"__proto__":{"polluted":"yes"}}}],${fields}}`,
+      ];
+      const form = `name=Ann&phone=${encodeURIComponent(PHONE)}&orderId=7`;
+      const urlencoded = [
+        `__proto__=x&${form}`,
+        `constructor=x&${form}`,
+        `prototype=x&${form}`,
+        `%5F%5Fproto%5F%5F=x&${form}`,
+        `__proto__[polluted]=yes&${form}`,
+        `a[constructor][prototype][polluted]=yes&${form}`,
+      ];
+      const cases = [
+        ...json.map((body) => ['application/json', body] as const),
+        ...urlencoded.map((body) => ['application/x-www-form-urlencoded', body] as const),
+      ];
+      // Read by the handler itself, and (JSON) left by the app's own body parser: refused either way.
+      const ownReader = ['/olchat/forms/order', '/olchat/forms/callback', '/order', '/callback'];
+      const appParser = ['/parsed/forms/order', '/parsed/forms/callback', '/order-parsed'];
+      const requests = [
+        ...ownReader.flatMap((path) => cases.map(([type, body]) => ({ path, type, body }))),
+        ...appParser.flatMap((path) => json.map((body) => ({ path, type: 'application/json', body }))),
+      ];
+      for (const { path, type, body } of requests) {
+        const res = await http.post(path).set('Content-Type', type).send(body);
+        expect(res.status, `${path} ${body}`).toBe(400);
+        expect(res.body, `${path} ${body}`).toMatchObject({ error: 'malformed_body', message: expect.any(String) });
+      }
+      expect(nothingQueued(notifier)).toBe(true);
+      expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
+    it('the words themselves are fine: in values, and a constructor key without prototype', async () => {
       const { http, emu } = await setup();
-      const poison = '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{}';
-      const json = `${poison},"name":"Ann","phone":"${PHONE}","orderId":"7"}`;
-      const urlencoded = `__proto__[polluted]=yes&constructor[prototype][polluted]=yes&__proto__=x&name=Ann&phone=${encodeURIComponent(PHONE)}&orderId=7`;
-      const paths = ['/olchat/forms/order', '/olchat/forms/callback', '/order', '/order-parsed', '/callback'];
+      const json = `{"name":"__proto__ constructor prototype","constructor":"x","phone":"${PHONE}","orderId":"7"}`;
+      for (const path of ['/olchat/forms/order', '/order', '/parsed/forms/order']) {
+        const res = await http.post(path).set('Content-Type', 'application/json').send(json);
+        expect(res.status, path).toBeLessThan(300);
+      }
+      const form = `name=${encodeURIComponent('__proto__')}&phone=${encodeURIComponent(PHONE)}&orderId=8`;
+      expect((await http.post('/olchat/forms/order').type('form').send(form)).status).toBe(202);
+      expect((await emu.waitForMessages(4)).map((m) => m.text)).toContain(
+        'Здравствуйте, __proto__! Мы получили заказ №8',
+      );
+    });
+
+    it('400 malformed_body for a body nested deeper than 32 levels, however it was read; 32 levels pass', async () => {
+      const { http, emu, notifier } = await setup();
+      const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+      const withExtra = (levels: number) =>
+        `{"name":"Ann","phone":"${PHONE}","orderId":"1","extra":${nested(levels - 1)}}`;
+      const deep = [nested(32_000), withExtra(33), `{"a":${'{"a":'.repeat(40)}1${'}'.repeat(41)}`];
+      const paths = ['/olchat/forms/order', '/order', '/parsed/forms/order', '/order-parsed'];
       for (const path of paths) {
-        for (const [type, body] of [
-          ['application/json', json],
-          ['application/x-www-form-urlencoded', urlencoded],
-        ] as const) {
-          const res = await http.post(path).set('Content-Type', type).send(body);
-          expect([200, 202]).toContain(res.status);
+        for (const body of deep) {
+          const res = await http.post(path).set('Content-Type', 'application/json').send(body);
+          expect(res.status, `${path} ${body.length}`).toBe(400);
+          expect(res.body.error, path).toBe('malformed_body');
         }
       }
-      const plain: Record<string, unknown> = {};
-      expect(plain.polluted).toBe(undefined);
-      expect(Object.prototype).not.toHaveProperty('polluted');
-      const messages = await emu.waitForMessages(paths.length * 2);
-      expect(new Set(messages.map((m) => m.text))).toEqual(
-        new Set(['Здравствуйте, Ann! Мы получили заказ №7', 'Перезвоним вам, Ann']),
-      );
+      expect(nothingQueued(notifier)).toBe(true);
+      // Brackets inside strings are text, not nesting.
+      const quoted = `{"name":"${'[{'.repeat(40)}\\"${'['.repeat(40)}","phone":"${PHONE}","orderId":"2"}`;
+      for (const body of [withExtra(32), quoted]) {
+        const res = await http.post('/olchat/forms/order').set('Content-Type', 'application/json').send(body);
+        expect(res.status).toBe(202);
+      }
+      expect(await emu.waitForMessages(2)).toHaveLength(2);
+    });
+
+    it('a honeypot field nested 12 000 deep: 400 malformed_body, not a 500', async () => {
+      const { http, notifier } = await setup({
+        router: { honeypot: 'website' },
+        notifyOptions: { honeypot: 'website' },
+      });
+      const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+      try {
+        const levels = 12_000;
+        const body = `{"name":"Ann","phone":"${PHONE}","orderId":"1","website":${'['.repeat(levels)}${']'.repeat(levels)}}`;
+        for (const path of ['/olchat/forms/order', '/order', '/parsed/forms/order']) {
+          const res = await http.post(path).set('Content-Type', 'application/json').send(body);
+          expect(res.status, path).toBe(400);
+          expect(res.body.error, path).toBe('malformed_body');
+        }
+        expect(spy).not.toHaveBeenCalled();
+      } finally {
+        spy.mockRestore();
+      }
+      expect(nothingQueued(notifier)).toBe(true);
     });
   });
 
@@ -308,21 +509,42 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
   });
 
   describe('inbound limits (on by default)', () => {
-    it('per IP: the 11th form in a minute gets 429 with Retry-After; a forged X-Forwarded-For does not help', async () => {
-      const { http, notifier } = await setup({ inboundLimits: {} });
-      for (let i = 0; i < 10; i++) {
-        const res = await http.post('/olchat/forms/order').set('X-Forwarded-For', `203.0.113.${i}`).send({ name: 'x' });
-        expect(res.status).toBe(400);
+    it('per IP: only accepted submissions count; typos give their point back, the 11th counted one gets 429', async () => {
+      const { http, emu, notifier } = await setup({ inboundLimits: {}, router: { maxBodyBytes: 1024 } });
+      // A customer who mistypes the phone again and again is not locked out, on the router or on notify().
+      for (let i = 0; i < 15; i++) {
+        const res = await http
+          .post(i % 2 === 0 ? '/olchat/forms/order' : '/order')
+          .send({ ...valid, phone: `+7 912 345 67 8${i}x` });
+        expect(res.status, `typo ${i}`).toBe(400);
+        expect(res.body.error).toBe('invalid_input');
       }
+      // What counts: accepted forms, and requests that are no form at all (malformed, oversized, wrong type).
+      const counted = [
+        ...[0, 1, 2, 3].map(
+          (i) => () => http.post('/olchat/forms/order').send({ ...valid, phone: `+7 912 345 60 0${i}` }),
+        ),
+        () => http.post('/order').send({ ...valid, phone: '+7 912 345 60 10' }),
+        () => http.post('/olchat/forms/order').set('Content-Type', 'application/json').send('{"name":'),
+        () => http.post('/order').set('Content-Type', 'application/json').send('{"__proto__":{}}'),
+        () => http.post('/olchat/forms/order').send({ ...valid, name: 'x'.repeat(2000) }),
+        () => http.post('/olchat/forms/order').set('Content-Type', 'text/plain').send('hi'),
+        () => http.post('/order').set('Content-Type', 'application/xml').send('<a/>'),
+      ];
+      const statuses = [];
+      for (const send of counted) statuses.push((await send()).status);
+      expect(statuses).toEqual([202, 202, 202, 202, 200, 400, 400, 413, 415, 415]);
       const res = await http.post('/olchat/forms/order').set('X-Forwarded-For', '198.51.100.7').send(valid);
       expect(res.status).toBe(429);
       expect(res.body).toMatchObject({ error: 'too_many_requests', message: expect.any(String) });
       const retryAfter = Number(res.headers['retry-after']);
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
-      // The same limit covers notify() on the app's own routes.
+      // The same limit covers notify() on the app's own routes, and a typo now is refused by it too.
       expect((await http.post('/order').send(valid)).status).toBe(429);
-      expect(nothingQueued(notifier)).toBe(true);
+      expect((await http.post('/order').send({ ...valid, phone: '1' })).status).toBe(429);
+      await emu.waitForMessages(5);
+      expect(notifier.stats().sent).toBe(5);
     });
 
     it('with trustProxy the proxy-appended address counts, not what the client wrote before it', async () => {
@@ -330,7 +552,13 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
         inboundLimits: { perIp: { points: 2, durationMs: 60_000 } },
         router: { trustProxy: 1 },
       });
-      const from = (forwarded: string) => http.post('/olchat/forms/order').set('X-Forwarded-For', forwarded).send({});
+      // Malformed bodies: they count (a typo would give its point back).
+      const from = (forwarded: string) =>
+        http
+          .post('/olchat/forms/order')
+          .set('X-Forwarded-For', forwarded)
+          .set('Content-Type', 'application/json')
+          .send('{');
       expect((await from('1.1.1.1, 198.51.100.1')).status).toBe(400);
       expect((await from('2.2.2.2, 198.51.100.1')).status).toBe(400);
       expect((await from('3.3.3.3, 198.51.100.1')).status).toBe(429);

@@ -152,9 +152,30 @@ function randomBody(r: Random): Uint8Array {
   }
 }
 
+const TRIGGER_SECRET = 'fuzz-trigger-secret-0123456789';
+
+/** A query for the GET trigger: the right secret, a wrong one or none, and pairs like a hostile form's. */
+function randomQuery(r: Random): string {
+  const secret = r.pick([
+    `secret=${TRIGGER_SECRET}`,
+    `secret=${TRIGGER_SECRET}x`,
+    'secret=',
+    '',
+    `secret=${TRIGGER_SECRET}&secret=x`,
+  ]);
+  const pairs = Array.from(
+    { length: r.int(6) },
+    () =>
+      `${r.pick(KEYS)}${r.pick(['', '[a]', '[__proto__]'])}=${r.pick([percentEncode(randomString(r)), '%', '%zz', '%FF%FE', r.pick(PHONES)])}`,
+  );
+  return [secret, ...pairs].filter((pair) => pair !== '').join('&');
+}
+
 const ROUTES = [
   { method: 'POST', path: '/olchat/forms/order' },
   { method: 'POST', path: '/olchat/forms/callback' },
+  { method: 'GET', path: '/olchat/forms/order' },
+  { method: 'GET', path: '/olchat/forms/callback' },
   { method: 'POST', path: '/olchat/forms/quiet' },
   { method: 'POST', path: '/olchat/forms/%E0%A4%A' },
   { method: 'POST', path: '/olchat/forms/__proto__' },
@@ -174,7 +195,14 @@ const ROUTES = [
 describe(`bounded fuzz on ${adapter} ${expectedMajor}`, () => {
   it(`${RUNS} random bodies, types and headers: no 5xx, nothing sent, no token, every error { error, message }`, async () => {
     const { url, emu, notifier } = await setup({
-      router: { apiKey: API_KEY, honeypot: 'website', cors: true, redirect: '/thanks', maxBodyBytes: MAX_BODY },
+      router: {
+        apiKey: API_KEY,
+        honeypot: 'website',
+        cors: true,
+        redirect: '/thanks',
+        maxBodyBytes: MAX_BODY,
+        queryTrigger: { secret: TRIGGER_SECRET },
+      },
       notifyOptions: { honeypot: 'website', maxBodyBytes: MAX_BODY },
       inboundLimits: { perIp: false },
     });
@@ -196,12 +224,15 @@ describe(`bounded fuzz on ${adapter} ${expectedMajor}`, () => {
         if (r.next() < 0.2) headers['x-forwarded-for'] = r.pick(['1.2.3.4', 'garbage, ::1', '', '999.1.1.1']);
         if (r.next() < 0.2) headers.origin = r.pick(['https://a.example', 'null', '']);
         const chunked = r.next() < 0.3;
-        const answer = await rawRequest(url, { method: route.method, path: route.path, headers, body, chunked });
+        const isTrigger = route.method === 'GET' && route.path.startsWith('/olchat/forms/');
+        const path = isTrigger ? `${route.path}?${randomQuery(r)}` : route.path;
+        const answer = await rawRequest(url, { method: route.method, path, headers, body, chunked });
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        const where = `run ${run}: ${route.method} ${route.path} ${type} → ${answer.status}`;
+        const where = `run ${run}: ${route.method} ${path} ${type} → ${answer.status}`;
         expect(answer.status, where).toBeGreaterThanOrEqual(200);
         expect(answer.status, where).toBeLessThan(500);
         expect(answer.text, where).not.toContain(TOKEN);
+        expect(answer.text, where).not.toContain(TRIGGER_SECRET);
         expect(JSON.stringify(answer.headers), where).not.toContain(TOKEN);
         if (answer.status >= 400 && route.method !== 'HEAD') {
           const error = (() => {

@@ -6,7 +6,7 @@ import { createSite } from '../app.js';
 import { rules } from '../rules.js';
 
 let emu: Awaited<ReturnType<typeof startEmulator>>;
-let notifier: Notifier;
+let notifier: Notifier<(typeof rules)[number]>;
 let client: OlchatClient;
 let app: ReturnType<typeof createSite>;
 
@@ -68,15 +68,50 @@ describe('express-site example', () => {
     expect(emu.requests).toHaveLength(0);
   });
 
-  it('the callback form posts to the router, which redirects the browser to /thanks', async () => {
+  it('the callback form posts to the site, which redirects the browser to /thanks', async () => {
+    const page = await request(app).get('/callback').expect(200);
+    expect(page.text).toContain('<form method="post" action="/callback"');
     const res = await request(app)
-      .post('/olchat/forms/callback')
+      .post('/callback')
       .type('form')
       .send({ name: 'Олег', phone: '+7 912 345 67 89' })
       .expect(303);
-    expect(res.headers.location).toBe('/thanks');
+    expect(res.headers.location).toMatch(/^\/thanks\?job=/);
     const [message] = await emu.waitForMessages(1);
     expect(message?.text).toContain('Олег, спасибо за обращение!');
+  });
+
+  it('a bad phone on the callback form shows the Russian field error on the page, not JSON', async () => {
+    const res = await request(app).post('/callback').type('form').send({ name: 'Олег', phone: '12-34' }).expect(400);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.text).toContain('<h1>Перезвоните мне</h1>');
+    expect(res.text).toContain('Введите номер в формате +7 912 345-67-89');
+    expect(res.text).toContain('value="Олег"');
+    expect(res.text).toContain('value="12-34"');
+    const empty = await request(app).post('/callback').type('form').send({ name: '', phone: '' }).expect(400);
+    expect(empty.text).toContain('Укажите имя');
+    expect(empty.text).toContain('Укажите телефон');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it("an oversized form gets the order page with a Russian message, not Express's error page", async () => {
+    const res = await request(app)
+      .post('/order')
+      .type('form')
+      .send({ ...order, comment: 'а'.repeat(2_000_000) })
+      .expect(413);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.text).toContain('Заявка слишком длинная');
+    expect(res.text).not.toContain('PayloadTooLargeError');
+    expect(emu.requests).toHaveLength(0);
+  });
+
+  it('the thank-you page says the confirmation is on its way, not that it was sent', async () => {
+    const res = await request(app).get('/thanks').expect(200);
+    expect(res.text).toContain('Спасибо! Заявка принята');
+    expect(res.text).toContain('в очереди на отправку');
+    expect(res.text).not.toMatch(/отправили|отправлено/);
   });
 
   it("a stranger's phone cannot be spammed: the sixth order to one phone within an hour is refused in Russian", async () => {

@@ -7,7 +7,7 @@ import { createShop } from '../app.js';
 import { rules } from '../rules.js';
 
 let emu: Awaited<ReturnType<typeof startEmulator>>;
-let notifier: Notifier;
+let notifier: Notifier<(typeof rules)[number]>;
 let client: OlchatClient;
 let server: Server;
 const secret = 'webhook-secret-1c';

@@ -13,13 +13,14 @@ import {
   type ValidationIssue,
   VendorError,
 } from './errors.js';
-import { gateFor } from './limiter/gate.js';
+import { gateFor, pausedForMs } from './limiter/gate.js';
 import { defaultLimiterStore } from './limiter/memory-store.js';
-import type { LimiterStore } from './limiter/store.js';
+import type { LimiterStore, SlotLease } from './limiter/store.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
-import { checkFileUrl, checkText, MESSAGE_LIMITS } from './message.js';
-import { type MethodParams, type OlchatMethod, VENDOR_BASE_URL, v1Query } from './methods.js';
+import { checkFileUrl, checkText, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
+import { MAX_REQUEST_LINE_BYTES, type MethodParams, type OlchatMethod, VENDOR_BASE_URL, v1Query } from './methods.js';
 import { normalizePhone } from './phone.js';
+import { PRIORITIES, type Priority } from './queue/types.js';
 import { redact, redactedCause } from './redact.js';
 import { failureReason, parseBody, pickBoolean, pickConnected, pickMessageId, pickStatus } from './response.js';
 import { parseRetryAfter, type RetryOptions, resolveRetry, retryDelayMs } from './retry.js';
@@ -33,8 +34,11 @@ export interface Logger {
 }
 
 export interface OlchatClientOptions {
-  /** The webhook token from OLChat's connector settings. Never logged, never in an error. */
-  token: string;
+  /**
+   * The webhook token from OLChat's connector settings. Never logged, never in an error.
+   * Default: the `OLCHAT_TOKEN` environment variable.
+   */
+  token?: string;
   /**
    * Default: the `OLCHAT_BASE_URL` environment variable, else OLChat's own URL. The variable
    * points a whole app at the emulator in tests without a code change.
@@ -57,7 +61,17 @@ export interface AttemptInfo {
 /** Per-call hooks: what a durable queue needs to record in-flight state around each attempt. */
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Awaited before each attempt, after its limit slot is taken and before the request is written. */
+  /**
+   * Further attempts after the first for this call, instead of the client's `retry.retries`.
+   * 0: one attempt only (a queue that does its own waiting with backoff passes 0).
+   */
+  retries?: number;
+  /** The lane this call waits in for its slot: `'high'` before `'normal'` (default) before `'low'`. */
+  priority?: Priority;
+  /**
+   * Awaited before each attempt, after its limit slot is taken and before the request is written.
+   * However long it takes, the slot is confirmed (or taken again) after it, before the request.
+   */
   beforeAttempt?: (info: AttemptInfo) => void | Promise<void>;
   /** Awaited after an attempt that certainly did not deliver, before the retry (if any). */
   onNotAccepted?: (info: AttemptInfo & { error: OlchatError }) => void | Promise<void>;
@@ -93,6 +107,33 @@ export interface MessageStatusResult {
 
 // A lease outlives any request (timeout) plus its hold; it only matters if a process dies mid-request.
 const LEASE_SLACK_MS = 15_000;
+// Of that slack, what a store's answer may have taken between creating a lease and handing it over.
+const LEASE_HANDOVER_MS = 5_000;
+
+/** One call's fixed parts, worked out once before its first attempt. */
+interface PreparedCall {
+  method: OlchatMethod;
+  path: string;
+  /** The limiter key: the token's hash and the method. */
+  key: string;
+  limit: ResolvedLimit;
+  leaseMs: number;
+  retries: number;
+  priority: Priority;
+  signal: AbortSignal;
+  hooks: Pick<CallOptions, 'beforeAttempt' | 'onNotAccepted'>;
+}
+
+type AttemptResult = { ok: true; raw: unknown } | { ok: false; error: OlchatError };
+
+/** Where a message's free-text fields sit in what the caller passed, for its validation issues. */
+interface FieldPaths {
+  body: string;
+  caption?: string;
+}
+const TEXT_PATHS: FieldPaths = { body: 'text' };
+const FILE_PATHS: FieldPaths = { body: 'url', caption: 'caption' };
+const MESSAGE_FILE_PATHS: FieldPaths = { body: 'file.url', caption: 'file.caption' };
 
 export class OlchatClient {
   readonly #token: string;
@@ -108,15 +149,11 @@ export class OlchatClient {
   readonly #closing = new AbortController();
   #closed: Promise<void> = Promise.resolve();
 
-  constructor(options: OlchatClientOptions) {
+  constructor(options: OlchatClientOptions = {}) {
     if (typeof options !== 'object' || options === null)
       throw new ValidationError('OlchatClient needs an options object');
-    const { token, baseUrl = process.env.OLCHAT_BASE_URL || VENDOR_BASE_URL, timeoutMs = 10_000 } = options;
-    if (typeof token !== 'string' || token.trim() === '' || /[\s/?#]/.test(token)) {
-      throw new ValidationError('token must be a non-empty string without spaces, "/", "?" or "#"', [
-        { path: 'token', message: 'Invalid token' },
-      ]);
-    }
+    const { baseUrl = process.env.OLCHAT_BASE_URL || VENDOR_BASE_URL, timeoutMs = 10_000 } = options;
+    const token = resolveToken(options.token);
     const url = parseBaseUrl(baseUrl);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
       throw new ValidationError('timeoutMs must be a positive integer', [
@@ -147,27 +184,38 @@ export class OlchatClient {
   }
 
   async sendText(params: SendTextParams, options?: CallOptions): Promise<SendResult> {
-    const p = requireObject(params, 'sendText');
-    const valid = {
-      phone: normalizePhone(p.phone),
-      text: requireText(p.text, 'text', MESSAGE_LIMITS.MAX_TEXT),
-      sendToImol: flag(p.sendToImol),
-    };
+    const valid = textParams(requireObject(params, 'sendText'), TEXT_PATHS);
+    this.#assertFits('sendText', valid, TEXT_PATHS);
     const raw = await this.#call('sendText', valid, options);
     return withOptional({ raw }, 'messageId', pickMessageId(raw));
   }
 
   async sendFile(params: SendFileParams, options?: CallOptions): Promise<SendResult> {
-    const p = requireObject(params, 'sendFile');
-    const valid: MethodParams['sendFile'] = {
-      phone: normalizePhone(p.phone),
-      url: requireFileUrl(p.url),
-      sendToImol: flag(p.sendToImol),
-    };
-    if (p.caption !== undefined && p.caption !== '')
-      valid.caption = requireText(p.caption, 'caption', MESSAGE_LIMITS.MAX_CAPTION);
+    const valid = fileParams(requireObject(params, 'sendFile'), FILE_PATHS);
+    this.#assertFits('sendFile', valid, FILE_PATHS);
     const raw = await this.#call('sendFile', valid, options);
     return withOptional({ raw }, 'messageId', pickMessageId(raw));
+  }
+
+  /**
+   * Throws the `ValidationError` that `sendText`/`sendFile` would throw for `message`, so a message
+   * that can never be sent is refused before it is queued: a bad field, or a request line longer
+   * than `MAX_REQUEST_LINE_BYTES` (v1 carries the whole message in the URL). Issue paths are the
+   * message's own: `phone`, `text`, `file.url`, `file.caption`.
+   */
+  assertSendable(message: OutgoingMessage): void {
+    const m = requireObject(message, 'assertSendable') as Partial<Record<string, unknown>>;
+    if (typeof m.file === 'object' && m.file !== null) {
+      const file = m.file as Record<string, unknown>;
+      const valid = fileParams(
+        { phone: m.phone, url: file.url, caption: file.caption, sendToImol: m.sendToImol },
+        MESSAGE_FILE_PATHS,
+      );
+      this.#assertFits('sendFile', valid, MESSAGE_FILE_PATHS);
+      return;
+    }
+    const valid = textParams({ phone: m.phone, text: m.text, sendToImol: m.sendToImol }, TEXT_PATHS);
+    this.#assertFits('sendText', valid, TEXT_PATHS);
   }
 
   async checkPhone(params: { phone: string }, options?: CallOptions): Promise<CheckPhoneResult> {
@@ -204,64 +252,218 @@ export class OlchatClient {
     return this.#closed;
   }
 
+  /** Attempts until one is answered, or the failure is final, or the retries are spent. */
   async #call<M extends OlchatMethod>(method: M, params: MethodParams[M], options: CallOptions = {}): Promise<unknown> {
-    const signal = options.signal ? AbortSignal.any([options.signal, this.#closing.signal]) : this.#closing.signal;
-    const limit = this.#limits[method];
-    const path = `${this.#basePath}/${encodeURIComponent(this.#token)}/${method}?${v1Query(method, params)}`;
-    const gate = gateFor(this.#store, `${this.#keyPrefix}:${method}`);
-    const leaseMs = this.#timeoutMs + limit.durationMs + limit.marginMs + LEASE_SLACK_MS;
-
+    const call = this.#prepare(method, params, options);
     for (let attempt = 1; ; attempt++) {
-      if (signal.aborted) throw asOlchatError(signal.reason);
-      const lease = await gate.acquire(limit.points, leaseMs, signal).catch((reason) => {
+      const result = await this.#attempt(call, attempt);
+      if (result.ok) return result.raw;
+      await this.#retryOrThrow(call, attempt, result.error);
+    }
+  }
+
+  #prepare<M extends OlchatMethod>(method: M, params: MethodParams[M], options: CallOptions): PreparedCall {
+    const o = requireObject(options, 'CallOptions');
+    const limit = this.#limits[method];
+    return {
+      method,
+      path: this.#pathOf(method, params),
+      key: `${this.#keyPrefix}:${method}`,
+      limit,
+      leaseMs: this.#timeoutMs + limit.durationMs + limit.marginMs + LEASE_SLACK_MS,
+      retries: o.retries === undefined ? this.#retry.retries : callRetries(o.retries),
+      priority: o.priority === undefined ? 'normal' : callPriority(o.priority),
+      signal: o.signal ? AbortSignal.any([o.signal, this.#closing.signal]) : this.#closing.signal,
+      hooks: { beforeAttempt: o.beforeAttempt, onNotAccepted: o.onNotAccepted },
+    };
+  }
+
+  /** One attempt: a slot, the hook, the slot confirmed, the request. */
+  async #attempt(call: PreparedCall, attempt: number): Promise<AttemptResult> {
+    if (call.signal.aborted) throw asOlchatError(call.signal.reason);
+    const lease = await this.#takeSlot(call);
+    const grantedAt = performance.now();
+    const hookRan = await this.#beforeAttempt(call, attempt, lease);
+    return this.#send(call, attempt, await this.#confirmSlot(call, lease, hookRan ? grantedAt : undefined));
+  }
+
+  /** Waits in the method's line for a slot. */
+  #takeSlot(call: PreparedCall): Promise<SlotLease> {
+    const { limit, leaseMs, signal, priority } = call;
+    return gateFor(this.#store, call.key)
+      .acquire(limit.points, leaseMs, signal, priority)
+      .catch((reason) => {
         // Cancelled by close() or the caller, or the limiter store itself failed: never sent either way.
         if (signal.aborted || reason instanceof OlchatError)
           throw asOlchatError(signal.aborted ? signal.reason : reason);
-        throw new NetworkError(
-          `The limiter store failed (${redactedCause(reason, this.#token).message}); nothing was sent`,
-          redactedCause(reason, this.#token),
-        );
+        throw this.#storeFailure(reason);
       });
-      let holdMs = limit.durationMs + limit.marginMs;
-      let error: OlchatError;
-      const started = performance.now();
-      try {
-        await options.beforeAttempt?.({ method, attempt });
-      } catch (hookError) {
-        await this.#store.release(lease, 0).catch(() => undefined);
-        throw hookError;
-      }
-      try {
-        const answer = await this.#transport.get(path, this.#timeoutMs);
-        this.#log('debug', { method, attempt, status: answer.status, ms: Math.round(performance.now() - started) });
-        return this.#read(method, answer);
-      } catch (thrown) {
-        error = this.#classify(thrown);
-        // Never connected: the vendor did not see it, the slot can serve the next request now.
-        if (error.code === 'NETWORK' || error.code === 'TIMEOUT') holdMs = 0;
-        // A request that got no answer may still be in transit: hold its slot a timeout longer.
-        if (error instanceof AmbiguousError && error.reason === 'timeout') holdMs += this.#timeoutMs;
-      } finally {
-        // The slot stays taken for T + margin from the answer: the vendor saw the request no later than that.
-        await this.#store.release(lease, holdMs).catch((releaseError) => {
-          this.#log('warn', { method, err: redactedCause(releaseError, this.#token) }, 'olchat slot release failed');
-        });
-      }
+  }
 
-      const retryable = isCertainlyNotAccepted(error) || (this.#retry.ambiguous && error.code === 'AMBIGUOUS');
-      this.#log(
-        retryable ? 'warn' : 'error',
-        { method, attempt, code: error.code, status: error.status },
-        error.message,
-      );
-      if (isCertainlyNotAccepted(error)) await options.onNotAccepted?.({ method, attempt, error });
-      if (!retryable || attempt > this.#retry.retries) throw error;
-      const retryAfterMs =
-        error instanceof RateLimitError || error instanceof HttpError ? error.retryAfterMs : undefined;
-      await sleep(retryDelayMs(this.#retry, attempt, retryAfterMs), signal).catch((reason) => {
-        throw asOlchatError(reason);
-      });
+  /** Runs the caller's hook; whether one ran (its time may have outlasted the lease). */
+  async #beforeAttempt(call: PreparedCall, attempt: number, lease: SlotLease): Promise<boolean> {
+    const hook = call.hooks.beforeAttempt;
+    if (!hook) return false;
+    try {
+      await hook({ method: call.method, attempt });
+    } catch (hookError) {
+      await this.#store.release(lease, 0).catch(() => undefined);
+      throw hookError;
     }
+    return true;
+  }
+
+  /**
+   * Makes sure the slot is still ours right before the request: after a hook (granted at
+   * `renewSince`) the lease is renewed, since a hook slower than the lease would otherwise send
+   * under a slot another request now holds; and a line paused by a 429 meanwhile gives the slot
+   * back and waits. A lost slot is taken again (the hook does not run twice for one attempt).
+   */
+  async #confirmSlot(call: PreparedCall, lease: SlotLease, renewSince: number | undefined): Promise<SlotLease> {
+    let current = lease;
+    let grantedAt = renewSince;
+    for (;;) {
+      if (grantedAt !== undefined) {
+        const kept = await this.#renew(call, current, grantedAt);
+        grantedAt = undefined;
+        if (!kept) {
+          this.#log(
+            'warn',
+            { method: call.method },
+            'olchat slot lapsed during beforeAttempt; waiting for a slot again',
+          );
+          current = await this.#takeSlot(call);
+          continue;
+        }
+      }
+      if (pausedForMs(this.#store, call.key) > 0) {
+        await this.#release(call, current, 0);
+        current = await this.#takeSlot(call);
+        continue;
+      }
+      return current;
+    }
+  }
+
+  /**
+   * Renews the lease; whether it is still ours. A store that cannot answer (Redis restarting) is
+   * not a reason to fail a send whose lease certainly still runs by our own clock: the request fits
+   * in what is left of it. Past that, nothing is sent without the store's word.
+   */
+  async #renew(call: PreparedCall, lease: SlotLease, grantedAt: number): Promise<boolean> {
+    try {
+      return await this.#store.renew(lease, call.leaseMs);
+    } catch (error) {
+      const stillRunsMs = call.leaseMs - LEASE_HANDOVER_MS - (performance.now() - grantedAt);
+      if (stillRunsMs > this.#timeoutMs) return true;
+      await this.#store.release(lease, 0).catch(() => undefined);
+      throw this.#storeFailure(error);
+    }
+  }
+
+  /** Writes the request and reads the answer; the slot is held from the answer (see `#holdMs`). */
+  async #send(call: PreparedCall, attempt: number, lease: SlotLease): Promise<AttemptResult> {
+    const started = performance.now();
+    let error: OlchatError | undefined;
+    try {
+      const answer = await this.#transport.get(call.path, this.#timeoutMs);
+      this.#log('debug', {
+        method: call.method,
+        attempt,
+        status: answer.status,
+        ms: Math.round(performance.now() - started),
+      });
+      return { ok: true, raw: this.#read(call.method, answer) };
+    } catch (thrown) {
+      error = this.#classify(thrown);
+      if (error instanceof RateLimitError) this.#pauseLine(call, error);
+      return { ok: false, error };
+    } finally {
+      await this.#release(call, lease, this.#holdMs(call.limit, error));
+    }
+  }
+
+  /**
+   * The slot stays taken for T + margin from the answer: the vendor saw the request no later than
+   * that. A request that never connected frees it at once; one that may still be in transit (no
+   * answer in time) holds it a timeout longer.
+   */
+  #holdMs(limit: ResolvedLimit, error: OlchatError | undefined): number {
+    if (error?.code === 'NETWORK' || error?.code === 'TIMEOUT') return 0;
+    const hold = limit.durationMs + limit.marginMs;
+    return error instanceof AmbiguousError && error.reason === 'timeout' ? hold + this.#timeoutMs : hold;
+  }
+
+  async #release(call: PreparedCall, lease: SlotLease, holdMs: number): Promise<void> {
+    await this.#store.release(lease, holdMs).catch((releaseError) => {
+      this.#log(
+        'warn',
+        { method: call.method, err: redactedCause(releaseError, this.#token) },
+        'olchat slot release failed',
+      );
+    });
+  }
+
+  /** A 429 holds every waiter of the method in this process, not only the call that got it. */
+  #pauseLine(call: PreparedCall, error: RateLimitError): void {
+    const pauseMs = error.retryAfterMs ?? call.limit.durationMs + call.limit.marginMs;
+    gateFor(this.#store, call.key).pause(pauseMs);
+    this.#log('warn', { method: call.method, pauseMs }, 'olchat answered 429: holding every request of this method');
+  }
+
+  /** Logs the failure; throws it when it is final, else waits out the backoff before the next attempt. */
+  async #retryOrThrow(call: PreparedCall, attempt: number, error: OlchatError): Promise<void> {
+    const notAccepted = isCertainlyNotAccepted(error);
+    const retryable = notAccepted || (this.#retry.ambiguous && error.code === 'AMBIGUOUS');
+    this.#log(
+      retryable ? 'warn' : 'error',
+      { method: call.method, attempt, code: error.code, status: error.status },
+      error.message,
+    );
+    if (notAccepted) await call.hooks.onNotAccepted?.({ method: call.method, attempt, error });
+    if (!retryable || attempt > call.retries) throw error;
+    const retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
+    await sleep(retryDelayMs(this.#retry, attempt, retryAfterMs), call.signal).catch((reason) => {
+      throw asOlchatError(reason);
+    });
+  }
+
+  #storeFailure(reason: unknown): NetworkError {
+    const cause = redactedCause(reason, this.#token);
+    return new NetworkError(`The limiter store failed (${cause.message}); nothing was sent`, cause);
+  }
+
+  #pathOf<M extends OlchatMethod>(method: M, params: MethodParams[M]): string {
+    return `${this.#basePath}/${encodeURIComponent(this.#token)}/${method}?${v1Query(method, params)}`;
+  }
+
+  /** Refuses a message whose request line would pass `MAX_REQUEST_LINE_BYTES` (servers answer 414/431). */
+  #assertFits<M extends 'sendText' | 'sendFile'>(method: M, params: MethodParams[M], paths: FieldPaths): void {
+    const lineBytes = requestLineBytes(this.#pathOf(method, params));
+    if (lineBytes <= MAX_REQUEST_LINE_BYTES) return;
+    // Blame the longer of the free-text fields: shortening it is what helps.
+    const bodyBytes = encodedBytes('text' in params ? params.text : params.url);
+    const captionBytes = 'caption' in params && params.caption !== undefined ? encodedBytes(params.caption) : 0;
+    const [path, fieldBytes] =
+      paths.caption !== undefined && captionBytes > bodyBytes ? [paths.caption, captionBytes] : [paths.body, bodyBytes];
+    const room = Math.max(0, MAX_REQUEST_LINE_BYTES - (lineBytes - fieldBytes));
+    const maxChars = path === paths.caption ? MESSAGE_LIMITS.MAX_CAPTION : MESSAGE_LIMITS.MAX_TEXT;
+    const fits =
+      path === paths.body && method === 'sendFile'
+        ? `about ${room} bytes of URL`
+        : `about ${Math.min(maxChars, Math.floor(room / CYRILLIC_BYTES))} Cyrillic or ` +
+          `${Math.min(maxChars, room)} Latin characters`;
+    throw new ValidationError(
+      `${path} is too long to send: OLChat's API carries the message in the URL, and this request line ` +
+        `would be ${lineBytes} bytes, over the ${MAX_REQUEST_LINE_BYTES}-byte bound servers commonly accept ` +
+        `(${path} fits ${fits} here)`,
+      [
+        {
+          path,
+          message: `Too long once URL-encoded: the request would be ${lineBytes} bytes, at most ${MAX_REQUEST_LINE_BYTES}`,
+        },
+      ],
+    );
   }
 
   #read(method: OlchatMethod, answer: RawAnswer): unknown {
@@ -345,11 +547,77 @@ function requireText(value: unknown, field: string, max: number): string {
   return value as string;
 }
 
-function requireFileUrl(value: unknown): string {
+function requireFileUrl(value: unknown, path: string): string {
   const issues: ValidationIssue[] = [];
-  checkFileUrl(value, 'url', issues);
+  checkFileUrl(value, path, issues);
   throwIfAny(issues);
   return value as string;
+}
+
+type Loose<T> = { [K in keyof T]?: unknown };
+
+function textParams(p: Loose<SendTextParams>, paths: FieldPaths): MethodParams['sendText'] {
+  return {
+    phone: normalizePhone(p.phone),
+    text: requireText(p.text, paths.body, MESSAGE_LIMITS.MAX_TEXT),
+    sendToImol: flag(p.sendToImol),
+  };
+}
+
+function fileParams(p: Loose<SendFileParams>, paths: FieldPaths): MethodParams['sendFile'] {
+  const valid: MethodParams['sendFile'] = {
+    phone: normalizePhone(p.phone),
+    url: requireFileUrl(p.url, paths.body),
+    sendToImol: flag(p.sendToImol),
+  };
+  if (p.caption !== undefined && p.caption !== '')
+    valid.caption = requireText(p.caption, paths.caption ?? 'caption', MESSAGE_LIMITS.MAX_CAPTION);
+  return valid;
+}
+
+/** The token given, else `OLCHAT_TOKEN`; refused without ever showing its value. */
+function resolveToken(given: unknown): string {
+  const fromEnv = given === undefined;
+  const token = fromEnv ? process.env.OLCHAT_TOKEN : given;
+  if (token === undefined || token === '') {
+    throw new ValidationError(
+      "No OLChat token: pass { token } or set OLCHAT_TOKEN (the webhook token from OLChat's connector settings)",
+      [{ path: 'token', message: 'Missing' }],
+    );
+  }
+  if (typeof token !== 'string' || token.trim() === '' || /[\s/?#]/.test(token)) {
+    throw new ValidationError(
+      `${fromEnv ? 'OLCHAT_TOKEN' : 'token'} must be a non-empty string without spaces, "/", "?" or "#"`,
+      [{ path: 'token', message: 'Invalid token' }],
+    );
+  }
+  return token;
+}
+
+function callRetries(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  throw new ValidationError('retries must be an integer ≥ 0', [
+    { path: 'retries', message: 'Expected an integer ≥ 0' },
+  ]);
+}
+
+function callPriority(value: unknown): Priority {
+  if (PRIORITIES.includes(value as Priority)) return value as Priority;
+  throw new ValidationError(`priority must be one of ${PRIORITIES.join(', ')}`, [
+    { path: 'priority', message: `Expected one of ${PRIORITIES.join(', ')}` },
+  ]);
+}
+
+/** A Cyrillic letter is two UTF-8 bytes, each `%XX` in the URL. */
+const CYRILLIC_BYTES = 6;
+
+/** `GET <path> HTTP/1.1`: the path is all ASCII once encoded, so characters are bytes. */
+function requestLineBytes(path: string): number {
+  return `GET ${path} HTTP/1.1`.length;
+}
+
+function encodedBytes(value: string): number {
+  return new URLSearchParams([['', value]]).toString().length - 1;
 }
 
 function throwIfAny(issues: ValidationIssue[]): void {

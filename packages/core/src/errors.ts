@@ -68,25 +68,27 @@ export class UnknownRuleError extends OlchatError {
   }
 }
 
-/** The vendor answered 429. `retryAfterMs` comes from its `Retry-After` header when present. */
-export class RateLimitError extends OlchatError {
-  readonly retryAfterMs?: number;
-  readonly body: string;
-  constructor(message: string, body: string, retryAfterMs?: number) {
-    super('RATE_LIMITED', message, { status: 429 });
-    this.body = body;
-    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/** A non-2xx answer other than 429. `body` is the raw answer, token redacted. */
+/** A non-2xx answer. `body` is the raw answer, token redacted; `retryAfterMs` from its `Retry-After` header. */
 export class HttpError extends OlchatError {
+  declare readonly code: 'HTTP' | 'RATE_LIMITED';
+  declare readonly status: number;
   readonly body: string;
   readonly retryAfterMs?: number;
   constructor(status: number, message: string, body: string, retryAfterMs?: number) {
     super('HTTP', message, { status });
     this.body = body;
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The vendor answered 429: an `HttpError` (status 429, `body`, `retryAfterMs`) with its own code,
+ * so `instanceof HttpError` catches every non-2xx answer and `code` still tells a 429 apart.
+ */
+export class RateLimitError extends HttpError {
+  override readonly code = 'RATE_LIMITED' as const;
+  constructor(message: string, body: string, retryAfterMs?: number) {
+    super(429, message, body, retryAfterMs);
   }
 }
 

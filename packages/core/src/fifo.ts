@@ -15,6 +15,12 @@ export class Fifo<T> {
     this.#items.push(item);
   }
 
+  /** Puts an item back at the front (a job that was taken but never tried). */
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
   peek(): T | undefined {
     return this.#items[this.#head];
   }
@@ -37,6 +43,10 @@ export class Fifo<T> {
     if (index < 0) return false;
     this.#items.splice(index, 1);
     return true;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
   }
 
   /** Removes and returns everything, oldest first. */

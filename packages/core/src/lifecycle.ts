@@ -13,15 +13,34 @@ export const BACKOFF_MAX_MS = 5 * 60_000;
 /** How long a job may wait for the vendor when no `notAfter` is given. */
 export const DEFAULT_MAX_AGE_MS = 24 * 3600_000;
 
-export function deadlineFor(createdAt: number, notAfter: number | undefined, maxAgeMs: number): number {
-  return notAfter ?? createdAt + maxAgeMs;
+/**
+ * `notAfter` when given; otherwise `maxAgeMs` after the job was due (its `sendAt`, or its creation):
+ * a reminder scheduled a week ahead gets its full wait once its time comes, not before.
+ */
+export function deadlineFor(dueAt: number, notAfter: number | undefined, maxAgeMs: number): number {
+  return notAfter ?? dueAt + maxAgeMs;
 }
 
-/** Exponential backoff with jitter over the upper half, capped: `attempts` is the count so far (≥ 1). */
-export function backoffMs(attempts: number, retryAfterMs = 0, random = Math.random): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, attempts - 1));
+export interface Backoff {
+  minMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Readonly<Backoff> = { minMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS };
+
+/**
+ * Exponential backoff with jitter over the upper half, capped: `attempts` is the count so far (≥ 1).
+ * A vendor's `Retry-After` is a floor, though never past the cap.
+ */
+export function backoffMs(
+  attempts: number,
+  retryAfterMs = 0,
+  backoff: Backoff = DEFAULT_BACKOFF,
+  random = Math.random,
+): number {
+  const ceiling = Math.min(backoff.maxMs, backoff.minMs * 2 ** Math.max(0, attempts - 1));
   const jittered = ceiling / 2 + random() * (ceiling / 2);
-  return Math.round(Math.min(BACKOFF_MAX_MS, Math.max(jittered, retryAfterMs)));
+  return Math.round(Math.min(backoff.maxMs, Math.max(jittered, retryAfterMs)));
 }
 
 /** The vendor refused the webhook URL itself: a configuration error, not an outage. */
@@ -54,12 +73,13 @@ export function outcomeOfFailure(
   error: unknown,
   job: { attempts: number; deadline: number },
   now: number,
+  backoff: Backoff = DEFAULT_BACKOFF,
   random = Math.random,
 ): JobOutcome {
   const jobError = toJobError(error);
   if (!isCertainlyNotAccepted(error)) return { status: 'failed', error: jobError };
   const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs ?? 0;
-  const at = now + backoffMs(Math.max(1, job.attempts), retryAfterMs, random);
+  const at = now + backoffMs(Math.max(1, job.attempts), retryAfterMs, backoff, random);
   if (at >= job.deadline) return { status: 'expired', error: jobError };
   return { status: 'retry', at, error: jobError };
 }

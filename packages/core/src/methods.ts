@@ -33,6 +33,14 @@ export const VENDOR_LIMITS: Readonly<
 };
 
 export const DEFAULT_MARGIN_MS = 50;
+
+/**
+ * The longest request line (`GET <path>?<query> HTTP/1.1`) a message may need. v1 puts the whole
+ * message in the URL, and 8 KiB is the common server default for a request line (nginx, Apache,
+ * most proxies): past it the answer is 414 or 431 and the message was never accepted. A little
+ * under 8 192 leaves room for a proxy that adds to the line.
+ */
+export const MAX_REQUEST_LINE_BYTES = 8000;
 export const VENDOR_BASE_URL = 'https://olchat.infocom.io/rest/webhook/wa';
 
 /** Parameters after validation, in the library's own words. */

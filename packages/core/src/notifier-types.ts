@@ -1,35 +1,22 @@
 import type { Logger, OlchatClient } from './client.js';
 import type { MessageInput, OutgoingMessage } from './message.js';
 import type { OlchatMethod } from './methods.js';
-import type {
-  DeliveryStatus,
-  JobMeta,
-  JobQueue,
-  JobRecord,
-  JobStats,
-  JobStatus,
-  Priority,
-} from './queue/types.js';
+import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from './queue/types.js';
+import type { QuietHoursOptions } from './quiet-hours.js';
 import type { AnyRule, RuleInput } from './rules.js';
+
+export type { QuietHoursOptions };
 
 /** When a time may be given: a `Date`, or ms since the epoch. */
 export type TimeInput = Date | number;
 
-export interface QuietHoursOptions {
-  /** Local time quiet hours start, `'HH:MM'` (e.g. `'21:00'`). */
-  start: string;
-  /** Local time they end, `'HH:MM'` (e.g. `'09:00'`); may be earlier than `start` (over midnight). */
-  end: string;
-  /**
-   * The recipient's IANA zone, or a function of the phone (11 digits) that names it. Default:
-   * `Asia/Almaty` for Kazakhstan (+7 7xx), `Europe/Moscow` for other +7 numbers.
-   */
-  timeZone?: string | ((phone: string) => string);
-}
-
 export interface DeliveryChecksOptions {
-  /** Ask the vendor about each sent message this long after the send (one check per offset). */
+  /** Ask the vendor about each sent message this long after the send (one check per offset, each ≥ 1 000). */
   afterMs: number[];
+  /** A check that could not run within this long after its time is dropped. Default 1 h. */
+  maxLagMs?: number;
+  /** Most sent messages followed at once; past it the oldest stop being checked. Default 10 000. */
+  maxPending?: number;
 }
 
 export type WebhookEventType =
@@ -128,7 +115,7 @@ export interface AttemptEvent {
   code?: string;
 }
 
-type Final<S extends JobStatus> = Extract<JobRecord, { status: S }>;
+type Final<S extends JobStatus> = JobRecord & { status: S };
 
 export interface NotifierEvents {
   sent: Final<'sent'>;
@@ -155,9 +142,8 @@ export interface RetryOptions {
 
 type IdOf<R extends AnyRule> = R['id'];
 /** With rules of literal ids, only those ids and their inputs; with untyped rules, any string and data. */
-export type TriggerInput<R extends AnyRule, Id extends string> = string extends IdOf<R>
-  ? unknown
-  : RuleInput<Extract<R, { id: Id }>>;
+export type TriggerInput<R extends AnyRule, Id extends string> =
+  string extends IdOf<R> ? unknown : RuleInput<Extract<R, { id: Id }>>;
 
 export interface Notifier<R extends AnyRule = AnyRule> {
   trigger<Id extends IdOf<R>>(ruleId: Id, data: TriggerInput<R, Id>, options?: TriggerOptions): Promise<TriggerResult>;
@@ -187,3 +173,7 @@ export interface Notifier<R extends AnyRule = AnyRule> {
   readonly closed: boolean;
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
+
+/** A notifier of any rules: what the HTTP handler, the adapters and the metrics accept. */
+// biome-ignore lint/suspicious/noExplicitAny: any rule set; each notifier keeps its own precise type
+export type AnyNotifier = Notifier<any>;

@@ -1,75 +1,362 @@
-import { EventEmitter } from 'node:events';
-import type { CallOptions, OlchatClient } from './client.js';
-import { ClosedError, OlchatError, UnknownRuleError, ValidationError } from './errors.js';
-import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from './message.js';
-import { MemoryQueue } from './queue/memory-queue.js';
+import type { Logger } from './client.js';
+import { DeliveryTracker, resolveDeliveryChecks } from './delivery.js';
+import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from './errors.js';
+import { toKey, toMeta, toPriority, toTime } from './job-options.js';
+import { createJobWorker } from './job-worker.js';
+import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from './lifecycle.js';
+import { LineMonitor, type LineOptions } from './line.js';
+import { type OutgoingMessage, toOutgoingMessage } from './message.js';
 import type {
-  ActiveJob,
-  JobError,
-  JobOutcome,
-  JobQueue,
-  JobRecord,
-  JobStats,
-  JobStatus,
-  NewJob,
+  LineEvent,
+  Notifier,
+  NotifierOptions,
+  NotifierStats,
+  TriggerOptions,
+  TriggerResult,
+} from './notifier-types.js';
+import { MemoryQueue } from './queue/memory-queue.js';
+import {
+  FINAL_STATUSES,
+  type JobMeta,
+  type JobQueue,
+  type JobStatus,
+  type NewJob,
+  PENDING_STATUSES,
+  type Priority,
 } from './queue/types.js';
+import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
 import type { AnyRule, Rule } from './rules.js';
+import { SafeEmitter } from './safe-emitter.js';
+import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
 
-export interface NotifierOptions {
-  client: OlchatClient;
-  rules?: AnyRule[];
-  /** Where jobs wait. Default: an in-memory queue (lost if the process dies; see @olchat-kit/redis). */
-  queue?: JobQueue;
-  /** Jobs worked at once. The limiter paces the requests; this only bounds waiting sends. Default 10. */
-  concurrency?: number;
-  /** How long an idempotency or dedupe key keeps returning the first job. Default 24 h. */
-  dedupeTtlMs?: number;
-}
+export type {
+  LineEvent,
+  LineInfo,
+  LineReason,
+  LineState,
+  Notifier,
+  NotifierEvent,
+  NotifierEvents,
+  NotifierOptions,
+  NotifierStats,
+  QuietHoursOptions,
+  TriggerOptions,
+  TriggerResult,
+} from './notifier-types.js';
 
-export interface TriggerOptions {
-  /** The same key within `dedupeTtlMs` returns the first job and sends nothing more. */
-  idempotencyKey?: string;
-  /**
-   * `trigger()` only: awaited once the input is valid and the message rendered, just before the job
-   * is queued (not when `when()` says no). If it throws, `trigger()` rejects with that error and
-   * nothing is queued. The HTTP handler's per-recipient inbound limit uses it.
-   */
-  beforeEnqueue?: (message: OutgoingMessage) => void | Promise<void>;
-}
-
-export interface TriggerResult {
-  id: string;
-  status: JobStatus;
-}
-
-export type NotifierEvent = 'sent' | 'failed';
-
-export interface Notifier {
-  trigger(ruleId: string, data: unknown, options?: TriggerOptions): Promise<TriggerResult>;
-  send(message: MessageInput, options?: TriggerOptions): Promise<TriggerResult>;
-  get(id: string): Promise<JobRecord | undefined>;
-  on(event: NotifierEvent, listener: (record: JobRecord) => void): this;
-  off(event: NotifierEvent, listener: (record: JobRecord) => void): this;
-  stats(): JobStats;
-  /** Has a rule with this id. */
-  hasRule(ruleId: string): boolean;
-  readonly client: OlchatClient;
-  readonly closed: boolean;
-  close(options?: { timeoutMs?: number }): Promise<void>;
+/** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
+export interface NotifierInternalOptions {
+  /** The line breaker (see `LineOptions`). */
+  line?: LineOptions;
+  /** Waits between attempts of a job that was not accepted. Default 1 s doubling up to 5 min. */
+  backoff?: Partial<Backoff>;
 }
 
 const DAY_MS = 24 * 3600_000;
-const MAX_KEY_LENGTH = 256;
+const ALL_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 
-export function createNotifier(options: NotifierOptions): Notifier {
+/** What a job is to be, before the queue gives it an id. */
+interface JobSpec {
+  ruleId: string | undefined;
+  message: OutgoingMessage;
+  keys: string[];
+  priority: Priority;
+  sendAt: number | undefined;
+  notAfter: number | undefined;
+  replaceKey: string | undefined;
+  meta: JobMeta | undefined;
+  quiet: boolean;
+}
+
+const consoleLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (obj, msg) => console.warn(msg, obj),
+  error: (obj, msg) => console.error(msg, obj),
+};
+
+export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & NotifierInternalOptions): Notifier<R> {
   if (typeof options !== 'object' || options === null || typeof options.client?.sendText !== 'function') {
     throw new ValidationError('createNotifier needs { client: OlchatClient, rules?, queue? }');
   }
-  const { client, rules = [], queue = new MemoryQueue(), concurrency = 10, dedupeTtlMs = DAY_MS } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new ValidationError('concurrency must be a positive integer');
-  if (!Number.isInteger(dedupeTtlMs) || dedupeTtlMs < 1)
-    throw new ValidationError('dedupeTtlMs must be a positive integer');
+  const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
+  const queue: JobQueue = options.queue ?? new MemoryQueue();
+  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
+  positiveInteger(concurrency, 'concurrency');
+  positiveInteger(dedupeTtlMs, 'dedupeTtlMs');
+  positiveInteger(maxAgeMs, 'maxAgeMs');
+  if (maxQueued !== undefined) positiveInteger(maxQueued, 'maxQueued');
+  if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
+    throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
+  const quietHours: QuietHours | undefined =
+    options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
+  const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
+  const byId = indexRules(rules);
+  const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+  positiveInteger(backoff.minMs, 'backoff.minMs');
+  positiveInteger(backoff.maxMs, 'backoff.maxMs');
+
+  const deliveryChecks = resolveDeliveryChecks(options.deliveryChecks);
+  const webhooks: WebhookDispatcher | undefined =
+    options.webhooks === undefined || options.webhooks.length === 0
+      ? undefined
+      : createWebhookDispatcher({
+          endpoints: options.webhooks,
+          logger,
+          ...(queue.webhookOutbox ? { outbox: queue.webhookOutbox() } : {}),
+        });
+
+  const events = new SafeEmitter(logger);
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  /** Webhooks go out in the background: a failing outbox is logged, never felt by a send. */
+  function publish(type: Parameters<WebhookDispatcher['publish']>[0], data: never, at: number): void {
+    webhooks?.publish(type, data, { at }).catch((error: unknown) => {
+      logger.error({ type, err: String(error) }, 'olchat-kit: could not store a webhook');
+    });
+  }
+
+  // `line.up` is news only after `line.down`: a process seeing its first success says nothing.
+  let announcedDown = false;
+  const line = new LineMonitor(
+    client,
+    (event: LineEvent) => {
+      const log = event.state === 'down' ? logger.warn : logger.info;
+      log.call(logger, { line: event }, `olchat-kit: the WhatsApp line is ${event.state}`);
+      events.emit('line', event);
+      if (event.state === 'down' || (event.state === 'up' && announcedDown)) {
+        announcedDown = event.state === 'down';
+        publish(`line.${event.state}`, lineWebhookData(event) as never, Date.now());
+      }
+    },
+    options.line,
+  );
+
+  const delivery =
+    deliveryChecks &&
+    new DeliveryTracker(
+      client,
+      line,
+      deliveryChecks,
+      async (update) => {
+        const record = await queue.setDelivery(update.id, update.delivery, update.checkedAt, update.raw);
+        if (!record || update.delivery === undefined) return;
+        events.emit(update.delivery, record);
+        publish(`message.${update.delivery}`, webhookData(record) as never, update.checkedAt);
+      },
+      logger,
+    );
+
+  queue.start({
+    concurrency,
+    worker: createJobWorker({ client, line, quietHours, backoff, onAttempt: (event) => events.emit('attempt', event) }),
+    onFinished: (record) => {
+      const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
+      if (status === 'skipped') return;
+      events.emit(status, record);
+      publish(`message.${status}`, webhookData(record) as never, record.updatedAt);
+      if (record.status === 'sent') delivery?.track(record);
+    },
+    ...(maxQueued === undefined ? {} : { maxQueued }),
+  });
+
+  function ensureOpen(): void {
+    if (closed) throw new ClosedError();
+  }
+
+  async function enqueue(spec: JobSpec, beforeEnqueue: TriggerOptions['beforeEnqueue']): Promise<TriggerResult> {
+    // A replay of a key answers with its first job before anything is spent on it.
+    if (spec.keys.length > 0) {
+      const existing = await queue.find(spec.keys);
+      if (existing) return { id: existing.id, status: existing.status };
+    }
+    const { notAfter, message } = spec;
+    // A message the vendor's server would refuse for its size is refused now, not after queueing.
+    client.assertSendable(message);
+    const now = Date.now();
+    let sendAt = spec.sendAt !== undefined && spec.sendAt > now ? spec.sendAt : undefined;
+    if (notAfter !== undefined && notAfter <= now) {
+      throw new ValidationError('notAfter is in the past: the message could never be sent', [
+        { path: 'notAfter', message: 'In the past' },
+      ]);
+    }
+    if (sendAt !== undefined && notAfter !== undefined && sendAt >= notAfter) {
+      throw new ValidationError('sendAt must be before notAfter', [{ path: 'sendAt', message: 'After notAfter' }]);
+    }
+    const deadline = deadlineFor(sendAt ?? now, notAfter, maxAgeMs);
+    if (spec.quiet && quietHours) {
+      const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
+      if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
+    }
+    await beforeEnqueue?.(message);
+    ensureOpen();
+    // One object shape for every add: a conditional spread here cost microseconds per request.
+    const job: NewJob = {
+      ruleId: spec.ruleId,
+      message,
+      keys: spec.keys,
+      keyTtlMs: dedupeTtlMs,
+      priority: spec.priority,
+      sendAt,
+      notAfter,
+      deadline,
+      replaceKey: spec.replaceKey,
+      meta: spec.meta,
+      quiet: spec.quiet,
+    };
+    const { record } = await queue.add(job);
+    return { id: record.id, status: record.status };
+  }
+
+  const notifier: Notifier<R> = {
+    client,
+    get closed() {
+      return closed;
+    },
+    get line() {
+      return line.state;
+    },
+    lineInfo: () => line.info(),
+    refreshLine: (maxAgeMs = 0) => line.refresh(maxAgeMs),
+    hasRule: (ruleId) => byId.has(ruleId),
+
+    async trigger(ruleId, data, triggerOptions = {}) {
+      ensureOpen();
+      const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
+      if (!rule) throw new UnknownRuleError(String(ruleId));
+      const given = readOptions(triggerOptions);
+      const prepared = await rule.prepare(data, { timeZoneOf });
+      if (!prepared) {
+        // when() said no: recorded so get() can say why nothing was sent.
+        ensureOpen();
+        const skipped: NewJob = {
+          ruleId: rule.id,
+          message: { phone: '', text: '', sendToImol: false },
+          skipped: true,
+          keys: given.keys,
+          keyTtlMs: dedupeTtlMs,
+          priority: 'normal',
+          sendAt: undefined,
+          notAfter: undefined,
+          deadline: Date.now(),
+          replaceKey: undefined,
+          meta: given.meta,
+          quiet: false,
+        };
+        const { record } = await queue.add(skipped);
+        return { id: record.id, status: record.status };
+      }
+      const keys = given.keys;
+      if (prepared.dedupeKey !== undefined) keys.push(`dedupe:${rule.id}:${prepared.dedupeKey}`);
+      const priority = given.priority ?? prepared.priority ?? 'normal';
+      return enqueue(
+        {
+          ruleId: rule.id,
+          message: prepared.message,
+          keys,
+          priority,
+          sendAt: given.sendAt ?? prepared.sendAt,
+          notAfter: given.notAfter ?? prepared.notAfter,
+          replaceKey: given.replaceKey ?? prepared.replaceKey,
+          meta: given.meta,
+          quiet: prepared.quietHours ?? priority !== 'high',
+        },
+        triggerOptions.beforeEnqueue,
+      );
+    },
+
+    async send(message, sendOptions = {}) {
+      ensureOpen();
+      const given = readOptions(sendOptions);
+      const priority = given.priority ?? 'normal';
+      return enqueue(
+        {
+          ruleId: undefined,
+          message: toOutgoingMessage(message),
+          keys: given.keys,
+          priority,
+          sendAt: given.sendAt,
+          notAfter: given.notAfter,
+          replaceKey: given.replaceKey,
+          meta: given.meta,
+          quiet: priority !== 'high',
+        },
+        undefined,
+      );
+    },
+
+    async cancel(target) {
+      if (typeof target === 'string') return (await queue.cancel(target)) !== undefined;
+      const replaceKey = toKey((target as { replaceKey?: unknown } | null)?.replaceKey, 'replaceKey');
+      if (replaceKey === undefined) {
+        throw new ValidationError('cancel() takes a job id or { replaceKey }', [
+          { path: 'replaceKey', message: 'Required' },
+        ]);
+      }
+      return (await queue.cancel({ replaceKey })) !== undefined;
+    },
+
+    async retry(id, retryOptions = {}) {
+      if (typeof id !== 'string') return undefined;
+      const record = await queue.get(id);
+      if (!record) return undefined;
+      const refusal = retryRefusal(record, retryOptions.ambiguous === true);
+      if (refusal) throw new JobStateError(refusal);
+      const now = Date.now();
+      if (record.notAfter !== undefined && record.notAfter <= now) {
+        throw new JobStateError('This job can no longer be sent: its notAfter has passed');
+      }
+      const requeued = await queue.requeue(id, deadlineFor(now, record.notAfter, maxAgeMs));
+      if (!requeued) throw new JobStateError('This job changed state before it could be retried');
+      return { id: requeued.id, status: requeued.status };
+    },
+
+    async list(listOptions = {}) {
+      const { status, limit } = listOptions;
+      if (status !== undefined && !ALL_STATUSES.includes(status)) {
+        throw new ValidationError(`status must be one of ${ALL_STATUSES.join(', ')}`, [
+          { path: 'status', message: 'Unknown status' },
+        ]);
+      }
+      if (limit !== undefined) positiveInteger(limit, 'limit');
+      return queue.list(listOptions);
+    },
+
+    get: (id) => (typeof id === 'string' ? queue.get(id) : Promise.resolve(undefined)),
+
+    stats(): NotifierStats {
+      const stats = queue.stats();
+      const limit = client.limits.sendText;
+      const waiting = stats.queued + stats.sending;
+      const windows = Math.max(0, Math.ceil(waiting / limit.points) - 1);
+      return { ...stats, etaMs: windows * (limit.durationMs + limit.marginMs) };
+    },
+
+    on(event, listener) {
+      events.on(event, listener as never);
+      return notifier;
+    },
+    off(event, listener) {
+      events.off(event, listener as never);
+      return notifier;
+    },
+
+    close(closeOptions = {}) {
+      closed = true;
+      closing ??= queue.close({ timeoutMs: closeOptions.timeoutMs ?? 30_000 }).finally(async () => {
+        line.close();
+        delivery?.close();
+        await webhooks?.close();
+      });
+      return closing;
+    },
+  };
+  return notifier;
+}
+
+function indexRules(rules: readonly AnyRule[]): Map<string, Rule> {
+  if (!Array.isArray(rules)) throw new ValidationError('rules must be an array of defineRule() rules');
   const byId = new Map<string, Rule>();
   for (const rule of rules) {
     if (typeof rule?.prepare !== 'function') throw new ValidationError('rules must be made with defineRule()');
@@ -79,117 +366,35 @@ export function createNotifier(options: NotifierOptions): Notifier {
       ]);
     byId.set(rule.id, rule);
   }
-
-  const events = new EventEmitter();
-  let closed = false;
-  let closing: Promise<void> | undefined;
-
-  queue.start({
-    concurrency,
-    worker: (job) => deliver(client, job),
-    onFinished: (record) => events.emit(record.status === 'sent' ? 'sent' : 'failed', record),
-  });
-
-  async function enqueue(ruleId: string | undefined, message: OutgoingMessage, keys: string[], skipped: boolean) {
-    if (closed) throw new ClosedError();
-    // One object shape for every add: a conditional spread here cost microseconds per request.
-    const job: NewJob = { message, keys, keyTtlMs: dedupeTtlMs, skipped };
-    if (ruleId !== undefined) job.ruleId = ruleId;
-    const { record } = await queue.add(job);
-    return { id: record.id, status: record.status };
-  }
-
-  const notifier: Notifier = {
-    client,
-    get closed() {
-      return closed;
-    },
-    hasRule: (ruleId) => byId.has(ruleId),
-
-    async trigger(ruleId, data, triggerOptions = {}) {
-      if (closed) throw new ClosedError();
-      const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
-      if (!rule) throw new UnknownRuleError(String(ruleId));
-      const keys = idempotencyKeys(triggerOptions);
-      const prepared = await rule.prepare(data);
-      if (!prepared) {
-        // when() said no: recorded so get() can say why nothing was sent.
-        return enqueue(rule.id, { phone: '', text: '', sendToImol: false }, keys, true);
-      }
-      if (prepared.dedupeKey !== undefined) keys.push(`dedupe:${rule.id}:${prepared.dedupeKey}`);
-      await triggerOptions.beforeEnqueue?.(prepared.message);
-      return enqueue(rule.id, prepared.message, keys, false);
-    },
-
-    async send(message, sendOptions = {}) {
-      if (closed) throw new ClosedError();
-      const keys = idempotencyKeys(sendOptions);
-      return enqueue(undefined, toOutgoingMessage(message), keys, false);
-    },
-
-    get: (id) => (typeof id === 'string' ? queue.get(id) : Promise.resolve(undefined)),
-    stats: () => queue.stats(),
-    on(event, listener) {
-      events.on(event, listener);
-      return notifier;
-    },
-    off(event, listener) {
-      events.off(event, listener);
-      return notifier;
-    },
-
-    close(closeOptions = {}) {
-      closed = true;
-      closing ??= queue.close({ timeoutMs: closeOptions.timeoutMs ?? 30_000 });
-      return closing;
-    },
-  };
-  return notifier;
+  return byId;
 }
 
-function idempotencyKeys(options: TriggerOptions): string[] {
-  const key = options?.idempotencyKey;
-  if (key === undefined) return [];
-  if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH) {
-    throw new ValidationError(`idempotencyKey must be a string of 1–${MAX_KEY_LENGTH} characters`, [
-      { path: 'idempotencyKey', message: 'Invalid key' },
+interface GivenOptions {
+  keys: string[];
+  sendAt: number | undefined;
+  notAfter: number | undefined;
+  replaceKey: string | undefined;
+  priority: Priority | undefined;
+  meta: JobMeta | undefined;
+}
+
+/** Trigger and send options, checked before any work is done. */
+function readOptions(options: TriggerOptions): GivenOptions {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options must be an object');
+  const idempotencyKey = toKey(options.idempotencyKey, 'idempotencyKey');
+  return {
+    keys: idempotencyKey === undefined ? [] : [`idem:${idempotencyKey}`],
+    sendAt: toTime(options.sendAt, 'sendAt'),
+    notAfter: toTime(options.notAfter, 'notAfter'),
+    replaceKey: toKey(options.replaceKey, 'replaceKey'),
+    priority: toPriority(options.priority, 'priority'),
+    meta: toMeta(options.meta),
+  };
+}
+
+function positiveInteger(value: unknown, name: string): void {
+  if (!Number.isInteger(value) || (value as number) < 1)
+    throw new ValidationError(`${name} must be a positive integer`, [
+      { path: name, message: 'Expected an integer ≥ 1' },
     ]);
-  }
-  return [`idem:${key}`];
-}
-
-/** One job through the client: the client's limiter paces it and its retry policy applies. */
-async function deliver(client: OlchatClient, job: ActiveJob): Promise<JobOutcome> {
-  const hooks: CallOptions = {
-    signal: job.signal,
-    beforeAttempt: () => job.markAttempt(),
-    onNotAccepted: () => job.markNotAccepted(),
-  };
-  const m = job.message;
-  try {
-    const result =
-      'text' in m
-        ? await client.sendText({ phone: m.phone, text: m.text, sendToImol: m.sendToImol }, hooks)
-        : await client.sendFile(
-            {
-              phone: m.phone,
-              url: m.file.url,
-              ...(m.file.caption === undefined ? {} : { caption: m.file.caption }),
-              sendToImol: m.sendToImol,
-            },
-            hooks,
-          );
-    return result.messageId === undefined ? { status: 'sent' } : { status: 'sent', messageId: result.messageId };
-  } catch (error) {
-    return { status: 'failed', error: toJobError(error) };
-  }
-}
-
-export function toJobError(error: unknown): JobError {
-  if (error instanceof OlchatError) {
-    return error.status === undefined
-      ? { code: error.code, message: error.message }
-      : { code: error.code, message: error.message, status: error.status };
-  }
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }

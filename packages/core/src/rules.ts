@@ -1,7 +1,9 @@
 import { ValidationError, type ValidationIssue } from './errors.js';
+import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
-import type { Priority } from './queue/types.js';
 import { normalizePhone } from './phone.js';
+import type { Priority } from './queue/types.js';
+import { defaultTimeZone } from './quiet-hours.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
 
@@ -39,18 +41,32 @@ export interface RuleDefinition<Id extends string = string, S extends StandardSc
   quietHours?: boolean;
 }
 
-export interface Rule<Id extends string = string, S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
+export interface Rule<
+  Id extends string = string,
+  S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined,
+> {
   readonly id: Id;
   readonly definition: RuleDefinition<Id, S>;
   /** Type-only: the input `trigger()` accepts for this rule. */
   readonly '~input'?: Input<S>;
   /** Validates and renders; throws ValidationError. Resolves undefined when `when` says no. */
-  prepare(data: unknown): Promise<PreparedMessage | undefined>;
+  prepare(data: unknown, context?: PrepareContext): Promise<PreparedMessage | undefined>;
+}
+
+export interface PrepareContext {
+  /** The recipient's time zone, for dates in templates. Default: the quiet-hours zone rule. */
+  timeZoneOf?: (phone: string) => string;
 }
 
 export interface PreparedMessage {
   message: OutgoingMessage;
   dedupeKey?: string;
+  sendAt?: number;
+  notAfter?: number;
+  replaceKey?: string;
+  priority?: Priority;
+  /** What the rule says of quiet hours; undefined: the default for its priority. */
+  quietHours?: boolean;
 }
 
 /** A rule of any input schema, as a notifier holds them. */
@@ -67,7 +83,8 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
 ): Rule<Id, S> {
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
-  const { id, input, to, text, file, sendToImol = false, when, dedupeKey } = definition;
+  const { id, input, to, text, file, sendToImol = false, when, dedupeKey, sendAt, notAfter, replaceKey } = definition;
+  const { priority, quietHours } = definition;
   if (typeof id !== 'string' || !RULE_ID.test(id)) {
     throw new ValidationError(`Rule id must be 1–128 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})`, [
       { path: 'id', message: 'Bad rule id' },
@@ -91,12 +108,20 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
   for (const [name, fn] of [
     ['when', when],
     ['dedupeKey', dedupeKey],
+    ['sendAt', sendAt],
+    ['notAfter', notAfter],
+    ['replaceKey', replaceKey],
   ] as const) {
     if (fn !== undefined && typeof fn !== 'function')
       throw new ValidationError(`${where}: ${name} must be a function`, [
         { path: name, message: 'Expected a function' },
       ]);
   }
+  toPriority(priority, `${where}: priority`);
+  if (quietHours !== undefined && typeof quietHours !== 'boolean')
+    throw new ValidationError(`${where}: quietHours must be a boolean`, [
+      { path: 'quietHours', message: 'Expected a boolean' },
+    ]);
   if (typeof sendToImol !== 'boolean')
     throw new ValidationError(`${where}: sendToImol must be a boolean`, [
       { path: 'sendToImol', message: 'Expected a boolean' },
@@ -106,6 +131,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
   const urlTemplate = file === undefined ? undefined : compileTemplate(file.url, `${where} file.url`);
   const captionTemplate =
     file?.caption === undefined ? undefined : compileTemplate(file.caption, `${where} file.caption`);
+  const usesDates = [textTemplate, urlTemplate, captionTemplate].some((t) => t?.usesDates === true);
 
   async function validate(data: unknown): Promise<Output<S>> {
     if (input === undefined) {
@@ -143,8 +169,14 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
     }
   }
 
-  function render(template: CompiledTemplate, data: Output<S>, max: number, path: string): string {
-    const out = template.render(data, where);
+  function render(
+    template: CompiledTemplate,
+    data: Output<S>,
+    max: number,
+    path: string,
+    timeZone: string | undefined,
+  ): string {
+    const out = template.render(data, where, timeZone === undefined ? undefined : { timeZone });
     if (out.trim() === '')
       throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
     if (out.length > max)
@@ -154,34 +186,46 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
     return out;
   }
 
+  function derivedKey(key: unknown, name: 'dedupeKey' | 'replaceKey'): string {
+    if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH)
+      throw new ValidationError(`${where}: ${name} must return a string of 1–${MAX_KEY_LENGTH} characters`, [
+        { path: name, message: 'Expected a string' },
+      ]);
+    return key;
+  }
+
   return {
     id,
     definition,
-    async prepare(data: unknown): Promise<PreparedMessage | undefined> {
+    async prepare(data: unknown, context: PrepareContext = {}): Promise<PreparedMessage | undefined> {
       const valid = await validate(data);
       if (when && !when(valid)) return undefined;
       const phone = recipient(valid);
+      // Only a template with dates needs the recipient's zone.
+      const timeZone = usesDates ? (context.timeZoneOf ?? defaultTimeZone)(phone) : undefined;
       let message: OutgoingMessage;
       if (textTemplate) {
-        message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text'), sendToImol };
+        message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text', timeZone), sendToImol };
       } else {
-        const url = render(urlTemplate as CompiledTemplate, valid, MESSAGE_LIMITS.MAX_URL, 'file.url');
+        const url = render(urlTemplate as CompiledTemplate, valid, MESSAGE_LIMITS.MAX_URL, 'file.url', timeZone);
         const issues: ValidationIssue[] = [];
         checkFileUrl(url, 'file.url', issues);
         if (issues.length > 0)
           throw new ValidationError(`${where}: file.url does not render to an http(s) link`, issues);
         const caption = captionTemplate
-          ? render(captionTemplate, valid, MESSAGE_LIMITS.MAX_CAPTION, 'file.caption')
+          ? render(captionTemplate, valid, MESSAGE_LIMITS.MAX_CAPTION, 'file.caption', timeZone)
           : undefined;
         message = { phone, file: caption === undefined ? { url } : { url, caption }, sendToImol };
       }
-      if (!dedupeKey) return { message };
-      const key = dedupeKey(valid);
-      if (typeof key !== 'string' || key === '')
-        throw new ValidationError(`${where}: dedupeKey must return a non-empty string`, [
-          { path: 'dedupeKey', message: 'Expected a string' },
-        ]);
-      return { message, dedupeKey: key };
+      // One object shape for every prepared message: optional fields are set, not spread.
+      const prepared: PreparedMessage = { message };
+      if (dedupeKey) prepared.dedupeKey = derivedKey(dedupeKey(valid), 'dedupeKey');
+      if (replaceKey) prepared.replaceKey = derivedKey(replaceKey(valid), 'replaceKey');
+      if (sendAt) prepared.sendAt = toTime(sendAt(valid), `${where}: sendAt`);
+      if (notAfter) prepared.notAfter = toTime(notAfter(valid), `${where}: notAfter`);
+      if (priority !== undefined) prepared.priority = priority;
+      if (quietHours !== undefined) prepared.quietHours = quietHours;
+      return prepared;
     },
   };
 }

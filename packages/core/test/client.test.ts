@@ -60,7 +60,7 @@ describe('OlchatClient against the emulator', () => {
   });
 
   it('checks a phone, the line and a message status', async () => {
-    const { client } = await setup();
+    const { client } = await setup({}, { delivery: { deliveredAfterMs: 0 } });
     expect((await client.checkPhone({ phone })).exists).toBe(true);
     expect((await client.checkPhone({ phone: '+7 912 345 00 00' })).exists).toBe(false);
     expect((await client.checkStatus()).connected).toBe(true);
@@ -257,6 +257,74 @@ describe('OlchatClient against the emulator', () => {
     }
   });
 
+  it('OLCHAT_TOKEN is the token of a client given none', async () => {
+    const emu = await startEmulator({ tokens: ['token-from-the-environment'] });
+    cleanups.push(() => emu.close());
+    const saved = process.env.OLCHAT_TOKEN;
+    process.env.OLCHAT_TOKEN = 'token-from-the-environment';
+    try {
+      const client = new OlchatClient({ baseUrl: emu.baseUrl, limiterStore: new MemoryLimiterStore() });
+      cleanups.push(() => client.close());
+      await client.sendText({ phone, text: 'токен из окружения' });
+      expect(emu.messages).toHaveLength(1);
+      // An explicit token still wins.
+      const explicit = new OlchatClient({
+        token: 'other',
+        baseUrl: emu.baseUrl,
+        limiterStore: new MemoryLimiterStore(),
+      });
+      cleanups.push(() => explicit.close());
+      expect((await rejection(explicit.sendText({ phone, text: 'x' }))).status).toBe(401);
+    } finally {
+      restoreEnv('OLCHAT_TOKEN', saved);
+    }
+  });
+
+  it('no token and no OLCHAT_TOKEN: a ValidationError that names both', () => {
+    const saved = process.env.OLCHAT_TOKEN;
+    delete process.env.OLCHAT_TOKEN;
+    try {
+      for (const options of [{}, { token: undefined }, { token: '' }, undefined]) {
+        const error = (() => {
+          try {
+            new OlchatClient(options);
+          } catch (thrown) {
+            return thrown;
+          }
+        })();
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).message).toBe(
+          "No OLChat token: pass { token } or set OLCHAT_TOKEN (the webhook token from OLChat's connector settings)",
+        );
+        expect((error as ValidationError).issues).toEqual([{ path: 'token', message: 'Missing' }]);
+      }
+    } finally {
+      restoreEnv('OLCHAT_TOKEN', saved);
+    }
+  });
+
+  it('a malformed token, given or from OLCHAT_TOKEN, is refused without showing it', () => {
+    const saved = process.env.OLCHAT_TOKEN;
+    const secret = 'secret with spaces/and-slash';
+    try {
+      process.env.OLCHAT_TOKEN = secret;
+      for (const options of [{}, { token: secret }]) {
+        let error: unknown;
+        try {
+          new OlchatClient(options);
+        } catch (thrown) {
+          error = thrown;
+        }
+        expect(error).toBeInstanceOf(ValidationError);
+        const shown = JSON.stringify([(error as Error).message, (error as Error).stack, error]);
+        expect(shown).toContain(options.token === undefined ? 'OLCHAT_TOKEN' : 'token');
+        expect(shown).not.toContain('secret');
+      }
+    } finally {
+      restoreEnv('OLCHAT_TOKEN', saved);
+    }
+  });
+
   it('close() makes waiting calls fail with CLOSED', async () => {
     const { client } = await setup({ limits: { sendText: { points: 1, durationMs: 60_000 } } });
     await client.sendText({ phone, text: 'first' });
@@ -265,3 +333,8 @@ describe('OlchatClient against the emulator', () => {
     expect((await waiting).code).toBe('CLOSED');
   });
 });
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}

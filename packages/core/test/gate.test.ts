@@ -1,5 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { type LimiterStore, MemoryLimiterStore, SlotGate, type SlotLease } from '../src/index.js';
+import { type LimiterStore, MemoryLimiterStore, SlotGate, type SlotLease, type SlotWait } from '../src/index.js';
+import { gateCount, gateFor } from '../src/limiter/gate.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether `promise` settles within `ms` (the rest of the line is not awaited). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Counts how often the line asks the store for a slot. */
 class CountingStore implements LimiterStore {
@@ -12,6 +32,9 @@ class CountingStore implements LimiterStore {
   }
   release(lease: SlotLease, holdMs: number) {
     return this.inner.release(lease, holdMs);
+  }
+  renew(lease: SlotLease, leaseMs: number) {
+    return this.inner.renew(lease, leaseMs);
   }
   onFree(key: string, listener: () => void) {
     return this.inner.onFree(key, listener);
@@ -94,6 +117,169 @@ describe('the waiting line', () => {
   });
 });
 
+describe('priority lanes', () => {
+  it('a later high waiter gets the next free slot ahead of a line of low ones; FIFO within a lane', async () => {
+    const store = new MemoryLimiterStore();
+    const gate = new SlotGate(store, 'lanes');
+    const held = await gate.acquire(1, 60_000);
+    const order: string[] = [];
+    const take = (name: string, priority: 'high' | 'normal' | 'low') =>
+      gate.acquire(1, 60_000, undefined, priority).then(async (lease) => {
+        order.push(name);
+        await store.release(lease, 0);
+      });
+    const line = [
+      take('low 1', 'low'),
+      take('low 2', 'low'),
+      take('normal 1', 'normal'),
+      take('low 3', 'low'),
+      take('high 1', 'high'),
+      take('high 2', 'high'),
+    ];
+    await sleep(20); // all in line, the head asleep on the held slot
+    await store.release(held, 0);
+    await Promise.all(line);
+    expect(order).toEqual(['high 1', 'high 2', 'normal 1', 'low 1', 'low 2', 'low 3']);
+  });
+
+  it('costs the store no more calls per grant with three lanes in use than with one', async () => {
+    const store = new CountingStore();
+    const gate = new SlotGate(store, 'lanes-cost');
+    const priorities = ['low', 'normal', 'high'] as const;
+    await Promise.all(
+      Array.from({ length: 3000 }, (_, i) =>
+        gate.acquire(5, 60_000, undefined, priorities[i % 3]).then((lease) => store.release(lease, 1)),
+      ),
+    );
+    const oneLane = await drain(3000, 5, 1);
+    expect(store.asks / 3000).toBeLessThanOrEqual(Math.max(3, oneLane.asksPerGrant * 1.5));
+  });
+});
+
+describe('a slot freed while the store is answering', () => {
+  it('is not missed: the line wakes for it (the memory store never polls)', async () => {
+    const inner = new MemoryLimiterStore();
+    let freeDuringAsk: SlotLease | undefined;
+    // Another request's answer lands while the store works out "no slot, wait": the release
+    // comes between the store's answer and the line going to sleep.
+    const store: LimiterStore = {
+      maxPollMs: inner.maxPollMs,
+      async tryAcquire(key, slots, leaseMs) {
+        const result = await inner.tryAcquire(key, slots, leaseMs);
+        const lease = freeDuringAsk;
+        freeDuringAsk = undefined;
+        if (lease) await inner.release(lease, 0);
+        return result;
+      },
+      release: (lease, holdMs) => inner.release(lease, holdMs),
+      renew: (lease, leaseMs) => inner.renew(lease, leaseMs),
+      onFree: (key, listener) => inner.onFree(key, listener),
+    };
+    const gate = new SlotGate(store, 'race');
+    const held = await gate.acquire(1, 60_000);
+    freeDuringAsk = held;
+    const next = gate.acquire(1, 60_000);
+    // Without the wake it sleeps out the held lease: a minute.
+    expect(await settlesWithin(next, 2_000)).toBe(true);
+    expect((await next).slot).toBe(0);
+  });
+});
+
+describe('a store that gives up after a grace period (as the Redis store does in an outage)', () => {
+  it('fails every waiter in the line at once, not one per grace period', async () => {
+    let asks = 0;
+    const store: LimiterStore = {
+      maxPollMs: 10,
+      async tryAcquire(): Promise<SlotWait> {
+        asks++;
+        // Waits out 200 ms of failures, then gives up once and starts a new grace period.
+        if (asks % 20 === 0) throw new Error('store unreachable');
+        return { retryInMs: 10 };
+      },
+      release: async () => {},
+      renew: async () => false,
+    };
+    const gate = new SlotGate(store, 'outage');
+    const started = performance.now();
+    const failedAt = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        gate.acquire(1, 60_000).then(
+          () => Number.NaN,
+          () => performance.now() - started,
+        ),
+      ),
+    );
+    expect(failedAt.every((ms) => ms < 2_000)).toBe(true);
+    // All in one go: one grace period, not five.
+    expect(Math.max(...failedAt) - Math.min(...failedAt)).toBeLessThan(50);
+    expect(asks).toBe(20);
+    expect(gate.waiting).toBe(0);
+  });
+});
+
+describe('a paused line', () => {
+  it('grants nothing until the pause ends, and an idle paused line keeps its pause', async () => {
+    const store = new MemoryLimiterStore();
+    gateFor(store, 'paused').pause(300);
+    expect(gateCount(store)).toBe(1); // no waiter, but the pause must outlive it
+    const started = performance.now();
+    const lease = await gateFor(store, 'paused').acquire(5, 60_000);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    await store.release(lease, 0);
+    await sleep(20);
+    expect(gateCount(store)).toBe(0);
+  });
+
+  it('a waiter that gives up during a pause leaves at once', async () => {
+    const store = new MemoryLimiterStore();
+    const gate = gateFor(store, 'paused-abort');
+    gate.pause(60_000);
+    const controller = new AbortController();
+    const waiting = gate.acquire(1, 60_000, controller.signal);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect(gate.waiting).toBe(0);
+  });
+});
+
+describe('memory use', () => {
+  it('forgets lines and slots once they are free: many keys used once leave nothing behind', async () => {
+    const store = new MemoryLimiterStore();
+    const keys = Array.from({ length: 500 }, (_, i) => `token-${i}:sendText`);
+    const leases = await Promise.all(keys.map((key) => gateFor(store, key).acquire(2, 60_000)));
+    expect(store.takenSlots).toBe(500);
+    await Promise.all(leases.map((lease, i) => store.release(lease, i % 2 === 0 ? 0 : 30)));
+    await sleep(100); // the 30 ms holds run out
+    expect(store.takenSlots).toBe(0);
+    expect(gateCount(store)).toBe(0);
+  });
+
+  it('a lease that is never released is forgotten when it lapses', async () => {
+    const store = new MemoryLimiterStore();
+    await gateFor(store, 'lapsing').acquire(1, 30);
+    expect(store.takenSlots).toBe(1);
+    await sleep(80);
+    expect(store.takenSlots).toBe(0);
+  });
+});
+
+describe('renewing a lease (memory store)', () => {
+  it('extends the lease that owns the slot; a lapsed or stale lease is refused', async () => {
+    const store = new MemoryLimiterStore();
+    const gate = new SlotGate(store, 'renew');
+    const lease = await gate.acquire(1, 100);
+    await sleep(60);
+    expect(await store.renew(lease, 300)).toBe(true);
+    await sleep(80); // past the first lease: only the renewal keeps it
+    expect('owner' in (await store.tryAcquire('renew', 1, 60_000))).toBe(false);
+    await sleep(260);
+    expect(await store.renew(lease, 300)).toBe(false); // lapsed
+    const next = await gate.acquire(1, 60_000);
+    expect(await store.renew(lease, 60_000)).toBe(false); // another owns it now
+    expect(await store.renew(next, 60_000)).toBe(true);
+  });
+});
+
 describe('a failing limiter store', () => {
   it('fails the call with NETWORK ("nothing was sent"), not CLOSED, and sends nothing', async () => {
     const { OlchatClient } = await import('../src/index.js');
@@ -102,6 +288,7 @@ describe('a failing limiter store', () => {
         throw new Error('store connection lost');
       },
       release: async () => {},
+      renew: async () => false,
     };
     const client = new OlchatClient({ token: 't', baseUrl: 'http://127.0.0.1:9/wa', limiterStore: broken });
     try {

@@ -3,30 +3,33 @@ import { Fifo } from '../src/fifo.js';
 import { MemoryQueue } from '../src/index.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
+const lane = { priority: 'normal', deadline: Date.now() + 3600_000, quiet: false } as const;
 
 describe('MemoryQueue history', () => {
   it('keeps at most maxFinished records and maxKeys keys, oldest out first', async () => {
     const queue = new MemoryQueue({ maxFinished: 50, maxKeys: 80 });
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const { record } = await queue.add({ message, keys: [`k${i}`], keyTtlMs: 60_000, skipped: true });
+      const { record } = await queue.add({ message, keys: [`k${i}`], keyTtlMs: 60_000, skipped: true, ...lane });
       ids.push(record.id);
     }
     expect(await queue.get(ids[149] as string)).toBeUndefined();
     expect(await queue.get(ids[150] as string)).toMatchObject({ status: 'skipped' });
     // The newest 80 keys still return their first job; older ones were forgotten.
-    expect((await queue.add({ message, keys: ['k199'], keyTtlMs: 60_000, skipped: true })).created).toBe(false);
-    expect((await queue.add({ message, keys: ['k100'], keyTtlMs: 60_000, skipped: true })).created).toBe(true);
+    expect((await queue.add({ message, keys: ['k199'], keyTtlMs: 60_000, skipped: true, ...lane })).created).toBe(
+      false,
+    );
+    expect((await queue.add({ message, keys: ['k100'], keyTtlMs: 60_000, skipped: true, ...lane })).created).toBe(true);
   });
 
   it('a key set again after it expired is not dropped by its old entry', async () => {
     const queue = new MemoryQueue();
-    const first = await queue.add({ message, keys: ['same'], keyTtlMs: 1, skipped: true });
+    const first = await queue.add({ message, keys: ['same'], keyTtlMs: 1, skipped: true, ...lane });
     await new Promise((r) => setTimeout(r, 5));
-    const second = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true });
+    const second = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true, ...lane });
     expect(second.created).toBe(true);
     await queue.get(first.record.id); // runs the expiry pass over the old entry
-    const third = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true });
+    const third = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true, ...lane });
     expect(third).toMatchObject({ created: false, record: { id: second.record.id } });
   });
 });

@@ -8,7 +8,8 @@ import {
   type JobRecord,
   MemoryLimiterStore,
   MemoryQueue,
-  type Notifier,
+  type AnyNotifier as Notifier,
+  type NotifierInternalOptions,
   OlchatClient,
   type OlchatClientOptions,
   OlchatError,
@@ -53,6 +54,7 @@ function make(
   rules: AnyRule[] = [orderReceived],
   clientOptions: Partial<OlchatClientOptions> = {},
   queue?: MemoryQueue,
+  notifierOptions: NotifierInternalOptions = {},
 ): Notifier {
   const client = new OlchatClient({
     token: emu.token,
@@ -62,20 +64,24 @@ function make(
     retry: { minDelayMs: 20, maxDelayMs: 60 },
     ...clientOptions,
   });
-  const notifier = createNotifier({ client, rules, ...(queue ? { queue } : {}) });
+  const notifier = createNotifier({ client, rules, ...(queue ? { queue } : {}), ...notifierOptions });
   open.push(notifier);
   return notifier;
 }
 
-function finished(notifier: Notifier, id: string): Promise<JobRecord> {
+function finished(
+  notifier: Notifier,
+  id: string,
+  statuses: ('sent' | 'failed' | 'expired')[] = ['sent', 'failed'],
+): Promise<JobRecord> {
   return new Promise((resolve) => {
     const check = (record: JobRecord) => {
       if (record.id !== id) return;
-      notifier.off('sent', check).off('failed', check);
+      for (const status of statuses) notifier.off(status, check);
       resolve(record);
     };
-    notifier.on('sent', check).on('failed', check);
-    void notifier.get(id).then((r) => r && (r.status === 'sent' || r.status === 'failed') && check(r));
+    for (const status of statuses) notifier.on(status, check);
+    void notifier.get(id).then((r) => r && (statuses as string[]).includes(r.status) && check(r));
   });
 }
 
@@ -163,7 +169,7 @@ describe('rules and the notifier', () => {
     for (const promise of bad) expect((await rejection(promise)).code).toBe('VALIDATION');
     const missing = await rejection(notifier.trigger('loose', { phone: '79123456789', orderId: '1' }));
     expect((missing as OlchatError & { issues: { path: string }[] }).issues[0]?.path).toBe('customer.name');
-    expect(notifier.stats()).toEqual({ queued: 0, sending: 0, sent: 0, failed: 0 });
+    expect(notifier.stats()).toMatchObject({ scheduled: 0, queued: 0, sending: 0, sent: 0, failed: 0 });
     await new Promise((r) => setTimeout(r, 100));
     expect(emu.requests).toHaveLength(0);
   });
@@ -256,16 +262,27 @@ describe('rules and the notifier', () => {
     expect(emu.messages).toHaveLength(1);
   });
 
-  it('retries run out: failed with the last error code', async () => {
-    const notifier = make([orderReceived], { retry: { retries: 2, minDelayMs: 10, maxDelayMs: 20 } });
-    emu.fail('503', 10);
-    const failed: JobRecord[] = [];
-    notifier.on('failed', (r) => failed.push(r));
-    const job = await notifier.trigger('order-received', { name: 'A', phone: '79123456789', orderId: '3' });
-    const record = await finished(notifier, job.id);
-    expect(record).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'HTTP', status: 503 } });
-    expect(failed).toHaveLength(1);
+  it('a vendor that keeps answering 503 never fails the job: it waits, then expires at notAfter with the last error', async () => {
+    const notifier = make([orderReceived], {}, undefined, { backoff: { minMs: 20, maxMs: 60 } });
+    emu.fail('503', Number.POSITIVE_INFINITY);
+    const ended: JobRecord[] = [];
+    notifier.on('failed', (r) => ended.push(r)).on('expired', (r) => ended.push(r));
+    const job = await notifier.trigger(
+      'order-received',
+      { name: 'A', phone: '79123456789', orderId: '3' },
+      { notAfter: Date.now() + 1_500 },
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(ended).toHaveLength(0);
+    const waiting = await notifier.get(job.id);
+    expect(['queued', 'sending']).toContain(waiting?.status);
+    expect(waiting?.error).toMatchObject({ code: 'HTTP', status: 503 });
+    const record = await finished(notifier, job.id, ['expired']);
+    expect(record).toMatchObject({ status: 'expired', error: { code: 'HTTP', status: 503 } });
+    expect(record.attempts).toBeGreaterThan(1);
+    expect(ended).toHaveLength(1);
     expect(emu.messages).toHaveLength(0);
+    emu.clearFaults();
   });
 
   it('a hang is AMBIGUOUS with exactly one request seen, never repeated', async () => {

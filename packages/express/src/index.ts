@@ -5,7 +5,13 @@ import type {
   NotifyHandlerOptions,
   TriggerResult,
 } from '@olchat-kit/core';
-import { createHandler, createNotify, fromNodeRequest, type Notifier } from '@olchat-kit/core';
+import {
+  createHandler,
+  createNotify,
+  fromNodeRequest,
+  type AnyNotifier as Notifier,
+  ValidationError,
+} from '@olchat-kit/core';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 
 declare global {
@@ -17,7 +23,8 @@ declare global {
   }
 }
 
-export type OlchatRouterOptions = HandlerOptions;
+/** The handler's options; the path is where the app mounts the router (`app.use('/olchat', …)`), not an option. */
+export type OlchatRouterOptions = Omit<HandlerOptions, 'prefix'>;
 
 export interface NotifyOptions extends NotifyHandlerOptions {
   /** The rule's input. Default: `req.body` (parsed here when no body parser ran). */
@@ -26,8 +33,18 @@ export interface NotifyOptions extends NotifyHandlerOptions {
   onInvalid?: (error: InboundError, req: Request, res: Response, next: NextFunction) => void;
 }
 
-/** An `express.Router` serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`. */
+/**
+ * An `express.Router` serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`
+ * (and `GET /forms/:ruleId` with `queryTrigger`). Mount it where it should answer: `app.use('/olchat', …)`.
+ */
 export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
+  // Express hands a mounted router paths below its mount point, so a prefix would never match:
+  // every route would answer 404. Said at setup rather than found in production.
+  if ((options as HandlerOptions | undefined)?.prefix !== undefined) {
+    const message =
+      "The Express router has no prefix option: mount it with app.use('/olchat', olchatRouter(notifier, options))";
+    throw new ValidationError(message, [{ path: 'prefix', message }]);
+  }
   const handler = createHandler(notifier, options);
   const router = express.Router();
   router.use((req, res, next) => {
@@ -65,3 +82,5 @@ export function notify(notifier: Notifier, ruleId: string, options: NotifyOption
 function write(res: Response, answer: HandlerResponse): void {
   res.writeHead(answer.status, answer.headers).end(answer.body);
 }
+
+export { type OlchatDashboardOptions, olchatDashboard } from './dashboard.js';

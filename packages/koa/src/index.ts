@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { HandlerOptions, HandlerResponse, InboundError, NotifyHandlerOptions } from '@olchat-kit/core';
-import { createHandler, createNotify, fromNodeRequest, type Notifier } from '@olchat-kit/core';
+import { createHandler, createNotify, fromNodeRequest, type AnyNotifier as Notifier } from '@olchat-kit/core';
 import type { Context, Middleware, Next } from 'koa';
 
 export interface OlchatRouterOptions extends HandlerOptions {
@@ -17,7 +17,10 @@ export interface NotifyOptions extends NotifyHandlerOptions {
 
 type WithBody = { body?: unknown };
 
-/** An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`. */
+/**
+ * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`
+ * (and `GET /forms/:ruleId` with `queryTrigger`).
+ */
 export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
   const handler = createHandler(notifier, options);
   const router = new Router(options.prefix ? { prefix: options.prefix } : {});
@@ -55,3 +58,5 @@ function write(ctx: Context, answer: HandlerResponse): void {
   ctx.set(answer.headers);
   if (answer.body !== undefined) ctx.body = answer.body;
 }
+
+export { type OlchatDashboardOptions, olchatDashboard } from './dashboard.js';

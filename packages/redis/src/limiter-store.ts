@@ -24,7 +24,8 @@ export interface RedisLimiterStoreOptions {
   keyPrefix?: string;
   /**
    * How long a Redis outage makes senders wait for a slot before they fail with
-   * `RedisUnavailableError` (nothing is sent without the shared count). Default 30 000.
+   * `RedisUnavailableError` (nothing is sent without the shared count); then every sender waiting
+   * in this process fails together. Default 30 000.
    */
   unavailableTimeoutMs?: number;
   /** Redis command timeout of the store's own client. Default 2 000. */
@@ -51,6 +52,14 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
 local hold = tonumber(ARGV[2])
 if hold > 0 then redis.call('PEXPIRE', KEYS[1], hold) else redis.call('DEL', KEYS[1]) end
+return 1`);
+
+// Compare-and-set renewal: only the lease that still owns the slot may extend it (slot and owner
+// together, so the owner never outlives the slot).
+const RENEW = new LuaScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if redis.call('PEXPIRE', KEYS[1], ARGV[2]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1`);
 
 /** How often a sender asks again while Redis is unreachable. */
@@ -136,6 +145,12 @@ export class RedisLimiterStore implements LimiterStore {
     await RELEASE.run(this.#client, [full, `${full}:owner`], [lease.owner, hold]);
   }
 
+  async renew(lease: SlotLease, leaseMs: number): Promise<boolean> {
+    const full = this.#limiter.getKey(slotName(lease.key, lease.slot));
+    const ms = Math.max(1, Math.ceil(leaseMs));
+    return (await RENEW.run(this.#client, [full, `${full}:owner`], [lease.owner, ms])) === 1;
+  }
+
   /** Closes the store's own client (a client you passed stays open). */
   async close(): Promise<void> {
     if (this.#ownsClient) await closeClient(this.#client);
@@ -170,7 +185,7 @@ export class RedisLimiterStore implements LimiterStore {
       // Not connected: the next try waits for the connection itself. Connected but failing: poll.
       return { retryInMs: this.#ownsClient && this.#client.status !== 'ready' ? 1 : OUTAGE_POLL_MS };
     }
-    // The waiter at the head of the line gives up; the next one gets its own full wait.
+    // The line gives up at once (every waiter fails together); whoever comes next gets a full wait.
     this.#failingSince = undefined;
     throw new RedisUnavailableError(`${LIMITER_OUTAGE} (${describeRedisError(error, this.#secret)}); nothing was sent`);
   }

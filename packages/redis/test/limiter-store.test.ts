@@ -85,6 +85,21 @@ describe('redisLimiterStore: slots on rate-limiter-flexible, released to the mil
     expect(isLease(await b.tryAcquire('late-release', 1, 20_000))).toBe(true);
   });
 
+  it('renew extends only the lease that still owns the slot (compare-and-set, to the millisecond)', async () => {
+    const a = store();
+    const b = store();
+    const lease = await acquire(a, 'renew', 1, 1_000);
+    expect(await a.renew(lease, 2_500)).toBe(true);
+    await sleep(1_300); // past the first 1 s lease: only the renewal keeps the slot
+    expect(isLease(await b.tryAcquire('renew', 1, 20_000))).toBe(false);
+    await sleep(1_400); // past the renewal too
+    expect(await a.renew(lease, 20_000)).toBe(false); // lapsed: not revived
+    const taken = await acquire(b, 'renew', 1);
+    expect(await a.renew(lease, 20_000)).toBe(false); // another process owns it now
+    expect(isLease(await a.tryAcquire('renew', 1, 20_000))).toBe(false);
+    expect(await b.renew(taken, 20_000)).toBe(true);
+  });
+
   it('two processes on one token keep checkPhone to 3 per second and sendText to 5 per 3 s together', async () => {
     const emu = await startEmulator({ latencyMs: [0, 60] });
     const clients = [store(), store()].map(

@@ -1,4 +1,4 @@
-import type { EmulatorMessage } from './types.js';
+import type { EmulatorMessage, EmulatorMessageStatus } from './types.js';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -37,6 +37,19 @@ function formatPhone(phone: string): string {
   return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : `+${phone}`;
 }
 
+/** WhatsApp's marks: one grey tick, two grey ticks, two blue ticks, a red "!" for a failed message. */
+const STATUS_MARKS: Record<EmulatorMessageStatus, { mark: string; title: string }> = {
+  sent: { mark: '✓', title: 'отправлено' },
+  delivered: { mark: '✓✓', title: 'доставлено' },
+  read: { mark: '✓✓', title: 'прочитано' },
+  failed: { mark: '!', title: 'не доставлено' },
+};
+
+function renderStatus(status: EmulatorMessageStatus): string {
+  const { mark, title } = STATUS_MARKS[status] ?? STATUS_MARKS.sent;
+  return `<span class="status ${status}" data-status="${status}" title="${title}" aria-label="${title}">${mark}</span>`;
+}
+
 function renderMessage(message: EmulatorMessage): string {
   const parts: string[] = [];
   if (message.method === 'sendFile' && message.url !== undefined) {
@@ -50,7 +63,7 @@ function renderMessage(message: EmulatorMessage): string {
   const imol = message.sendToImol ? ' <span class="imol" title="send_to_imol=Y">открытая линия</span>' : '';
   return `<li class="message">
   <div class="to">${escapeHtml(formatPhone(message.phone))}${imol}</div>
-  <div class="bubble">${parts.join('')}<time datetime="${iso}">${escapeHtml(formatTime(message.at))} <span class="status" title="доставлено">✓✓</span></time></div>
+  <div class="bubble">${parts.join('')}<time datetime="${iso}">${escapeHtml(formatTime(message.at))} ${renderStatus(message.status)}</time></div>
 </li>`;
 }
 
@@ -71,7 +84,10 @@ const STYLE = `
   .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
   .file { display: block; overflow-wrap: anywhere; color: #027eb5; }
   time { display: block; text-align: right; font-size: 11px; color: #667781; margin-top: 2px; }
-  .status { color: #53bdeb; }
+  .status { margin-left: 2px; letter-spacing: -3px; color: #8696a0; }
+  .status.read { color: #53bdeb; }
+  .status.failed { display: inline-block; width: 14px; height: 14px; margin-left: 4px; letter-spacing: 0;
+    border-radius: 50%; background: #ea0038; color: #fff; font-weight: 700; text-align: center; line-height: 14px; }
   .empty { color: #54656f; text-align: center; margin-top: 40px; }
   .bad { color: #ffd2d2; font-weight: 600; }
 `;
@@ -93,13 +109,13 @@ function renderList(messages: readonly EmulatorMessage[]): string {
 export const INBOX_SCRIPT = `
 const list = document.getElementById('list');
 const stats = document.getElementById('stats');
-let seen = list.dataset.count;
+let seen = list.dataset.version;
 async function refresh() {
   try {
     const res = await fetch('/?fragment=1', { cache: 'no-store' });
     const data = await res.json();
     stats.innerHTML = data.summary;
-    if (String(data.count) !== seen) { seen = String(data.count); list.innerHTML = data.list; }
+    if (data.version !== seen) { seen = data.version; list.innerHTML = data.list; }
   } catch {}
 }
 setInterval(refresh, 700);
@@ -110,13 +126,34 @@ if (burst) burst.addEventListener('click', async () => {
 });
 `;
 
+/** FNV-1a: a short fingerprint of the rendered list, so the page swaps it only when something shows differently. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+export interface InboxFragment {
+  count: number;
+  /** Changes whenever the list does: a new message or a status (a tick) changed. */
+  version: string;
+  summary: string;
+  list: string;
+}
+
 /** The live fragments the page polls for. */
-export function renderInboxFragment(snapshot: InboxSnapshot): { count: number; summary: string; list: string } {
-  return { count: snapshot.messages.length, summary: summary(snapshot), list: renderList(snapshot.messages) };
+export function renderInboxFragment(snapshot: InboxSnapshot): InboxFragment {
+  const list = renderList(snapshot.messages);
+  const count = snapshot.messages.length;
+  return { count, version: `${count}.${fingerprint(list)}`, summary: summary(snapshot), list };
 }
 
 /** The inbox page: received messages, newest first, as the customers' phones would show them; updates live. */
 export function renderInboxPage(snapshot: InboxSnapshot, options: { burst?: boolean } = {}): string {
+  const fragment = renderInboxFragment(snapshot);
   const button = options.burst
     ? '<button id="burst" type="button" title="Поставить в очередь 20 сообщений и посмотреть, как ограничитель отправляет по 5 за 3 секунды">Отправить 20</button>'
     : '';
@@ -129,9 +166,9 @@ export function renderInboxPage(snapshot: InboxSnapshot, options: { burst?: bool
 <style>${STYLE}</style>
 </head>
 <body>
-<header>${button}<h1>Входящие WhatsApp (эмулятор OLChat)</h1><p id="stats">${summary(snapshot)}</p></header>
-<main id="list" data-count="${snapshot.messages.length}">
-${renderList(snapshot.messages)}
+<header>${button}<h1>Входящие WhatsApp (эмулятор OLChat)</h1><p id="stats">${fragment.summary}</p></header>
+<main id="list" data-count="${fragment.count}" data-version="${escapeHtml(fragment.version)}">
+${fragment.list}
 </main>
 <script src="/inbox.js"></script>
 </body>

@@ -3,9 +3,11 @@ export { DEFAULT_LIMITS, OLCHAT_METHODS } from './methods.js';
 export { API_PREFIX, startEmulator } from './server.js';
 export type {
   Emulator,
+  EmulatorDelivery,
   EmulatorLimit,
   EmulatorLimits,
   EmulatorMessage,
+  EmulatorMessageStatus,
   EmulatorOptions,
   EmulatorRequest,
   EmulatorViolation,

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { paramsFrom, readBodyParams } from './body.js';
+import { MANUAL_STATUSES, resolveDelivery, type TrackedMessage, trackMessage } from './delivery.js';
 import { FaultQueue } from './faults.js';
 import { decodeSegment, type Headers, urlHost, writeHtml, writeJson } from './http-util.js';
 import { INBOX_SCRIPT, type InboxSnapshot, renderInboxFragment, renderInboxPage } from './inbox-page.js';
@@ -13,6 +14,7 @@ import { WindowRegistry } from './sliding-window.js';
 import type {
   Emulator,
   EmulatorMessage,
+  EmulatorMessageStatus,
   EmulatorOptions,
   EmulatorRequest,
   EmulatorViolation,
@@ -76,12 +78,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const maxRecords = positiveInteger(options.maxRecords, DEFAULT_MAX_RECORDS, 'maxRecords');
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes');
   const clock = options.clock ?? (() => performance.now());
+  const delivery = resolveDelivery(options.delivery);
   const host = options.host ?? '127.0.0.1';
   let latency: LatencyFn | undefined = toLatencyFn(options.latencyMs);
   let connected = options.connected ?? true;
 
   const messages: EmulatorMessage[] = [];
-  const messageIds = new Set<string>();
+  const tracked = new Map<string, TrackedMessage>();
   const requests: EmulatorRequest[] = [];
   const violations: EmulatorViolation[] = [];
   const faults = new FaultQueue();
@@ -98,10 +101,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
   }
 
-  function addMessage(message: EmulatorMessage): void {
-    messageIds.add(message.id);
-    keep(messages, message, (dropped) => messageIds.delete(dropped.id));
+  function addMessage(fields: Omit<EmulatorMessage, 'status'>): EmulatorMessage {
+    const entry = trackMessage(fields, delivery, clock);
+    tracked.set(entry.message.id, entry);
+    keep(messages, entry.message, (dropped) => tracked.delete(dropped.id));
     for (const waiter of [...waiters]) waiter.check();
+    return entry.message;
+  }
+
+  /** A message is known to the line (token) that sent it, and only for the phone it went to. */
+  function findMessage(tokenIndex: number, phone: string, id: string): EmulatorMessage | undefined {
+    const message = tracked.get(id)?.message;
+    return message && message.tokenIndex === tokenIndex && message.phone === phone ? message : undefined;
   }
 
   /** Runs a validated request: records a send, or answers a check. */
@@ -109,7 +120,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     switch (value.method) {
       case 'sendText':
       case 'sendFile': {
-        const message: EmulatorMessage = {
+        const fields: Omit<EmulatorMessage, 'status'> = {
           id: randomUUID(),
           method: value.method,
           tokenIndex,
@@ -117,12 +128,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           sendToImol: value.sendToImol,
           at,
         };
-        if (value.method === 'sendText') message.text = value.text;
+        if (value.method === 'sendText') fields.text = value.text;
         else {
-          message.url = value.url;
-          if (value.caption !== undefined) message.caption = value.caption;
+          fields.url = value.url;
+          if (value.caption !== undefined) fields.caption = value.caption;
         }
-        addMessage(message);
+        const message = addMessage(fields);
         return { status: 200, body: { result: true, message_id: message.id } };
       }
       case 'checkPhone':
@@ -132,13 +143,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           status: 200,
           body: { result: true, status: connected ? 'connected' : 'disconnected', connected },
         };
-      case 'checkMessageStatus':
+      case 'checkMessageStatus': {
+        // The vendor documents no error answer; a 200 with result false is what the emulator has
+        // always answered for a failure that is not the transport's, and what clients map to a vendor error.
+        const message = findMessage(tokenIndex, value.phone, value.messageId);
         return {
           status: 200,
-          body: messageIds.has(value.messageId)
-            ? { result: true, status: 'delivered' }
-            : { result: false, error: 'Message not found' },
+          body: message ? { result: true, status: message.status } : { result: false, error: 'Message not found' },
         };
+      }
     }
   }
 
@@ -313,17 +326,43 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     socket.once('close', () => sockets.delete(socket));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  function listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  }
+
+  /** Closes the listener and ends every connection; answers still waiting for their latency are dropped. */
+  function stopListening(): Promise<void> {
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    return new Promise<void>((resolve) => {
+      // Called back with ERR_SERVER_NOT_RUNNING when already closed (close() while suspended): done either way.
+      server.close(() => resolve());
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+    });
+  }
+
+  await listen(options.port ?? 0);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the emulator is not listening on TCP');
-  const url = `http://${urlHost(host, address.port)}`;
+  const port = address.port;
+  const url = `http://${urlHost(host, port)}`;
   const firstToken = tokens[0] as string;
+
+  // suspend(), resume() and close() run one at a time, in call order: each waits for the one before.
+  let suspended = false;
+  let transitions: Promise<unknown> = Promise.resolve();
+  function serialize(step: () => Promise<void>): Promise<void> {
+    const next = transitions.catch(() => {}).then(step);
+    transitions = next;
+    return next;
+  }
 
   return {
     url,
@@ -336,11 +375,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     fail(mode: FailMode, count = 1) {
       faults.add(mode, count);
     },
+    clearFaults() {
+      faults.clear();
+    },
     setLatency(next) {
       latency = toLatencyFn(next);
     },
     setConnected(next: boolean) {
       connected = next;
+    },
+    setDelivery(messageId: string, status: 'delivered' | 'read' | 'failed') {
+      if (!MANUAL_STATUSES.includes(status as EmulatorMessageStatus)) {
+        throw new TypeError(`setDelivery(): status must be one of ${MANUAL_STATUSES.join(', ')}`);
+      }
+      const entry = typeof messageId === 'string' ? tracked.get(messageId) : undefined;
+      if (!entry) throw new Error(`setDelivery(): no message with id ${JSON.stringify(messageId)} in messages`);
+      entry.setStatus(status);
     },
     waitForMessages(count: number, timeoutMs = 10_000) {
       return new Promise<readonly EmulatorMessage[]>((resolve, reject) => {
@@ -371,22 +421,32 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     reset() {
       messages.length = 0;
-      messageIds.clear();
+      tracked.clear();
       requests.length = 0;
       violations.length = 0;
       faults.clear();
       windows.clear();
     },
+    suspend() {
+      return serialize(async () => {
+        if (suspended || closing) return;
+        suspended = true;
+        await stopListening();
+      });
+    },
+    resume() {
+      // Judged at the call: a resume() followed by close() still listens once, then close() ends it.
+      if (closing) return Promise.reject(new Error('resume(): the emulator is closed'));
+      return serialize(async () => {
+        if (!suspended) return;
+        await listen(port);
+        suspended = false;
+      });
+    },
     close() {
       if (!closing) {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
         for (const waiter of [...waiters]) waiter.fail(new Error('waitForMessages: the emulator was closed'));
-        closing = new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-          for (const socket of sockets) socket.destroy();
-        });
+        closing = serialize(stopListening);
       }
       return closing;
     },

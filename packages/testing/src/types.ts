@@ -10,6 +10,25 @@ export interface EmulatorLimit {
 /** Per-method limit overrides; methods left out keep the vendor's defaults. */
 export type EmulatorLimits = Partial<Record<OlchatMethod, EmulatorLimit>>;
 
+/**
+ * A message's delivery status as `checkMessageStatus` reports it and the inbox page shows it:
+ * 'sent' (accepted, one grey tick), 'delivered' (two grey ticks), 'read' (two blue ticks),
+ * 'failed' (a red mark; only ever set by hand with `emu.setDelivery`).
+ */
+export type EmulatorMessageStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+/**
+ * When accepted messages change status by themselves, in ms after acceptance, measured on the
+ * emulator's `clock` (so a fake clock drives it). Left out: that status never comes by itself
+ * (it can still be set with `emu.setDelivery`). 0 means at once.
+ */
+export interface EmulatorDelivery {
+  /** 'sent' becomes 'delivered' this long after acceptance. */
+  deliveredAfterMs?: number;
+  /** The message becomes 'read' this long after acceptance (not less than `deliveredAfterMs` when both are given). */
+  readAfterMs?: number;
+}
+
 /** What the next answers become after `emu.fail(mode)`. */
 export type FailMode = '429' | '500' | '502' | '503' | 'timeout' | 'drop';
 
@@ -44,11 +63,19 @@ export interface EmulatorOptions {
   latencyMs?: Latency;
   /** What checkStatus reports; default true. */
   connected?: boolean;
+  /**
+   * How accepted messages move from 'sent' to 'delivered' and 'read' by themselves; default: never
+   * (they stay 'sent' unless `emu.setDelivery` changes them).
+   */
+  delivery?: EmulatorDelivery;
   /** Most records kept in each of `messages`, `requests` and `violations` (oldest dropped first); default 10 000. */
   maxRecords?: number;
   /** Largest accepted POST body in bytes (413 beyond); default 1 MiB. */
   maxBodyBytes?: number;
-  /** Monotonic clock (ms) for the window math; default `performance.now`. Tests may pass a fake one. */
+  /**
+   * Monotonic clock (ms) for the window math and the delivery schedule; default `performance.now`.
+   * Tests may pass a fake one.
+   */
   clock?: () => number;
   /**
    * Shows a "send N" button on the inbox page that calls this (a demo queues a burst through its
@@ -76,6 +103,11 @@ export interface EmulatorMessage {
   sendToImol: boolean;
   /** Arrival time, ms since the epoch. */
   at: number;
+  /**
+   * The current delivery status, read live: it follows `delivery` on the emulator's clock until
+   * `emu.setDelivery` sets it by hand. An enumerable getter, so JSON and `toEqual` see it.
+   */
+  readonly status: EmulatorMessageStatus;
 }
 
 /** A request that reached a known method with a known token (the token itself is never stored). */
@@ -121,16 +153,41 @@ export interface Emulator {
   readonly requests: readonly EmulatorRequest[];
   /** Requests that broke a limit, in arrival order (live array). */
   readonly violations: readonly EmulatorViolation[];
-  /** The next `count` API answers (default 1) become `mode`. Violations still answer 429 and consume none. */
+  /**
+   * The next `count` API answers (default 1) become `mode`; `Infinity` keeps answering `mode` until
+   * `clearFaults()` or `reset()` (failures queued after it never come). Violations still answer
+   * 429 and consume none.
+   */
   fail(mode: FailMode, count?: number): void;
+  /** Drops every pending failure, an endless one included; the next answers are normal. */
+  clearFaults(): void;
   /** Changes the latency from now on; `undefined` or 0 removes it. */
   setLatency(latency: Latency | undefined): void;
-  /** What checkStatus reports from now on. */
+  /**
+   * What checkStatus reports from now on: `{ result: true, status: 'connected', connected: true }`
+   * or `{ result: true, status: 'disconnected', connected: false }`.
+   */
   setConnected(connected: boolean): void;
+  /**
+   * Sets a message's status by hand ('delivered', 'read' or 'failed'); it replaces the `delivery`
+   * schedule for that message and stays until set again. Throws for an id not in `messages`.
+   */
+  setDelivery(messageId: string, status: 'delivered' | 'read' | 'failed'): void;
   /** Resolves with `messages` once at least `count` are stored; rejects after `timeoutMs` (default 10 000). */
   waitForMessages(count: number, timeoutMs?: number): Promise<readonly EmulatorMessage[]>;
-  /** Clears messages, requests, violations, pending failures and the limit windows. */
+  /** Clears messages, requests, violations, pending failures (endless ones too) and the limit windows. */
   reset(): void;
+  /**
+   * An outage: the listener closes (new connections get ECONNREFUSED) and open sockets are
+   * destroyed (requests in flight get no answer). Messages, requests, violations, windows, pending
+   * failures and settings are all kept. Resolves once nothing listens; a no-op when suspended.
+   */
+  suspend(): Promise<void>;
+  /**
+   * Listens again on the same host and port, so `baseUrl` and `url` work as before. A no-op when
+   * not suspended. Rejects after `close()`, or when another process took the port meanwhile.
+   */
+  resume(): Promise<void>;
   /** Stops the server, destroying open sockets (hanging 'timeout' requests included). */
   close(): Promise<void>;
 }

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../src/index.js';
 import { escapeHtml } from '../src/index.js';
-import { call, sendTextParams, start } from './helpers.js';
+import { call, fakeClock, sendTextParams, start } from './helpers.js';
+
+/** The status mark rendered after the message with this text: its class list, status and glyph. */
+function markAfter(html: string, text: string): { className: string; status: string; mark: string } | undefined {
+  const from = html.indexOf(text);
+  if (from < 0) return undefined;
+  const m = /<span class="(status [a-z]+)" data-status="([a-z]+)"[^>]*>([^<]*)<\/span>/.exec(html.slice(from));
+  return m ? { className: m[1] as string, status: m[2] as string, mark: m[3] as string } : undefined;
+}
+
+async function sendId(emu: Emulator, text: string): Promise<string> {
+  return String((await call(emu, 'sendText', sendTextParams(text))).body.message_id);
+}
 
 describe('inbox page', () => {
   it('escapes HTML', () => {
@@ -78,5 +91,51 @@ describe('inbox page', () => {
   it('answers 405 to other verbs on the inbox', async () => {
     const emu = await start();
     expect((await fetch(`${emu.url}/`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('shows WhatsApp ticks: one grey sent, two grey delivered, two blue read, a red mark failed', async () => {
+    const emu = await start();
+    await sendId(emu, 'msg-sent');
+    emu.setDelivery(await sendId(emu, 'msg-delivered'), 'delivered');
+    emu.setDelivery(await sendId(emu, 'msg-read'), 'read');
+    emu.setDelivery(await sendId(emu, 'msg-failed'), 'failed');
+    const res = await fetch(`${emu.url}/`);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(markAfter(html, 'msg-sent')).toEqual({ className: 'status sent', status: 'sent', mark: '✓' });
+    expect(markAfter(html, 'msg-delivered')).toEqual({
+      className: 'status delivered',
+      status: 'delivered',
+      mark: '✓✓',
+    });
+    expect(markAfter(html, 'msg-read')).toEqual({ className: 'status read', status: 'read', mark: '✓✓' });
+    expect(markAfter(html, 'msg-failed')).toEqual({ className: 'status failed', status: 'failed', mark: '!' });
+    // Grey by default, blue when read, a red badge when failed: the colours live in the page's stylesheet.
+    expect(html).toMatch(/\.status \{[^}]*color: #8696a0/);
+    expect(html).toMatch(/\.status\.read \{[^}]*color: #53bdeb/);
+    expect(html).toMatch(/\.status\.failed \{[^}]*background: #ea0038/);
+    expect(html.match(/<script/g)).toEqual(['<script']);
+  });
+
+  it('the polled fragment changes its version when a tick changes, and only then', async () => {
+    const clock = fakeClock();
+    const emu = await start({ clock: clock.now, delivery: { deliveredAfterMs: 1000 } });
+    const id = await sendId(emu, 'hello');
+    const poll = async () =>
+      (await (await fetch(`${emu.url}/?fragment=1`)).json()) as { count: number; version: string; list: string };
+    const first = await poll();
+    expect(first.list).toContain('data-status="sent"');
+    expect((await poll()).version).toBe(first.version);
+    const page = await (await fetch(`${emu.url}/`)).text();
+    expect(page).toContain(`data-version="${first.version}"`);
+    clock.advance(1000);
+    const delivered = await poll();
+    expect(delivered.count).toBe(first.count);
+    expect(delivered.version).not.toBe(first.version);
+    expect(delivered.list).toContain('data-status="delivered"');
+    emu.setDelivery(id, 'read');
+    const read = await poll();
+    expect(read.version).not.toBe(delivered.version);
+    expect(read.list).toContain('data-status="read"');
   });
 });

@@ -95,7 +95,7 @@ describe('vendor param validation', () => {
     const sent = await call(emu, 'sendText', okText);
     const id = String(sent.body.message_id);
     const known = await call(emu, 'checkMessageStatus', { phone_number: PHONE, message_id: id });
-    expect(known).toMatchObject({ status: 200, body: { result: true, status: 'delivered' } });
+    expect(known).toMatchObject({ status: 200, body: { result: true, status: 'sent' } });
     const unknown = await call(emu, 'checkMessageStatus', { phone_number: PHONE, message_id: 'nope' });
     expect(unknown).toMatchObject({ status: 200, body: { result: false, error: 'Message not found' } });
   });

@@ -1,22 +1,27 @@
 import { headerValue } from './answers.js';
+import { checkFormKey, checkJsonDepth, checkJsonKeys, checkParsed } from './body-guard.js';
 import { InboundError } from './errors.js';
 import type { HandlerRequest } from './types.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 // Stateless between calls (no `stream` option), and it resets after an error: one serves every request.
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+export const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 type BodyKind = 'json' | 'urlencoded';
 
 /**
  * The request's body as data: `{ parsed }` as it is, JSON or urlencoded read from the stream.
  * Refuses before reading what it can (a declared length over the limit, an unsupported type) and
- * stops reading as soon as the limit is passed, leaving the rest of the stream unread.
+ * stops reading as soon as the limit is passed, leaving the rest of the stream unread. A body nested
+ * deeper than `MAX_BODY_DEPTH` or holding prototype keys is malformed, whoever parsed it.
  */
 export async function readBody(request: HandlerRequest, maxBytes: number): Promise<unknown> {
   const body = request.body;
-  if (body !== undefined && 'parsed' in body) return body.parsed;
+  if (body !== undefined && 'parsed' in body) {
+    checkParsed(body.parsed);
+    return body.parsed;
+  }
   const headers = request.headers;
   const declared = headerValue(headers['content-length']).trim();
   const chunked = headerValue(headers['transfer-encoding']).trim() !== '';
@@ -37,11 +42,15 @@ export async function readBody(request: HandlerRequest, maxBytes: number): Promi
     throw new InboundError('malformed_body', 'The body is not valid UTF-8');
   }
   if (kind === 'urlencoded') return parseUrlencoded(text);
+  checkJsonDepth(text);
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     throw new InboundError('malformed_body', 'The body is not valid JSON');
   }
+  checkJsonKeys(parsed, text);
+  return parsed;
 }
 
 /** JSON or urlencoded in UTF-8; anything else is 415. No type at all is fine only for an empty body. */
@@ -93,8 +102,8 @@ function tooLarge(maxBytes: number): InboundError {
 }
 
 /**
- * Flat `name=value` pairs into an object without a prototype, so `__proto__` and friends are
- * plain keys. A repeated name gives an array. Bad percent-encoding is a malformed body.
+ * Flat `name=value` pairs into an object without a prototype. A repeated name gives an array.
+ * Bad percent-encoding, and a key naming `__proto__`, `constructor` or `prototype`, are a malformed body.
  */
 export function parseUrlencoded(text: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
@@ -102,6 +111,7 @@ export function parseUrlencoded(text: string): Record<string, string | string[]>
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     const key = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
+    checkFormKey(key);
     const value = eq === -1 ? '' : decodeComponent(pair.slice(eq + 1));
     const previous = out[key];
     if (previous === undefined) out[key] = value;
@@ -111,12 +121,12 @@ export function parseUrlencoded(text: string): Record<string, string | string[]>
   return out;
 }
 
-function decodeComponent(text: string): string {
+export function decodeComponent(text: string): string {
   const spaced = text.includes('+') ? text.replaceAll('+', ' ') : text;
   if (!spaced.includes('%')) return spaced;
   try {
     return decodeURIComponent(spaced);
   } catch {
-    throw new InboundError('malformed_body', 'The form body has bad percent-encoding or invalid UTF-8');
+    throw new InboundError('malformed_body', 'The form data has bad percent-encoding or invalid UTF-8');
   }
 }

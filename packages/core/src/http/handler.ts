@@ -1,6 +1,6 @@
 import { UnknownRuleError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Notifier, TriggerResult } from '../notifier.js';
+import type { AnyNotifier as Notifier, TriggerResult } from '../notifier-types.js';
 import { errorAnswer, headerValue, isBrowserForm, json, redirectAnswer } from './answers.js';
 import { readBody } from './body.js';
 import { clientIp, ipLimitKey } from './client-ip.js';
@@ -8,7 +8,8 @@ import { preflightHeaders } from './cors.js';
 import { closedError, InboundError, toInboundError } from './errors.js';
 import { lineStatus } from './health.js';
 import { resolveOptions } from './options.js';
-import { matchRoute, ROUTE_METHODS, ROUTE_PATHS, type Route } from './routes.js';
+import { queryOf, readTriggerQuery } from './query.js';
+import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
 import type {
   HandlerOptions,
   HandlerRequest,
@@ -39,7 +40,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
 
   async function answer(route: Route, request: HandlerRequest): Promise<HandlerResponse> {
     const method = request.method.toUpperCase();
-    const allowed = ROUTE_METHODS[route.name];
+    const allowed = routeMethods(route.name, config.queryTrigger !== undefined);
     if (method === 'OPTIONS' || !allowed.includes(method)) {
       const allow = [...allowed, 'OPTIONS'].join(', ');
       if (method !== 'OPTIONS') {
@@ -48,7 +49,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       const preflight = config.cors && headerValue(request.headers['access-control-request-method']) !== '';
       return { status: 204, headers: { allow, ...(preflight ? preflightHeaders(allow) : {}) } };
     }
-    if (route.name === 'form') return form(route.ruleId, request);
+    if (route.name === 'form') return method === 'GET' ? queryForm(route.ruleId, request) : form(route.ruleId, request);
     if (route.name === 'health') return health();
     authorize(request);
     if (route.name === 'messages') {
@@ -63,11 +64,20 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
 
   async function form(ruleId: string, request: HandlerRequest): Promise<HandlerResponse> {
     checkRule(ruleId);
-    const { data, trapped } = await intake(request);
-    const job = trapped ? decoy() : await trigger(ruleId, data);
+    const job = await submit(ruleId, request, () => readBody(request, config.maxBodyBytes));
     return config.redirect !== undefined && isBrowserForm(request.headers)
       ? redirectAnswer(config.redirect)
       : json(202, job);
+  }
+
+  /** `GET /forms/:ruleId?secret=…&…`: the POST route's checks on the query; always JSON, never a redirect. */
+  async function queryForm(ruleId: string, request: HandlerRequest): Promise<HandlerResponse> {
+    checkRule(ruleId);
+    const authorized = config.queryTrigger as (secret: string) => boolean;
+    const job = await submit(ruleId, request, async () =>
+      readTriggerQuery(queryOf(request), config.maxBodyBytes, authorized),
+    );
+    return json(202, job);
   }
 
   function checkRule(ruleId: string): void {
@@ -77,24 +87,51 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     }
   }
 
-  /** The per-IP limit, then the body; a filled honeypot field means a bot. */
-  async function intake(request: HandlerRequest): Promise<{ body: unknown; data: unknown; trapped: boolean }> {
-    if (config.perIp) {
-      const ip = clientIp(request.ip, headerValue(request.headers['x-forwarded-for']), config.trustProxy);
-      await config.perIp(ipLimitKey(ip));
+  /**
+   * One submission of a form route or `notify()`: the per-IP point, then the data (`read`); a filled
+   * honeypot field means a bot. Input the rule refuses (a customer's typo) gives the point back: the
+   * limit counts accepted submissions, and requests that are no form at all (malformed, oversized,
+   * of the wrong type, without the secret).
+   */
+  async function submit(
+    ruleId: string,
+    request: HandlerRequest,
+    read: () => Promise<unknown>,
+    hooks: NotifyHooks = {},
+  ): Promise<TriggerResult> {
+    const ipKey = await takeIpPoint(request);
+    try {
+      const body = await read();
+      hooks.onBody?.(body);
+      const { data, trapped } = withoutHoneypot(body);
+      if (trapped) return decoy();
+      return await trigger(ruleId, hooks.from ? await hooks.from() : data);
+    } catch (error) {
+      if (ipKey !== undefined && toInboundError(error).code === 'invalid_input') await config.perIp?.giveBack(ipKey);
+      throw error;
     }
-    const body = await readBody(request, config.maxBodyBytes);
+  }
+
+  async function takeIpPoint(request: HandlerRequest): Promise<string | undefined> {
+    if (!config.perIp) return undefined;
+    const ip = clientIp(request.ip, headerValue(request.headers['x-forwarded-for']), config.trustProxy);
+    const key = ipLimitKey(ip);
+    await config.perIp.take(key);
+    return key;
+  }
+
+  function withoutHoneypot(body: unknown): { data: unknown; trapped: boolean } {
     const field = config.honeypot;
     if (field === undefined || typeof body !== 'object' || body === null || !Object.hasOwn(body, field)) {
-      return { body, data: body, trapped: false };
+      return { data: body, trapped: false };
     }
     const { [field]: bait, ...data } = body as Record<string, unknown>;
-    return { body, data, trapped: isFilled(bait) };
+    return { data, trapped: isFilled(bait) };
   }
 
   function trigger(ruleId: string, data: unknown): Promise<TriggerResult> {
     const perPhone = config.perPhone;
-    return notifier.trigger(ruleId, data, perPhone ? { beforeEnqueue: (message) => perPhone(message.phone) } : {});
+    return notifier.trigger(ruleId, data, perPhone ? { beforeEnqueue: (message) => perPhone.take(message.phone) } : {});
   }
 
   async function health(): Promise<HandlerResponse> {
@@ -147,10 +184,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     async notify(ruleId, request, hooks = {}) {
       try {
         checkRule(ruleId);
-        const { body, data, trapped } = await intake(request);
-        hooks.onBody?.(body);
-        if (trapped) return { ok: true, job: decoy() };
-        const job = await trigger(ruleId, hooks.from ? await hooks.from() : data);
+        const job = await submit(ruleId, request, () => readBody(request, config.maxBodyBytes), hooks);
         return { ok: true, job };
       } catch (error) {
         const refused = failure(error);
@@ -179,9 +213,22 @@ function decoy(): TriggerResult {
   return { id: newId(), status: 'queued' };
 }
 
-function isFilled(value: unknown): boolean {
-  if (value === undefined || value === null) return false;
-  if (typeof value === 'string') return value.trim() !== '';
-  if (Array.isArray(value)) return value.some(isFilled);
-  return true;
+/**
+ * Whether a honeypot field holds anything: a non-blank string, or any value but null, looked for
+ * through arrays (a repeated form field) with a stack of its own, so no nesting can overflow ours.
+ */
+function isFilled(bait: unknown): boolean {
+  const pending: unknown[] = [bait];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'string') {
+      if (value.trim() !== '') return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+    } else {
+      return true;
+    }
+  }
+  return false;
 }

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { bearerCheck } from './auth.js';
+import { bearerCheck, secretCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { type CorsHeaders, corsHeaders } from './cors.js';
 import { type InboundCheck, inboundCheck } from './inbound-limits.js';
@@ -16,6 +16,8 @@ export interface ResolvedOptions {
   honeypot: string | undefined;
   redirect: string | undefined;
   authorized: ((authorization: string) => boolean) | undefined;
+  /** The GET trigger's secret check; undefined when `queryTrigger` is off. */
+  queryTrigger: ((secret: string) => boolean) | undefined;
   cors: CorsHeaders | undefined;
   trustProxy: TrustProxy;
   perIp: InboundCheck | undefined;
@@ -30,7 +32,7 @@ const consoleLogger: HandlerLogger = { error: (obj, msg) => console.error(msg, o
 export function resolveOptions(owner: object, options: HandlerOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('', 'Expected an options object');
   const { apiKey, redirect, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, honeypot, cors, trustProxy = false } = options;
-  const { prefix = '', healthCacheMs = 30_000, logger = consoleLogger, inboundLimits = {} } = options;
+  const { prefix = '', healthCacheMs = 30_000, logger = consoleLogger, inboundLimits = {}, queryTrigger } = options;
   if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.trim() === '')) fail('apiKey', 'Expected a string');
   if (redirect !== undefined && (typeof redirect !== 'string' || redirect === '' || /[\r\n]/.test(redirect)))
     fail('redirect', 'Expected a URL or path');
@@ -45,6 +47,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
     !(Number.isInteger(trustProxy) && trustProxy >= 0)
   )
     fail('trustProxy', 'Expected a boolean, a number of proxies or a function');
+  if (queryTrigger !== undefined) checkQueryTrigger(queryTrigger);
   if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) fail('prefix', 'Expected a path');
   if (!Number.isInteger(healthCacheMs) || healthCacheMs < 0) fail('healthCacheMs', 'Expected ms');
   if (typeof logger?.error !== 'function') fail('logger', 'Expected { error(obj, msg) }');
@@ -57,6 +60,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
     honeypot: honeypot === false ? undefined : honeypot,
     redirect,
     authorized: apiKey === undefined ? undefined : bearerCheck(apiKey),
+    queryTrigger: queryTrigger === undefined ? undefined : secretCheck(queryTrigger.secret),
     cors: corsHeaders(cors),
     trustProxy,
     perIp: limitCheck(owner, 'ip', limits.perIp, DEFAULT_INBOUND_LIMITS.perIp),
@@ -80,6 +84,16 @@ function limitCheck(
   if (!Number.isInteger(chosen.durationMs) || chosen.durationMs < 1)
     fail(`${path}.durationMs`, 'Expected a positive integer');
   return inboundCheck(owner, name, chosen);
+}
+
+export const MIN_TRIGGER_SECRET_LENGTH = 16;
+
+function checkQueryTrigger(queryTrigger: unknown): void {
+  if (typeof queryTrigger !== 'object' || queryTrigger === null) fail('queryTrigger', 'Expected { secret }');
+  const { secret } = queryTrigger as { secret?: unknown };
+  // The secret travels in URLs and lands in logs along the way: a short one would be guessed before it is rotated.
+  if (typeof secret !== 'string' || secret.length < MIN_TRIGGER_SECRET_LENGTH)
+    fail('queryTrigger.secret', `Expected a string of at least ${MIN_TRIGGER_SECRET_LENGTH} characters`);
 }
 
 function isCorsObject(cors: unknown): boolean {

@@ -14,6 +14,13 @@ export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   health: ['GET', 'HEAD'],
 };
 
+const FORM_WITH_QUERY_TRIGGER = ['GET', 'POST'] as const;
+
+/** The methods a route answers: with the query trigger on, the form route answers GET as well. */
+export function routeMethods(name: Route['name'], queryTrigger: boolean): readonly string[] {
+  return name === 'form' && queryTrigger ? FORM_WITH_QUERY_TRIGGER : ROUTE_METHODS[name];
+}
+
 /** The route a path is for, below `prefix` (matched without regard to case, as the routers do). */
 export function matchRoute(rawPath: string, prefix: string): Route | undefined {
   let path = rawPath.split('?', 1)[0] as string;

@@ -7,8 +7,13 @@ import type { InboundError } from './errors.js';
  */
 export interface HandlerRequest {
   method: string;
-  /** The path below the mount point (or the full path when the `prefix` option is set); a query is ignored. */
+  /** The path below the mount point (or the full path when the `prefix` option is set). */
   path: string;
+  /**
+   * The raw query string (without `?`), read only by the GET trigger (`queryTrigger`). When absent,
+   * whatever follows `?` in `path` is the query.
+   */
+  query?: string | undefined;
   /** Lower-case names, as Node's `IncomingHttpHeaders`. */
   headers: Record<string, string | string[] | undefined>;
   /** The socket's remote address. Forwarded headers count only as far as `trustProxy` says. */
@@ -48,6 +53,14 @@ export interface HandlerLogger {
   error(obj: object, msg?: string): void;
 }
 
+export interface QueryTriggerOptions {
+  /**
+   * The value callers put in the `secret` query parameter (at least 16 characters). Compared in
+   * constant time, removed from the data, never logged.
+   */
+  secret: string;
+}
+
 export interface HandlerOptions {
   /** Enables `POST /messages` and `GET /messages/:id` for `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
@@ -62,6 +75,12 @@ export interface HandlerOptions {
   trustProxy?: TrustProxy;
   /** Default: per IP 10 a minute, per recipient phone 5 an hour. false turns both off. */
   inboundLimits?: InboundLimitsOptions | false;
+  /**
+   * Also accept `GET /forms/:ruleId?secret=…&field=…` (Bitrix24's "Outgoing webhook" robot, simple 1C
+   * code): the query is the form's data, with the same validation, honeypot and inbound limits as the
+   * POST route. Default off: GET answers 405.
+   */
+  queryTrigger?: QueryTriggerOptions;
   /** The handler answers only below this path (the Koa router's prefix). */
   prefix?: string;
   /** How long `GET /health` reuses OLChat's line status. Default 30 000 ms. */

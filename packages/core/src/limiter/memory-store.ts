@@ -3,26 +3,41 @@ import { EventEmitter } from 'node:events';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimiterStore, SlotLease, SlotWait } from './store.js';
 
+/** A slot that is taken (leased) or held after its answer, until `busyUntil`. */
+interface TakenSlot {
+  readonly owner: string;
+  /** performance.now() when it may be free. */
+  busyUntil: number;
+  /** Forgets the slot (and announces it free) once `busyUntil` passes. */
+  timer: NodeJS.Timeout;
+}
+
 /**
  * Slots for one process, on rate-limiter-flexible's memory store: each slot is a key of one
  * point whose expiry is the lease while in flight and answer + hold after release.
  *
  * rate-limiter-flexible reads the wall clock, which NTP or an operator can move: a jump forward
  * would free every slot at once. So each slot also keeps its busy-until time on the monotonic
- * clock, and a slot is only taken when both clocks agree it is free.
+ * clock, and a slot is only taken when both clocks agree it is free. A slot is forgotten the
+ * moment it frees, so keys used once (a token, a method) leave nothing behind.
  */
 export class MemoryLimiterStore implements LimiterStore {
   readonly maxPollMs = Number.POSITIVE_INFINITY; // every free is announced through onFree
   readonly #limiter = new RateLimiterMemory({ points: 1, duration: 0, keyPrefix: 'olchat-slot' });
-  readonly #owners = new Map<string, string>();
-  readonly #busyUntil = new Map<string, number>(); // slot key → performance.now() when it may be free
+  readonly #taken = new Map<string, TakenSlot>(); // by slot key
   readonly #freed = new EventEmitter().setMaxListeners(0);
+
+  /** Slots taken or held right now (all keys): 0 once every slot is free. */
+  get takenSlots(): number {
+    return this.#taken.size;
+  }
 
   async tryAcquire(key: string, slots: number, leaseMs: number): Promise<SlotLease | SlotWait> {
     let soonest = Number.POSITIVE_INFINITY;
     for (let slot = 0; slot < slots; slot++) {
       const slotKey = `${key}:${slot}`;
-      const busyFor = (this.#busyUntil.get(slotKey) ?? 0) - performance.now();
+      const taken = this.#taken.get(slotKey);
+      const busyFor = (taken?.busyUntil ?? 0) - performance.now();
       if (busyFor > 0) {
         soonest = Math.min(soonest, Math.ceil(busyFor));
         continue;
@@ -30,8 +45,7 @@ export class MemoryLimiterStore implements LimiterStore {
       try {
         await this.#limiter.consume(slotKey, 1, { customDuration: leaseMs / 1000 });
         const owner = randomUUID();
-        this.#owners.set(slotKey, owner);
-        this.#busyUntil.set(slotKey, performance.now() + leaseMs);
+        this.#take(key, slotKey, owner, leaseMs);
         return { key, slot, owner };
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
@@ -43,26 +57,51 @@ export class MemoryLimiterStore implements LimiterStore {
 
   async release(lease: SlotLease, holdMs: number): Promise<void> {
     const slotKey = `${lease.key}:${lease.slot}`;
-    if (this.#owners.get(slotKey) !== lease.owner) return;
+    const taken = this.#taken.get(slotKey);
+    // Even a lease just past its time holds the slot after its answer: the vendor saw that request.
+    if (taken?.owner !== lease.owner) return;
     if (holdMs <= 0) {
-      this.#owners.delete(slotKey);
-      this.#busyUntil.delete(slotKey);
+      this.#forget(lease.key, slotKey, taken);
       await this.#limiter.delete(slotKey);
-      this.#freed.emit(lease.key);
       return;
     }
-    this.#busyUntil.set(slotKey, performance.now() + holdMs);
+    this.#take(lease.key, slotKey, lease.owner, holdMs);
     await this.#limiter.set(slotKey, 1, holdMs / 1000);
-    const timer = setTimeout(() => {
-      if (this.#owners.get(slotKey) === lease.owner) this.#owners.delete(slotKey);
-      this.#freed.emit(lease.key);
-    }, holdMs + 1);
-    timer.unref();
+  }
+
+  async renew(lease: SlotLease, leaseMs: number): Promise<boolean> {
+    const slotKey = `${lease.key}:${lease.slot}`;
+    const taken = this.#taken.get(slotKey);
+    // A lapsed lease is not revived even if nobody took the slot since: the caller takes it anew.
+    if (taken?.owner !== lease.owner || taken.busyUntil <= performance.now()) return false;
+    this.#take(lease.key, slotKey, lease.owner, leaseMs);
+    await this.#limiter.set(slotKey, 1, leaseMs / 1000);
+    return true;
   }
 
   onFree(key: string, listener: () => void): () => void {
     this.#freed.on(key, listener);
     return () => this.#freed.off(key, listener);
+  }
+
+  /** Marks the slot busy for `ms` from now under `owner`; forgotten (and announced free) after. */
+  #take(key: string, slotKey: string, owner: string, ms: number): void {
+    const previous = this.#taken.get(slotKey);
+    if (previous) clearTimeout(previous.timer);
+    const taken: TakenSlot = {
+      owner,
+      busyUntil: performance.now() + ms,
+      timer: setTimeout(() => this.#forget(key, slotKey, taken), ms + 1),
+    };
+    // A slot left busy must not keep the process alive: whoever waits for it has its own timer.
+    taken.timer.unref();
+    this.#taken.set(slotKey, taken);
+  }
+
+  #forget(key: string, slotKey: string, taken: TakenSlot): void {
+    clearTimeout(taken.timer);
+    if (this.#taken.get(slotKey) === taken) this.#taken.delete(slotKey);
+    this.#freed.emit(key);
   }
 }
 

@@ -30,6 +30,12 @@ export interface LimiterStore {
    */
   release(lease: SlotLease, holdMs: number): Promise<void>;
   /**
+   * Keeps the slot taken for `leaseMs` more from now, if `lease` still owns it (compare-and-set on
+   * the owner). False when the lease lapsed, whether or not another took the slot since: the
+   * caller must not send under it and takes a slot again.
+   */
+  renew(lease: SlotLease, leaseMs: number): Promise<boolean>;
+  /**
    * Calls `listener` when a slot of `key` frees in this process; returns an unsubscribe.
    * Stores shared between processes may omit it: waiters then poll.
    */

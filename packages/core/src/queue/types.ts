@@ -1,4 +1,5 @@
 import type { OutgoingMessage } from '../message.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
 
 /** Lanes: `high` before `normal` before `low`, first come first served within a lane. */
 export type Priority = 'high' | 'normal' | 'low';
@@ -47,6 +48,8 @@ interface JobRecordFields {
   updatedAt: number;
   delivery?: DeliveryStatus;
   deliveryCheckedAt?: number;
+  /** The vendor's own word at the last delivery check (at most 200 characters). */
+  deliveryRaw?: string;
 }
 
 /** What `notifier.get(id)` answers. A `failed` or `expired` record always says why. */
@@ -172,8 +175,13 @@ export interface JobQueue {
    * or undefined when the job is unknown or not in one of those states.
    */
   requeue(id: string, deadline: number): Promise<JobRecord | undefined>;
-  /** Records what the vendor said of a sent job's delivery. */
-  setDelivery(id: string, delivery: DeliveryStatus | undefined, checkedAt: number): Promise<JobRecord | undefined>;
+  /** Records what the vendor said of a sent job's delivery (`delivery` undefined: no news, only the check). */
+  setDelivery(
+    id: string,
+    delivery: DeliveryStatus | undefined,
+    checkedAt: number,
+    raw?: string,
+  ): Promise<JobRecord | undefined>;
   /** Recent jobs, newest first (the dashboard). */
   list(options?: ListOptions): Promise<JobRecord[]>;
   /** Starts handing due jobs to the worker, at most `concurrency` at once, `high` lanes first. */
@@ -182,4 +190,9 @@ export interface JobQueue {
   stats(): JobStats;
   /** Stops taking jobs, lets the queued and running ones finish within `timeoutMs`, then aborts the rest. */
   close(options: { timeoutMs: number }): Promise<void>;
+  /**
+   * Where this queue keeps webhooks not yet delivered, when it can keep them durably (the Redis
+   * queue); without it the notifier keeps them in memory.
+   */
+  webhookOutbox?(): WebhookOutbox;
 }

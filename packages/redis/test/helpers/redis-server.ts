@@ -83,9 +83,20 @@ export class RedisServer {
     child.once('exit', () => {
       if (this.#process === child) this.#process = undefined;
     });
+    // Without redis-server on PATH, spawn fails: say which program and how to get it, not just ENOENT.
+    let spawnError: Error | undefined;
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      spawnError = error;
+      if (this.#process === child) this.#process = undefined;
+    });
     // Ready once it accepts connections; a bounded wait, failing loudly with its own output.
     const until = Date.now() + 10_000;
     while (!(await canConnect(this.port))) {
+      if (spawnError) {
+        throw new Error(
+          `redis-server could not be started (${spawnError.message}): install it (apt-get install redis-server; pnpm test does this as root on Debian/Ubuntu)`,
+        );
+      }
       if (child.exitCode !== null || Date.now() > until) {
         child.kill('SIGKILL');
         throw new Error(`redis-server did not start on port ${this.port}: ${output.trim()}`);

@@ -1,0 +1,72 @@
+import type { JobError, JobRecord, JobStatus } from '../../queue/types.js';
+import { maskPhone } from '../format.js';
+import { html, type SafeHtml } from '../html.js';
+import { jobPath, type ViewContext } from './context.js';
+
+/** Where an action sends the operator back to: the list (keeping its filter) or the job's page. */
+export type ReturnTo = { to: 'list'; status?: JobStatus | undefined } | { to: 'job' };
+
+export function statusBadge(context: ViewContext, status: JobStatus): SafeHtml {
+  return html`<span class="badge badge-${status}">${context.t.status[status]}</span>`;
+}
+
+export function time(context: ViewContext, ms: number | undefined): SafeHtml {
+  if (ms === undefined) return html`<span class="muted">—</span>`;
+  return html`<time datetime="${new Date(ms).toISOString()}">${context.formatTime(ms)}</time>`;
+}
+
+/** `HTTP 500`, `AMBIGUOUS`: the code, with the vendor's HTTP status when there was one. */
+export function errorLabel(error: JobError): string {
+  return error.status === undefined ? error.code : `${error.code} ${error.status}`;
+}
+
+export function phone(record: JobRecord): string {
+  return maskPhone(record.phone);
+}
+
+export function isCancellable(record: JobRecord): boolean {
+  return record.status === 'scheduled' || record.status === 'queued';
+}
+
+export function isRetryable(record: JobRecord): boolean {
+  return record.status === 'failed' || record.status === 'expired';
+}
+
+export function isAmbiguous(record: JobRecord): boolean {
+  return record.error?.code === 'AMBIGUOUS';
+}
+
+function returnFields(back: ReturnTo): SafeHtml {
+  return html`<input type="hidden" name="back" value="${back.to}">${
+    back.to === 'list' && back.status !== undefined
+      ? html`<input type="hidden" name="status" value="${back.status}">`
+      : ''
+  }`;
+}
+
+/** A one-button POST form carrying the page's token. */
+export function actionForm(
+  context: ViewContext,
+  record: JobRecord,
+  action: 'cancel' | 'retry',
+  back: ReturnTo,
+  extra: SafeHtml | '' = '',
+): SafeHtml {
+  const label = action === 'cancel' ? context.t.cancel : context.t.retry;
+  return html`<form class="inline" method="post" action="${jobPath(context, record.id)}/${action}">
+<input type="hidden" name="token" value="${context.token}">${returnFields(back)}${extra}
+<button type="submit" class="${action === 'cancel' ? 'danger' : ''}" data-action="${action}">${label}</button>
+</form>`;
+}
+
+/**
+ * The actions a row offers. A job that may already have been delivered (`AMBIGUOUS`) is retried
+ * only from its own page, where the operator has to tick the confirmation first.
+ */
+export function rowActions(context: ViewContext, record: JobRecord, back: ReturnTo): SafeHtml {
+  return html`<div class="actions">
+${isCancellable(record) ? actionForm(context, record, 'cancel', back) : ''}
+${isRetryable(record) && !isAmbiguous(record) ? actionForm(context, record, 'retry', back) : ''}
+<a href="${jobPath(context, record.id)}">${context.t.details}</a>
+</div>`;
+}

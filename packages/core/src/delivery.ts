@@ -1,0 +1,281 @@
+import type { Logger, OlchatClient } from './client.js';
+import { OlchatError, ValidationError } from './errors.js';
+import { Fifo } from './fifo.js';
+import type { LineMonitor } from './line.js';
+import type { DeliveryChecksOptions } from './notifier-types.js';
+import type { DeliveryStatus, JobRecord } from './queue/types.js';
+import { Scheduler } from './scheduler.js';
+
+/*
+ * Delivery checks: for each sent message, `checkMessageStatus` at each offset of `afterMs` after
+ * the send. Checks have their own vendor limit (never a send's), run only while the line is up,
+ * and fall behind gracefully: a message has one pending check at a time (late offsets collapse
+ * into one), a check that waited past `maxLagMs` is dropped, and at most `maxPending` messages
+ * are tracked (the oldest give way).
+ */
+
+const READ = new Set(['read', 'seen', 'viewed', 'played', 'прочитано', 'прочитан', 'просмотрено']);
+const DELIVERED = new Set(['delivered', 'received', 'delivered_to_device', 'доставлено', 'доставлен']);
+const UNDELIVERED = new Set([
+  'failed',
+  'fail',
+  'error',
+  'undelivered',
+  'not_delivered',
+  'rejected',
+  'expired',
+  'deleted',
+  'ошибка',
+  'не доставлено',
+  'не_доставлено',
+]);
+
+/**
+ * The vendor's word for a message's state, in ours. The format is not documented, so words are
+ * read tolerantly (any case, spaces or dashes for underscores, WhatsApp's numeric acks); a word
+ * we do not know (sent, pending, queued…) says nothing and changes nothing.
+ */
+export function mapDeliveryStatus(status: unknown): DeliveryStatus | undefined {
+  if (typeof status === 'number' || (typeof status === 'string' && /^-?\d+$/.test(status.trim()))) {
+    const ack = Number(status);
+    if (ack === 2) return 'delivered';
+    if (ack === 3 || ack === 4) return 'read';
+    if (ack < 0) return 'undelivered';
+    return undefined;
+  }
+  if (typeof status !== 'string') return undefined;
+  const word = status
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
+  const spaced = word.replaceAll('_', ' ');
+  if (READ.has(word)) return 'read';
+  if (DELIVERED.has(word)) return 'delivered';
+  if (UNDELIVERED.has(word) || UNDELIVERED.has(spaced)) return 'undelivered';
+  return undefined;
+}
+
+/** Later news wins, but a message never goes back: delivered → read, never read → delivered. */
+const RANK: Record<DeliveryStatus, number> = { delivered: 1, read: 2, undelivered: 2 };
+
+export interface DeliveryUpdate {
+  id: string;
+  delivery: DeliveryStatus | undefined;
+  /** The vendor's own word (or the unreadable answer), at most 200 characters. */
+  raw: string;
+  checkedAt: number;
+}
+
+interface Tracked {
+  id: string;
+  phone: string;
+  messageId: string;
+  sentAt: number;
+  /** Index of the next offset to check. */
+  next: number;
+  delivery: DeliveryStatus | undefined;
+  /** The time of the check it waits for (a stale scheduler entry does not match). */
+  dueAt: number;
+}
+
+const DEFAULT_MAX_LAG_MS = 3600_000;
+const DEFAULT_MAX_PENDING = 10_000;
+
+export interface ResolvedDeliveryChecks {
+  afterMs: number[];
+  maxLagMs: number;
+  maxPending: number;
+}
+
+export function resolveDeliveryChecks(
+  option: DeliveryChecksOptions | false | undefined,
+): ResolvedDeliveryChecks | undefined {
+  if (option === undefined || option === false) return undefined;
+  const afterMs = (option as DeliveryChecksOptions | null)?.afterMs;
+  const { maxLagMs = DEFAULT_MAX_LAG_MS, maxPending = DEFAULT_MAX_PENDING } = option;
+  for (const [name, value] of [
+    ['maxLagMs', maxLagMs],
+    ['maxPending', maxPending],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new ValidationError(`deliveryChecks.${name} must be a positive integer`, [
+        { path: `deliveryChecks.${name}`, message: 'Expected an integer ≥ 1' },
+      ]);
+  }
+  if (
+    !Array.isArray(afterMs) ||
+    afterMs.length === 0 ||
+    afterMs.length > 10 ||
+    !afterMs.every((ms) => Number.isInteger(ms) && ms >= 1_000)
+  ) {
+    throw new ValidationError('deliveryChecks.afterMs must be 1–10 delays of at least 1 000 ms each', [
+      { path: 'deliveryChecks.afterMs', message: 'Expected 1–10 integers ≥ 1000' },
+    ]);
+  }
+  return { afterMs: [...new Set(afterMs)].sort((a, b) => a - b), maxLagMs, maxPending };
+}
+
+export class DeliveryTracker {
+  readonly #client: OlchatClient;
+  readonly #line: LineMonitor;
+  readonly #afterMs: number[];
+  readonly #maxLagMs: number;
+  readonly #maxPending: number;
+  readonly #onUpdate: (update: DeliveryUpdate) => Promise<void>;
+  readonly #logger: Logger;
+  readonly #tracked = new Map<string, Tracked>(); // insertion order: oldest first
+  readonly #ready = new Fifo<Tracked>();
+  readonly #scheduler = new Scheduler<Tracked>((item, at) => this.#due(item, at));
+  readonly #abort = new AbortController();
+  #running = 0;
+  #dropped = 0;
+
+  constructor(
+    client: OlchatClient,
+    line: LineMonitor,
+    checks: ResolvedDeliveryChecks,
+    onUpdate: (update: DeliveryUpdate) => Promise<void>,
+    logger: Logger,
+  ) {
+    this.#client = client;
+    this.#line = line;
+    this.#afterMs = checks.afterMs;
+    this.#maxLagMs = checks.maxLagMs;
+    this.#maxPending = checks.maxPending;
+    this.#onUpdate = onUpdate;
+    this.#logger = logger;
+  }
+
+  /** Checks dropped so far because they fell too far behind or were crowded out. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get pending(): number {
+    return this.#tracked.size;
+  }
+
+  /** Starts checking a sent message (one with a vendor message id). */
+  track(record: JobRecord): void {
+    if (record.status !== 'sent' || record.messageId === undefined || record.phone === undefined) return;
+    if (this.#abort.signal.aborted || this.#tracked.has(record.id)) return;
+    if (this.#tracked.size >= this.#maxPending) {
+      const oldest = this.#tracked.values().next().value as Tracked;
+      this.#forget(oldest);
+      this.#dropped++;
+    }
+    const item: Tracked = {
+      id: record.id,
+      phone: record.phone,
+      messageId: record.messageId,
+      sentAt: record.updatedAt,
+      next: 0,
+      delivery: undefined,
+      dueAt: 0,
+    };
+    this.#tracked.set(item.id, item);
+    this.#schedule(item);
+  }
+
+  close(): void {
+    this.#abort.abort();
+    this.#scheduler.stop();
+    this.#tracked.clear();
+    this.#ready.drain();
+  }
+
+  #schedule(item: Tracked): void {
+    const offset = this.#afterMs[item.next];
+    if (offset === undefined) {
+      this.#forget(item);
+      return;
+    }
+    item.dueAt = item.sentAt + offset;
+    this.#scheduler.add(item, item.dueAt);
+  }
+
+  #due(item: Tracked, at: number): void {
+    if (this.#tracked.get(item.id) !== item || item.dueAt !== at) return;
+    this.#ready.push(item);
+    this.#pump();
+  }
+
+  #pump(): void {
+    // At most as many checks in flight as the method's limit lets out at once; the rest wait here.
+    const limit = this.#client.limits.checkMessageStatus.points;
+    while (this.#running < limit && !this.#abort.signal.aborted) {
+      const item = this.#ready.shift();
+      if (!item) return;
+      if (this.#tracked.get(item.id) !== item) continue;
+      if (Date.now() - item.dueAt > this.#maxLagMs) {
+        this.#dropped++;
+        this.#forget(item);
+        continue;
+      }
+      this.#running++;
+      void this.#check(item).finally(() => {
+        this.#running--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #check(item: Tracked): Promise<void> {
+    // While the line is down nobody can answer: wait for it (within the lag bound) instead.
+    const verdict = await this.#line.whenUsable(this.#abort.signal, item.dueAt + this.#maxLagMs);
+    if (verdict !== 'usable') {
+      if (verdict === 'deadline') this.#dropped++;
+      this.#forget(item);
+      return;
+    }
+    let raw: string;
+    let delivery: DeliveryStatus | undefined;
+    try {
+      const answer = await this.#client.checkMessageStatus(
+        { phone: item.phone, messageId: item.messageId },
+        { signal: this.#abort.signal, retries: 0, priority: 'low' },
+      );
+      raw = answer.status ?? rawText(answer.raw);
+      delivery = mapDeliveryStatus(answer.status ?? (typeof answer.raw === 'string' ? answer.raw : undefined));
+    } catch (error) {
+      if (this.#abort.signal.aborted) return;
+      // Not knowing is not news: the next offset (if any) asks again.
+      this.#logger.debug(
+        { id: item.id, code: error instanceof OlchatError ? error.code : 'INTERNAL' },
+        'olchat-kit: a delivery check failed',
+      );
+      this.#advance(item);
+      return;
+    }
+    const checkedAt = Date.now();
+    const newer = delivery !== undefined && (item.delivery === undefined || RANK[delivery] > RANK[item.delivery]);
+    if (newer) item.delivery = delivery;
+    try {
+      await this.#onUpdate({ id: item.id, delivery: newer ? delivery : undefined, raw, checkedAt });
+    } catch (error) {
+      this.#logger.warn({ id: item.id, err: String(error) }, 'olchat-kit: could not record a delivery status');
+    }
+    // Read and undelivered are as far as a message goes.
+    if (item.delivery === 'read' || item.delivery === 'undelivered') this.#forget(item);
+    else this.#advance(item);
+  }
+
+  /** On to the next offset still ahead: offsets already passed collapse into this check. */
+  #advance(item: Tracked): void {
+    if (this.#tracked.get(item.id) !== item) return;
+    const now = Date.now();
+    let next = item.next + 1;
+    while (next + 1 < this.#afterMs.length && item.sentAt + (this.#afterMs[next + 1] as number) <= now) next++;
+    item.next = next;
+    this.#schedule(item);
+  }
+
+  #forget(item: Tracked): void {
+    if (this.#tracked.get(item.id) === item) this.#tracked.delete(item.id);
+  }
+}
+
+function rawText(raw: unknown): string {
+  const text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? '');
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

@@ -1,0 +1,113 @@
+import type { CallOptions, OlchatClient, SendResult } from './client.js';
+import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import { type Backoff, expiredError, isTokenRejected, outcomeOfFailure, toJobError } from './lifecycle.js';
+import type { LineMonitor } from './line.js';
+import type { OutgoingMessage } from './message.js';
+import type { AttemptEvent } from './notifier-types.js';
+import type { ActiveJob, JobOutcome } from './queue/types.js';
+
+/** The quiet-hours calendar, as the worker needs it. */
+export interface QuietCalendar {
+  nextAllowed(at: number, phone: string): number;
+}
+
+export interface JobWorkerContext {
+  client: OlchatClient;
+  line: LineMonitor;
+  quietHours: QuietCalendar | undefined;
+  backoff: Backoff;
+  onAttempt: (event: AttemptEvent) => void;
+}
+
+/** Thrown from the attempt hook when the job may not be written after all; nothing was sent. */
+class NotNow extends Error {
+  constructor(readonly outcome: JobOutcome) {
+    super('not now');
+  }
+}
+
+/**
+ * One pickup of one job: deadline, quiet hours and the line first, then one attempt through the
+ * client (its limiter paces it; the queue, not the client, waits between attempts), and the
+ * lifecycle decides what the answer means.
+ */
+export function createJobWorker(context: JobWorkerContext): (job: ActiveJob) => Promise<JobOutcome> {
+  const { client, line, quietHours, backoff, onAttempt } = context;
+
+  return async (job) => {
+    const waitFrom = Date.now();
+    const early = checkTime(job, waitFrom, quietHours);
+    if (early) return early;
+    const verdict = await line.whenUsable(job.signal, job.deadline);
+    if (verdict === 'deadline') return { status: 'expired', error: expiredError(job.lastError) };
+    if (verdict === 'aborted') return { status: 'released' };
+
+    let attempted = false;
+    let writtenAt = 0;
+    const hooks: CallOptions = {
+      signal: job.signal,
+      retries: 0,
+      priority: job.priority,
+      beforeAttempt: async () => {
+        // The slot may have taken a while: the deadline, quiet hours and the line are checked again.
+        const late = checkTime(job, Date.now(), quietHours);
+        if (late) throw new NotNow(late);
+        if (line.state === 'down') throw new NotNow({ status: 'released' });
+        await job.markAttempt();
+        attempted = true;
+        writtenAt = performance.now();
+      },
+      onNotAccepted: () => job.markNotAccepted(),
+    };
+    const method = 'text' in job.message ? 'sendText' : 'sendFile';
+    const report = (code?: string) => {
+      const event: AttemptEvent = {
+        method,
+        waitMs: Math.max(0, Date.now() - waitFrom - (attempted ? performance.now() - writtenAt : 0)),
+        durationMs: attempted ? performance.now() - writtenAt : 0,
+      };
+      if (job.ruleId !== undefined) event.ruleId = job.ruleId;
+      if (code !== undefined) event.code = code;
+      onAttempt(event);
+    };
+
+    try {
+      const result = await send(client, job.message, hooks);
+      report();
+      line.reportSuccess();
+      return result.messageId === undefined ? { status: 'sent' } : { status: 'sent', messageId: result.messageId };
+    } catch (error) {
+      if (error instanceof NotNow) return error.outcome;
+      if (!attempted) {
+        // Never written: cancelled or closing while it waited for a slot, or the limiter failed.
+        if (job.signal.aborted) return { status: 'released' };
+        if (isCertainlyNotAccepted(error)) return outcomeOfFailure(error, job, Date.now(), backoff);
+        return { status: 'failed', error: toJobError(error) };
+      }
+      report(error instanceof OlchatError ? error.code : 'INTERNAL');
+      line.reportFailure(error);
+      if (isTokenRejected(error)) return { status: 'failed', error: toJobError(error) };
+      return outcomeOfFailure(error, { attempts: job.attempts + 1, deadline: job.deadline }, Date.now(), backoff);
+    }
+  };
+}
+
+/** Expired, or held back by quiet hours; undefined when the job may go now. */
+function checkTime(job: ActiveJob, now: number, quietHours: QuietCalendar | undefined): JobOutcome | undefined {
+  if (now >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
+  if (!job.quiet || !quietHours) return undefined;
+  const until = quietHours.nextAllowed(now, job.message.phone);
+  if (until <= now) return undefined;
+  // A deadline inside quiet hours ends the job rather than sending it late.
+  if (until >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
+  return { status: 'deferred', until };
+}
+
+function send(client: OlchatClient, m: OutgoingMessage, hooks: CallOptions): Promise<SendResult> {
+  if ('text' in m) return client.sendText({ phone: m.phone, text: m.text, sendToImol: m.sendToImol }, hooks);
+  const params =
+    m.file.caption === undefined
+      ? { phone: m.phone, url: m.file.url, sendToImol: m.sendToImol }
+      : { phone: m.phone, url: m.file.url, caption: m.file.caption, sendToImol: m.sendToImol };
+  return client.sendFile(params, hooks);
+}

@@ -1,0 +1,186 @@
+import type { OlchatClient } from './client.js';
+import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import { isTokenRejected } from './lifecycle.js';
+import type { LineEvent, LineInfo, LineReason, LineState } from './notifier-types.js';
+
+export interface LineOptions {
+  /** Not-accepted sends in a row (vendor unreachable, 502–504) that pause the line. Default 3. */
+  failureThreshold?: number;
+  /** First wait between status probes while the line is down; doubles up to `probeMaxMs`. Default 1 000. */
+  probeMinMs?: number;
+  /** Longest wait between status probes while the line is down. Default 30 000. */
+  probeMaxMs?: number;
+  /** How often the line is checked in the background while it seems up; false: only on demand. Default 60 000. */
+  checkIntervalMs?: number | false;
+}
+
+export type UsableVerdict = 'usable' | 'aborted' | 'deadline';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The line breaker. While sends keep failing as not accepted, or OLChat says the WhatsApp line
+ * is down, the line is `down`: jobs wait here instead of burning attempts, and a status probe
+ * (`checkStatus`, within its own limit) runs with growing pauses until the line is back. A
+ * refused token is a configuration error, not an outage: it is reported, never waited out.
+ */
+export class LineMonitor {
+  readonly #client: OlchatClient;
+  readonly #onChange: (event: LineEvent) => void;
+  readonly #failureThreshold: number;
+  readonly #probeMinMs: number;
+  readonly #probeMaxMs: number;
+  readonly #checkIntervalMs: number | false;
+  #state: LineState = 'unknown';
+  #reason: LineReason | undefined;
+  #since = Date.now();
+  #checkedAt: number | undefined;
+  #failures = 0;
+  #probeDelay: number;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #intervalTimer: NodeJS.Timeout | undefined;
+  #checking: Promise<LineInfo> | undefined;
+  #waiters = new Set<() => void>();
+  #closed = false;
+
+  constructor(client: OlchatClient, onChange: (event: LineEvent) => void, options: LineOptions = {}) {
+    this.#client = client;
+    this.#onChange = onChange;
+    this.#failureThreshold = options.failureThreshold ?? 3;
+    this.#probeMinMs = options.probeMinMs ?? 1_000;
+    this.#probeMaxMs = options.probeMaxMs ?? 30_000;
+    this.#checkIntervalMs = options.checkIntervalMs ?? 60_000;
+    this.#probeDelay = this.#probeMinMs;
+    if (this.#checkIntervalMs !== false) {
+      this.#intervalTimer = setInterval(() => {
+        if (this.#state !== 'down') void this.refresh(0);
+      }, this.#checkIntervalMs);
+      this.#intervalTimer.unref();
+    }
+  }
+
+  get state(): LineState {
+    return this.#state;
+  }
+
+  info(): LineInfo {
+    const info: LineInfo = { state: this.#state, since: this.#since };
+    if (this.#reason !== undefined) info.reason = this.#reason;
+    if (this.#checkedAt !== undefined) info.checkedAt = this.#checkedAt;
+    return info;
+  }
+
+  /**
+   * Resolves 'usable' at once unless the line is down; otherwise when it is back, 'deadline' if
+   * `deadline` comes first, 'aborted' if the signal does.
+   */
+  whenUsable(signal: AbortSignal, deadline: number): Promise<UsableVerdict> {
+    if (this.#state !== 'down') return Promise.resolve('usable');
+    if (signal.aborted) return Promise.resolve('aborted');
+    return new Promise<UsableVerdict>((resolve) => {
+      const done = (verdict: UsableVerdict) => {
+        this.#waiters.delete(onUp);
+        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+        resolve(verdict);
+      };
+      const onUp = () => done('usable');
+      const onAbort = () => done('aborted');
+      const timer = setTimeout(() => done('deadline'), Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS));
+      this.#waiters.add(onUp);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The vendor accepted a request: the line works. */
+  reportSuccess(): void {
+    this.#failures = 0;
+    this.#checkedAt = Date.now();
+    this.#set('up', undefined);
+  }
+
+  /** An attempt failed; only not-accepted failures and a refused token say something of the line. */
+  reportFailure(error: unknown): void {
+    if (isTokenRejected(error)) {
+      this.#checkedAt = Date.now();
+      this.#set(this.#state === 'down' ? 'unknown' : this.#state, 'token_rejected');
+      return;
+    }
+    // A 429 is about pace, not the line: the limiter pauses that method by itself.
+    if (!isCertainlyNotAccepted(error) || (error as OlchatError).code === 'RATE_LIMITED') return;
+    this.#failures++;
+    if (this.#failures >= this.#failureThreshold) this.#goDown('vendor_unreachable');
+  }
+
+  /**
+   * Asks OLChat now unless it was asked within `maxAgeMs`; concurrent calls share one request.
+   * Never rejects: a failed check is itself an answer about the line.
+   */
+  refresh(maxAgeMs = 0): Promise<LineInfo> {
+    if (this.#checking) return this.#checking;
+    if (this.#checkedAt !== undefined && Date.now() - this.#checkedAt < maxAgeMs) return Promise.resolve(this.info());
+    this.#checking = this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#intervalTimer);
+    clearTimeout(this.#probeTimer);
+    // Jobs waiting for the line go back to the queue: the queue decides what closing means for them.
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  async #check(): Promise<LineInfo> {
+    try {
+      const { connected } = await this.#client.checkStatus({ retries: 0, priority: 'high' });
+      this.#checkedAt = Date.now();
+      if (connected === false) this.#goDown('line_down');
+      else this.reportSuccess();
+    } catch (error) {
+      if (isTokenRejected(error)) this.reportFailure(error);
+      else if (error instanceof OlchatError && error.code === 'CLOSED') {
+        // The client is closing: nothing learnt.
+      } else if (isCertainlyNotAccepted(error) || (error instanceof OlchatError && error.code === 'AMBIGUOUS')) {
+        if (error instanceof OlchatError && error.code !== 'RATE_LIMITED') this.#goDown('vendor_unreachable');
+      }
+    }
+    return this.info();
+  }
+
+  #goDown(reason: LineReason): void {
+    if (this.#state !== 'down') this.#probeDelay = this.#probeMinMs;
+    this.#set('down', reason);
+    this.#scheduleProbe();
+  }
+
+  #scheduleProbe(): void {
+    if (this.#closed || this.#probeTimer) return;
+    const delay = this.#probeDelay;
+    this.#probeDelay = Math.min(this.#probeMaxMs, this.#probeDelay * 2);
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      void this.refresh(0).then(() => {
+        if (this.#state === 'down') this.#scheduleProbe();
+      });
+    }, delay);
+    this.#probeTimer.unref();
+  }
+
+  #set(state: LineState, reason: LineReason | undefined): void {
+    if (state === this.#state && reason === this.#reason) return;
+    const changedState = state !== this.#state;
+    this.#state = state;
+    this.#reason = reason;
+    if (changedState) this.#since = Date.now();
+    if (state !== 'down') {
+      this.#failures = 0;
+      clearTimeout(this.#probeTimer);
+      this.#probeTimer = undefined;
+      for (const wake of [...this.#waiters]) wake();
+    }
+    this.#onChange(reason === undefined ? { state } : { state, reason });
+  }
+}

@@ -1,0 +1,29 @@
+export {
+  createWebhookDispatcher,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+  type WebhookPublishOptions,
+} from './dispatcher.js';
+export {
+  type LineWebhookData,
+  type LineWebhookType,
+  lineWebhookData,
+  type MessageWebhookData,
+  type MessageWebhookType,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookData,
+  type WebhookPayload,
+  webhookBody,
+  webhookData,
+} from './events.js';
+export { MemoryWebhookOutbox, type MemoryWebhookOutboxOptions } from './memory-outbox.js';
+export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
+export { WEBHOOK_RETRY_JITTER, WEBHOOK_RETRY_SCHEDULE } from './schedule.js';
+export {
+  generateWebhookSecret,
+  parseWebhookSecret,
+  signWebhook,
+  WEBHOOK_SECRET_MAX_BYTES,
+  WEBHOOK_SECRET_MIN_BYTES,
+  WEBHOOK_SECRET_PREFIX,
+} from './signature.js';

@@ -1,0 +1,70 @@
+import {
+  AmbiguousError,
+  type CallOptions,
+  HttpError,
+  NetworkError,
+  OlchatClient,
+  type SendFileParams,
+  type SendResult,
+  type SendTextParams,
+} from '../../src/index.js';
+
+export type VendorMode = 'ok' | 'refused' | '503' | '401' | 'hang';
+
+export interface FakeSend {
+  phone: string;
+  text: string;
+  at: number;
+}
+
+/**
+ * A client whose vendor lives in this process, for tests that drive time with a fake clock (the
+ * real client and emulator talk over sockets, which a fake clock cannot hurry). Failures are the
+ * client's real error classes, so the notifier's reading of them is what runs in production; the
+ * limiter and the HTTP path are proven against the emulator elsewhere.
+ */
+export class FakeVendor extends OlchatClient {
+  readonly sent: FakeSend[] = [];
+  mode: VendorMode = 'ok';
+  connected = true;
+  statusChecks = 0;
+  attempts = 0;
+  #hung: (() => void)[] = [];
+  #next = 0;
+
+  constructor() {
+    super({ token: 'fake-token', baseUrl: 'http://127.0.0.1:9/rest/webhook/wa' });
+  }
+
+  /** Lets every hung request answer (as accepted). */
+  release(): void {
+    for (const resume of this.#hung.splice(0)) resume();
+  }
+
+  override async sendText(params: SendTextParams, options: CallOptions = {}): Promise<SendResult> {
+    await options.beforeAttempt?.({ method: 'sendText', attempt: 1 });
+    this.attempts++;
+    if (this.mode === 'hang') await new Promise<void>((resolve) => this.#hung.push(resolve));
+    else this.#fail();
+    this.sent.push({ phone: params.phone, text: params.text, at: Date.now() });
+    return { messageId: `m${++this.#next}`, raw: { result: true } };
+  }
+
+  override async sendFile(params: SendFileParams, options: CallOptions = {}): Promise<SendResult> {
+    return this.sendText({ phone: params.phone, text: params.url }, options);
+  }
+
+  override async checkStatus(): Promise<{ connected?: boolean; raw: unknown }> {
+    this.statusChecks++;
+    this.#fail();
+    return { connected: this.connected, raw: {} };
+  }
+
+  #fail(): void {
+    if (this.mode === 'refused') throw new NetworkError('Could not connect to OLChat (ECONNREFUSED); nothing was sent');
+    if (this.mode === '503') throw new HttpError(503, 'OLChat sendText answered HTTP 503', '');
+    if (this.mode === '401') throw new HttpError(401, 'OLChat sendText answered HTTP 401', '');
+  }
+}
+
+export { AmbiguousError };

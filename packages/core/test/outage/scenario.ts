@@ -1,0 +1,49 @@
+import { type Emulator, startEmulator } from '@olchat-kit/testing';
+import { expect } from 'vitest';
+import { type AnyNotifier, createNotifier, type JobQueue, MemoryLimiterStore, OlchatClient } from '../../src/index.js';
+
+export const OUTAGE_MS = 60_000;
+const MESSAGES = 30;
+
+/**
+ * 30 messages queued while the vendor is away for 60 s (refusing connections, or answering 503),
+ * at the vendor's real limits. Every message must arrive exactly once after it returns, none over
+ * the limit, none failed or expired. Shared by the memory and Redis queue tests.
+ */
+export async function outageScenario(
+  kind: 'refused' | '503',
+  queueFor: () => JobQueue | undefined = () => undefined,
+): Promise<void> {
+  const emu: Emulator = await startEmulator();
+  const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore: new MemoryLimiterStore() });
+  const queue = queueFor();
+  const notifier: AnyNotifier = createNotifier({ client, ...(queue ? { queue } : {}) });
+  const lines: string[] = [];
+  notifier.on('line', (e) => lines.push(e.state));
+  const ended: string[] = [];
+  notifier.on('failed', (r) => ended.push(`failed ${r.error.code}`));
+  notifier.on('expired', (r) => ended.push(`expired ${r.error.code}`));
+  try {
+    if (kind === 'refused') await emu.suspend();
+    else emu.fail('503', Number.POSITIVE_INFINITY);
+    const texts = Array.from({ length: MESSAGES }, (_, i) => `Заказ №${i + 1} принят`);
+    for (const text of texts) await notifier.send({ phone: '79123456789', text });
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    expect(notifier.line).toBe('down');
+    expect(ended).toEqual([]);
+    if (kind === 'refused') await emu.resume();
+    else emu.clearFaults();
+    await emu.waitForMessages(MESSAGES, 90_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(emu.messages.map((m) => m.text).sort()).toEqual([...texts].sort());
+    expect(emu.violations).toEqual([]);
+    expect(ended).toEqual([]);
+    expect(notifier.stats()).toMatchObject({ queued: 0, sending: 0, failed: 0, expired: 0 });
+    expect(lines).toContain('down');
+    expect(lines.at(-1)).toBe('up');
+  } finally {
+    await notifier.close({ timeoutMs: 5_000 });
+    await client.close();
+    await emu.close();
+  }
+}

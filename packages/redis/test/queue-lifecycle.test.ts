@@ -278,9 +278,15 @@ describe('redisQueue: keys, requeue, delivery', () => {
     const { record } = await queue.add(newJob('tracked'));
     await finishedWith(record.id);
     const checkedAt = Date.now();
-    const read = await queue.setDelivery(record.id, 'read', checkedAt);
-    expect(read).toMatchObject({ status: 'sent', delivery: 'read', deliveryCheckedAt: checkedAt });
-    expect(await queues.open(name).get(record.id)).toMatchObject({ delivery: 'read' });
+    const read = await queue.setDelivery(record.id, 'read', checkedAt, 'READ');
+    expect(read).toMatchObject({ status: 'sent', delivery: 'read', deliveryCheckedAt: checkedAt, deliveryRaw: 'READ' });
+    expect(await queues.open(name).get(record.id)).toMatchObject({ delivery: 'read', deliveryRaw: 'READ' });
+    // A check with no news keeps what was known, and records that it was made.
+    const later = await queue.setDelivery(record.id, undefined, checkedAt + 1_000);
+    expect(later).toMatchObject({ delivery: 'read', deliveryCheckedAt: checkedAt + 1_000, deliveryRaw: 'READ' });
+    expect((await queue.setDelivery(record.id, 'delivered', checkedAt, 'x'.repeat(300)))?.deliveryRaw).toHaveLength(
+      200,
+    );
     expect(await queue.setDelivery('no-such-job', 'read', checkedAt)).toBeUndefined();
   });
 });

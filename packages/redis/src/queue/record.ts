@@ -106,6 +106,7 @@ export function toRecord(fields: Fields, now = Date.now()): JobRecord | undefine
   if (DELIVERIES.includes(fields.delivery as DeliveryStatus)) record.delivery = fields.delivery as DeliveryStatus;
   const checkedAt = toNumber(fields.deliveryCheckedAt);
   if (checkedAt !== undefined) record.deliveryCheckedAt = checkedAt;
+  if (fields.deliveryRaw !== undefined) record.deliveryRaw = fields.deliveryRaw;
   return record;
 }
 

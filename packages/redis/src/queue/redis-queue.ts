@@ -12,6 +12,7 @@ import {
   QueueFullError,
   ValidationError,
   VENDOR_LIMITS,
+  type WebhookOutbox,
   type WorkerOptions,
 } from '@olchat-kit/core';
 import { Queue } from 'bullmq';
@@ -26,6 +27,7 @@ import {
 } from '../connection.js';
 import { RedisUnavailableError } from '../errors.js';
 import { settlesWithin, withTimeout } from '../util.js';
+import { type RedisWebhookOutbox, redisWebhookOutbox } from '../webhook-outbox.js';
 import { type JobData, schedule, unschedule } from './bull.js';
 import { QueueKeys } from './keys.js';
 import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
@@ -46,6 +48,8 @@ const CLOSE_GRACE_MS = 15_000;
 const MAX_ID_LENGTH = 128;
 const MAX_LIST = 500;
 const DEFAULT_LIST = 50;
+/** The vendor's own word at a delivery check is kept up to this many characters. */
+const MAX_DELIVERY_RAW = 200;
 /** How long one queued job takes at the vendor's limit: what a full queue's retryAfterMs counts in. */
 const SEND_INTERVAL_MS = VENDOR_LIMITS.sendText.durationMs / VENDOR_LIMITS.sendText.points;
 const LANES = new Set(['high', 'normal', 'low']);
@@ -69,6 +73,7 @@ export class RedisQueue implements JobQueue {
   #worker: QueueWorker | undefined;
   #sweeper: Sweeper | undefined;
   #onFinished: WorkerOptions['onFinished'] | undefined;
+  #outbox: RedisWebhookOutbox | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
   #lastWarning = 0;
@@ -221,16 +226,35 @@ export class RedisQueue implements JobQueue {
     id: string,
     delivery: DeliveryStatus | undefined,
     checkedAt: number,
+    raw?: string,
   ): Promise<JobRecord | undefined> {
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) return undefined;
+    const word = typeof raw === 'string' ? raw.slice(0, MAX_DELIVERY_RAW) : '';
     const fields = await this.#read('record the delivery', () =>
-      this.#store.setDelivery(id, delivery, checkedAt, Date.now()),
+      this.#store.setDelivery(id, delivery, checkedAt, word, Date.now()),
     );
     return fields ? toRecord(fields) : undefined;
   }
 
   stats(): JobStats {
     return this.#stats.snapshot;
+  }
+
+  /**
+   * Status webhooks not yet delivered wait in Redis beside the jobs (keys `<prefix>:<name>:~wh:…`):
+   * shared by every process on this queue, kept across restarts. The notifier's webhook dispatcher
+   * owns it and closes it.
+   */
+  webhookOutbox(): WebhookOutbox {
+    const { connection, name, prefix, addTimeoutMs, logger } = this.#settings;
+    this.#outbox ??= redisWebhookOutbox({
+      connection,
+      name,
+      prefix,
+      commandTimeoutMs: addTimeoutMs,
+      ...(logger ? { logger } : {}),
+    });
+    return this.#outbox;
   }
 
   start(options: WorkerOptions): void {

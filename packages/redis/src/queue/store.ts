@@ -207,8 +207,8 @@ export class JobStore {
     return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
   }
 
-  async setDelivery(id: string, delivery: string | undefined, checkedAt: number, now: number) {
-    const reply = (await this.#run(SET_DELIVERY, this.#keys.record(id), now, [id, delivery ?? '', checkedAt])) as [
+  async setDelivery(id: string, delivery: string | undefined, checkedAt: number, raw: string, now: number) {
+    const reply = (await this.#run(SET_DELIVERY, this.#keys.record(id), now, [id, delivery ?? '', checkedAt, raw])) as [
       number,
       unknown,
     ];

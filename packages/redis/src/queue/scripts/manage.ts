@@ -51,14 +51,16 @@ takeReplaceKey(id, rec)
 return { 1, rcall('HGETALL', rec) }`);
 
 /**
- * What the vendor said of a sent job's delivery; a job that was not sent is left as it is.
- * ARGV[5..]: id, delivery or '', checkedAt. Returns { 1, fields } or { 0 }.
+ * What the vendor said of a sent job's delivery (no delivery: only the check is recorded); a job
+ * that was not sent is left as it is. ARGV[5..]: id, delivery or '', checkedAt, raw word or ''.
+ * Returns { 1, fields } or { 0 }.
  */
 export const SET_DELIVERY = new LuaScript(`${PRELUDE}
 local rec = rkey(ARGV[5])
 if rcall('EXISTS', rec) == 0 then return { 0 } end
 if rcall('HGET', rec, 'status') == 'sent' then
-  if ARGV[6] ~= '' then rcall('HSET', rec, 'delivery', ARGV[6]) else rcall('HDEL', rec, 'delivery') end
+  if ARGV[6] ~= '' then rcall('HSET', rec, 'delivery', ARGV[6]) end
+  if ARGV[8] ~= '' then rcall('HSET', rec, 'deliveryRaw', ARGV[8]) end
   rcall('HSET', rec, 'deliveryCheckedAt', ARGV[7])
 end
 return { 1, rcall('HGETALL', rec) }`);

@@ -29,10 +29,38 @@ const emulator = realToken
 const olchat = createOlchat(emulator ? { token: emulator.token, baseUrl: emulator.baseUrl } : { token: realToken });
 notifier = olchat.notifier;
 
-const server = createServer(createSite({ notifier }));
+const site = createSite({ notifier });
+// Demo only: a page that schedules a WhatsApp reminder a minute ahead (`sendAt`), to watch a scheduled
+// message arrive in the inbox. Pressing again moves the pending one (same `replaceKey`).
+const reminderDelayMs = Number(process.env.DEMO_REMINDER_MS ?? 60_000);
+site.get('/demo/reminder', (_req, res) => {
+  res.type('html').send(`<!doctype html><html lang="ru"><meta charset="utf-8"><title>Напоминание через минуту</title>
+<h1>Напоминание через минуту</h1>
+<p>Сообщение уйдёт на +7 700 123 45 67 через ${Math.round(reminderDelayMs / 1000)} с после нажатия; повторное нажатие переносит его.</p>
+<form method="post"><button>Запланировать</button></form>
+${emulator ? `<p><a href="${emulator.url}/" target="_blank">Входящие WhatsApp</a></p>` : ''}`);
+});
+site.post('/demo/reminder', async (_req, res, next) => {
+  try {
+    await notifier.send(
+      {
+        phone: '+7 700 123 45 67',
+        text: 'Напоминание, запланированное минуту назад: курьер привезёт ваш букет сегодня. — Цветочная лавка «Ромашка»',
+      },
+      { sendAt: Date.now() + reminderDelayMs, replaceKey: 'demo:reminder', priority: 'high' },
+    );
+    res.redirect(303, '/demo/reminder');
+  } catch (error) {
+    next(error);
+  }
+});
+
+const server = createServer(site);
 server.once('error', (error) => exitWith(`The site could not listen on ${host}:${port}: ${error.message} (set PORT)`));
 server.listen(port, host, () => {
-  console.log(`olchat-kit demo\n  Site (order form):         ${urlOf(host, server.address().port)}`);
+  const url = urlOf(host, server.address().port);
+  console.log(`olchat-kit demo\n  Site (order form):         ${url}`);
+  console.log(`  Reminder in a minute:      ${url}demo/reminder`);
   if (emulator) console.log(`  WhatsApp inbox (emulator): ${emulator.url}/`);
   else console.log('  Sending through the real OLChat (OLCHAT_TOKEN is set).');
   if (isWildcard(host)) console.log(`  Listening on every interface (HOST=${host}).`);

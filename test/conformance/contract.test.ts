@@ -14,6 +14,13 @@ import {
 } from './harness.js';
 
 const valid = { name: 'Анна', phone: PHONE, orderId: '42' };
+/** Waits, patiently (the machine may be loaded), until the job has `status`. */
+async function statusBecomes(notifier: Awaited<ReturnType<typeof setup>>['notifier'], id: string, status: string) {
+  await vi.waitFor(async () => expect((await notifier.get(id))?.status).toBe(status), {
+    timeout: 10_000,
+    interval: 20,
+  });
+}
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
 describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
@@ -508,6 +515,343 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     });
   });
 
+  describe('/messages: scheduling, deadlines, lanes, replace keys and meta', () => {
+    const auth = `Bearer ${API_KEY}`;
+    /** `ms` written as a Moscow wall-clock time with its offset, as a CRM in Moscow would send it. */
+    const moscow = (ms: number) => new Date(ms + 3 * 3600_000).toISOString().replace('Z', '+03:00');
+
+    it('POST takes sendAt, notAfter, priority, replaceKey and meta; GET answers the full record', async () => {
+      const { http, emu } = await setup({ router: { apiKey: API_KEY } });
+      const sendAt = Date.now() + 3_600_000;
+      const notAfter = sendAt + 1_800_000;
+      const meta = { visitId: 'v-17', source: '1C' };
+      const res = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({
+          phone: PHONE,
+          text: 'Напоминаем о приёме',
+          sendAt: moscow(sendAt),
+          notAfter: new Date(notAfter).toISOString(),
+          priority: 'high',
+          replaceKey: 'visit:v-17',
+          meta,
+        });
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ id: expect.any(String), status: 'scheduled' });
+      const record = await http.get(`/olchat/messages/${res.body.id}`).set('Authorization', auth);
+      expect(record.status).toBe(200);
+      expect(record.body).toMatchObject({
+        id: res.body.id,
+        status: 'scheduled',
+        phone: '79123456789',
+        priority: 'high',
+        sendAt,
+        notAfter,
+        replaceKey: 'visit:v-17',
+        meta,
+        attempts: 0,
+        createdAt: expect.any(Number),
+        updatedAt: expect.any(Number),
+      });
+      // The visit moved: the same replaceKey cancels the pending reminder and schedules the new one.
+      const moved = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'Приём перенесён', sendAt: moscow(sendAt + 86_400_000), replaceKey: 'visit:v-17' });
+      expect(moved.status).toBe(202);
+      expect(moved.body.id).not.toBe(res.body.id);
+      const old = await http.get(`/olchat/messages/${res.body.id}`).set('Authorization', auth);
+      expect(old.body.status).toBe('cancelled');
+      // Nothing is sent before its time; a message without sendAt goes now, in its lane.
+      const now = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'Заказ готов', priority: 'low' });
+      expect(now.body.status).toBe('queued');
+      expect((await emu.waitForMessages(1)).map((m) => m.text)).toEqual(['Заказ готов']);
+    });
+
+    it.each([
+      ['sendAt', 'a time without a zone', '2030-11-28T10:00:00'],
+      ['sendAt', 'a date alone', '2030-11-28'],
+      ['sendAt', 'a Russian-style date', '28.11.2030 10:00'],
+      ['sendAt', 'epoch ms', 1_924_000_000_000],
+      ['sendAt', '30 February', '2030-02-30T10:00:00Z'],
+      ['sendAt', 'hour 24', '2030-11-28T24:00:00+03:00'],
+      ['notAfter', 'an empty string', ''],
+      ['notAfter', 'null', null],
+      ['notAfter', 'an object', { date: '2030-11-28T10:00:00Z' }],
+      ['notAfter', 'a time in the past', '2020-01-01T00:00:00Z'],
+      ['priority', 'an unknown lane', 'urgent'],
+      ['replaceKey', 'an empty key', ''],
+      ['meta', 'an array', ['a']],
+      ['meta', 'over 4 KiB of JSON', { note: 'x'.repeat(5000) }],
+    ])('400 invalid_input naming %s for %s, nothing queued', async (field, _case, value) => {
+      const { http, notifier } = await setup({ router: { apiKey: API_KEY } });
+      const res = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'hi', [field]: value });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'invalid_input', message: expect.any(String) });
+      expect(res.body.issues).toEqual([{ path: field, message: expect.any(String) }]);
+      expect(nothingQueued(notifier)).toBe(true);
+      expect(notifier.stats().scheduled).toBe(0);
+    });
+
+    it('a form never chooses its schedule, deadline, lane, replace key or meta: the rule decides', async () => {
+      const SECRET = 'form-options-secret-0123';
+      const { http, emu, notifier } = await setup({ router: { queryTrigger: { secret: SECRET } } });
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      // The callback rule has no schema: these fields reach its data, and must go no further.
+      const fields = { sendAt: later, notAfter: later, priority: 'low', replaceKey: 'r-1', meta: 'x' };
+      const answers = [
+        await http.post('/olchat/forms/callback').send({ name: 'Анна', phone: PHONE, ...fields, meta: { a: 1 } }),
+        await http
+          .post('/olchat/forms/callback')
+          .type('form')
+          .send(form({ name: 'Анна', phone: PHONE, ...fields })),
+        await http.get(`/olchat/forms/callback?${form({ secret: SECRET, name: 'Анна', phone: PHONE, ...fields })}`),
+      ];
+      const viaNotify = await http.post('/callback').send({ name: 'Анна', phone: PHONE, ...fields });
+      const jobs = [...answers.map((res) => res.body), viaNotify.body.job];
+      for (const job of jobs) {
+        expect(job).toEqual({ id: expect.any(String), status: 'queued' });
+        const record = await notifier.get(job.id);
+        expect(record).toMatchObject({ priority: 'normal' });
+        expect(record?.sendAt).toBeUndefined();
+        expect(record?.notAfter).toBeUndefined();
+        expect(record?.replaceKey).toBeUndefined();
+        expect(record?.meta).toBeUndefined();
+      }
+      expect(await emu.waitForMessages(4)).toHaveLength(4);
+    });
+
+    it('a reused Idempotency-Key of a cancelled or expired message makes a new one; of a sent one, not', async () => {
+      const { http, emu } = await setup({
+        router: { apiKey: API_KEY },
+        notifier: { backoff: { minMs: 20, maxMs: 100 }, line: { probeMinMs: 50, probeMaxMs: 200 } },
+      });
+      const post = (key: string, body: object) =>
+        http.post('/olchat/messages').set('Authorization', auth).set('Idempotency-Key', key).send(body);
+      const get = (id: string) => http.get(`/olchat/messages/${id}`).set('Authorization', auth);
+
+      const scheduled = await post('crm-7', { phone: PHONE, text: 'first', sendAt: moscow(Date.now() + 3_600_000) });
+      expect((await post('crm-7', { phone: PHONE, text: 'first' })).body).toEqual(scheduled.body);
+      expect((await http.delete(`/olchat/messages/${scheduled.body.id}`).set('Authorization', auth)).status).toBe(200);
+      const afterCancel = await post('crm-7', { phone: PHONE, text: 'second' });
+      expect(afterCancel.status).toBe(202);
+      expect(afterCancel.body).toEqual({ id: expect.any(String), status: 'queued' });
+      expect(afterCancel.body.id).not.toBe(scheduled.body.id);
+      await emu.waitForMessages(1);
+
+      // OLChat answers 503 until the deadline passes: the message expires, never sent, and frees its key.
+      emu.fail('503', Number.POSITIVE_INFINITY);
+      const doomed = await post('crm-8', { phone: PHONE, text: 'third', notAfter: moscow(Date.now() + 2_000) });
+      expect(doomed.status).toBe(202);
+      await vi.waitFor(async () => expect((await get(doomed.body.id)).body.status).toBe('expired'), {
+        timeout: 15_000,
+        interval: 100,
+      });
+      emu.clearFaults();
+      const afterExpiry = await post('crm-8', { phone: PHONE, text: 'third' });
+      expect(afterExpiry.body.id).not.toBe(doomed.body.id);
+      expect(afterExpiry.body.status).toBe('queued');
+      await vi.waitFor(async () => expect((await get(afterExpiry.body.id)).body.status).toBe('sent'), {
+        timeout: 15_000,
+        interval: 100,
+      });
+      // Sent keeps its key: the replay answers the sent job and nothing more goes out.
+      const replay = await post('crm-8', { phone: PHONE, text: 'third' });
+      expect(replay.body).toEqual({ id: afterExpiry.body.id, status: 'sent' });
+      expect(emu.messages.map((m) => m.text)).toEqual(['second', 'third']);
+    });
+  });
+
+  describe('DELETE /messages/:id and POST /messages/:id/retry', () => {
+    const auth = `Bearer ${API_KEY}`;
+
+    it('DELETE cancels a scheduled or queued message: 200 { id, status: cancelled }; 404 unknown; 409 once sent', async () => {
+      const { http, emu, notifier } = await setup({
+        router: { apiKey: API_KEY },
+        // One send a minute: after the first, messages stay queued.
+        clientLimits: { sendText: { points: 1, durationMs: 60_000 } },
+      });
+      const send = (body: object) => http.post('/olchat/messages').set('Authorization', auth).send(body);
+      const cancel = (id: string) => http.delete(`/olchat/messages/${id}`).set('Authorization', auth);
+      const sent = await send({ phone: PHONE, text: 'goes out' });
+      await emu.waitForMessages(1);
+      await statusBecomes(notifier, sent.body.id, 'sent');
+      const queued = await send({ phone: PHONE, text: 'waits for its slot' });
+      const scheduled = await send({
+        phone: PHONE,
+        text: 'tomorrow',
+        sendAt: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+      expect([queued.body.status, scheduled.body.status]).toEqual(['queued', 'scheduled']);
+
+      for (const id of [queued.body.id, scheduled.body.id]) {
+        const res = await cancel(id);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ id, status: 'cancelled' });
+        expect((await http.get(`/olchat/messages/${id}`).set('Authorization', auth)).body.status).toBe('cancelled');
+        const twice = await cancel(id);
+        expect(twice.status).toBe(409);
+        expect(twice.body).toEqual({ error: 'conflict', message: expect.stringContaining('cancelled') });
+      }
+      const late = await cancel(sent.body.id);
+      expect(late.status).toBe(409);
+      expect(late.body).toEqual({ error: 'conflict', message: expect.stringContaining('sent') });
+      const unknown = await cancel('no-such-id');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error).toBe('not_found');
+      expect((await http.delete(`/olchat/messages/${queued.body.id}`)).status).toBe(401);
+      expect(emu.messages).toHaveLength(1);
+    });
+
+    it('DELETE while the message is being sent: 409, and the send completes', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      emu.setLatency(2_000); // a wide window to cancel in, however loaded the machine
+      const res = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'in flight' });
+      await vi.waitFor(async () => expect((await notifier.get(res.body.id))?.status).toBe('sending'), {
+        timeout: 5_000,
+        interval: 5,
+      });
+      const cancel = await http.delete(`/olchat/messages/${res.body.id}`).set('Authorization', auth);
+      expect(cancel.status).toBe(409);
+      expect(cancel.body).toEqual({ error: 'conflict', message: expect.stringContaining('sending') });
+      await vi.waitFor(async () => expect((await notifier.get(res.body.id))?.status).toBe('sent'), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      expect(emu.messages.map((m) => m.text)).toEqual(['in flight']);
+    });
+
+    it('retry puts a failed message back in line: 202 { id, status }, then sent; 404 unknown; 409 when not failed', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      const retry = (id: string, body?: object) => {
+        const req = http.post(`/olchat/messages/${id}/retry`).set('Authorization', auth);
+        return body === undefined ? req : req.send(body);
+      };
+      emu.fail('500', 1);
+      const res = await http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text: 'again' });
+      await statusBecomes(notifier, res.body.id, 'failed');
+      expect((await retry(res.body.id, { ambiguous: 'yes' })).body).toMatchObject({
+        error: 'invalid_input',
+        issues: [{ path: 'ambiguous', message: expect.any(String) }],
+      });
+      const again = await retry(res.body.id);
+      expect(again.status).toBe(202);
+      expect(again.body).toEqual({ id: res.body.id, status: 'queued' });
+      await statusBecomes(notifier, res.body.id, 'sent');
+      expect(emu.messages.map((m) => m.text)).toEqual(['again']);
+      const sent = await retry(res.body.id);
+      expect(sent.status).toBe(409);
+      expect(sent.body).toEqual({ error: 'conflict', message: expect.stringContaining('sent') });
+      const unknown = await retry('no-such-id');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error).toBe('not_found');
+      expect((await http.post(`/olchat/messages/${res.body.id}/retry`)).status).toBe(401);
+    });
+
+    it('retry of an AMBIGUOUS message: 409 unless { ambiguous: true }, which sends it again', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      emu.fail('drop', 1);
+      const res = await http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text: 'maybe' });
+      await statusBecomes(notifier, res.body.id, 'failed');
+      expect((await notifier.get(res.body.id))?.error?.code).toBe('AMBIGUOUS');
+      // Behind the app's own body parser too: no body, then a JSON one.
+      for (const prefix of ['/olchat', '/parsed']) {
+        const refused = await http.post(`${prefix}/messages/${res.body.id}/retry`).set('Authorization', auth);
+        expect(refused.status).toBe(409);
+        expect(refused.body).toEqual({ error: 'conflict', message: expect.stringContaining('ambiguous') });
+      }
+      const forced = await http
+        .post(`/parsed/messages/${res.body.id}/retry`)
+        .set('Authorization', auth)
+        .send({ ambiguous: true });
+      expect(forced.status).toBe(202);
+      await statusBecomes(notifier, res.body.id, 'sent');
+    });
+
+    it('methods: 405 with Allow on each route; a CORS preflight allows DELETE and the retry POST', async () => {
+      const { http } = await setup({ router: { apiKey: API_KEY, cors: { origin: 'https://crm.example' } } });
+      const put = await http.put('/olchat/messages/x').set('Authorization', auth);
+      expect(put.status).toBe(405);
+      expect(put.headers.allow).toBe('GET, HEAD, DELETE, OPTIONS');
+      const getRetry = await http.get('/olchat/messages/x/retry').set('Authorization', auth);
+      expect(getRetry.status).toBe(405);
+      expect(getRetry.headers.allow).toBe('POST, OPTIONS');
+      expect((await http.delete('/olchat/messages').set('Authorization', auth)).headers.allow).toBe('POST, OPTIONS');
+      expect((await http.post('/olchat/messages/x/other').set('Authorization', auth)).body.error).toBe('app_not_found');
+      for (const [path, method] of [
+        ['/olchat/messages/x', 'DELETE'],
+        ['/olchat/messages/x/retry', 'POST'],
+      ] as const) {
+        const preflight = await http
+          .options(path)
+          .set('Origin', 'https://crm.example')
+          .set('Access-Control-Request-Method', method);
+        expect(preflight.status).toBe(204);
+        expect(preflight.headers['access-control-allow-origin']).toBe('https://crm.example');
+        expect(preflight.headers['access-control-allow-methods']).toContain(method);
+        expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
+      }
+    });
+  });
+
+  describe('backpressure (maxQueued)', () => {
+    it('a full queue: 503 queue_full with Retry-After on every route that queues; nothing queued, no limit spent', async () => {
+      const SECRET = 'backpressure-secret-0123';
+      const { http, emu, notifier } = await setup({
+        router: { apiKey: API_KEY, queryTrigger: { secret: SECRET } },
+        notifier: { maxQueued: 3 },
+        clientLimits: { sendText: { points: 1, durationMs: 60_000 } },
+        // Four submissions per IP and four messages per phone: refusals that spent them would run into 429.
+        inboundLimits: { perIp: { points: 4, durationMs: 60_000 }, perPhone: { points: 4, durationMs: 3_600_000 } },
+      });
+      const auth = `Bearer ${API_KEY}`;
+      const first = await http.post('/olchat/forms/order').send(valid);
+      expect(first.status).toBe(202);
+      await emu.waitForMessages(1);
+      await statusBecomes(notifier, first.body.id, 'sent');
+      // Three more wait for the next slot, a minute away: the queue is full.
+      expect((await http.post('/olchat/forms/order').send({ ...valid, orderId: '2' })).status).toBe(202);
+      expect((await http.post('/order').send({ ...valid, orderId: '3' })).status).toBe(200);
+      expect(
+        (await http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text: 'x' })).status,
+      ).toBe(202);
+      const pending = () => notifier.stats().scheduled + notifier.stats().queued + notifier.stats().sending;
+      expect(pending()).toBe(3);
+
+      const refused = [
+        () => http.post('/olchat/forms/order').send({ ...valid, orderId: '4' }),
+        () => http.post('/order').send({ ...valid, orderId: '5' }),
+        () => http.get(`/olchat/forms/order?${form({ ...valid, orderId: '6', secret: SECRET })}`),
+        () => http.post('/olchat/forms/order').send({ ...valid, orderId: '7' }),
+        () => http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text: 'y' }),
+        () =>
+          http
+            .post('/olchat/messages')
+            .set('Authorization', auth)
+            .send({ phone: PHONE, text: 'z', sendAt: new Date(Date.now() + 3_600_000).toISOString() }),
+      ];
+      for (const request of refused) {
+        const res = await request();
+        expect(res.status).toBe(503);
+        expect(res.body).toMatchObject({ error: 'queue_full', message: expect.any(String) });
+        expect(res.body.reached).toBeUndefined();
+        expect(res.headers['retry-after']).toBe('60');
+      }
+      expect(pending()).toBe(3);
+      expect(emu.messages).toHaveLength(1);
+    });
+  });
+
   describe('inbound limits (on by default)', () => {
     it('per IP: only accepted submissions count; typos give their point back, the 11th counted one gets 429', async () => {
       const { http, emu, notifier } = await setup({ inboundLimits: {}, router: { maxBodyBytes: 1024 } });
@@ -643,39 +987,139 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
   });
 
   describe('GET /health', () => {
-    it("reports OLChat's line and the queue, asking OLChat once per cache period", async () => {
+    // The line breaker probes every 50–200 ms here, so a line comes back within a test's patience.
+    const quickProbes = { line: { probeMinMs: 50, probeMaxMs: 200 } };
+    const health = (http: Awaited<ReturnType<typeof setup>>['http']) => http.get('/olchat/health');
+    /** Polls /health until it answers `status` (the line breaker notices a recovery by itself). */
+    async function healthBecomes(http: Awaited<ReturnType<typeof setup>>['http'], status: number) {
+      await vi.waitFor(async () => expect((await health(http)).status).toBe(status), {
+        timeout: 10_000,
+        interval: 50,
+      });
+    }
+
+    it('reports the line and the queue, asking OLChat once per cache period', async () => {
       const { http, emu } = await setup();
       for (let i = 0; i < 3; i++) {
-        const res = await http.get('/olchat/health');
+        const res = await health(http);
         expect(res.status).toBe(200);
-        expect(res.body).toMatchObject({
+        expect(res.body).toEqual({
           status: 'ok',
-          olchat: { connected: true },
-          queue: { queued: 0, sending: 0, sent: 0, failed: 0 },
+          line: { state: 'up', since: expect.any(Number), checkedAt: expect.any(Number) },
+          queue: expect.objectContaining({ scheduled: 0, queued: 0, sending: 0, sent: 0, failed: 0, etaMs: 0 }),
         });
         expect(res.text).not.toContain(TOKEN);
       }
       expect(emu.requests.filter((r) => r.method === 'checkStatus')).toHaveLength(1);
     });
 
-    it('503 while OLChat reports the line down', async () => {
-      const { http } = await setup({ emulator: { connected: false } });
-      const res = await http.get('/olchat/health');
-      expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({
-        error: 'olchat_down',
-        message: expect.any(String),
-        olchat: { connected: false },
-      });
-      expect(res.text).not.toContain(TOKEN);
+    it('answers from the last known state and refreshes it in the background', async () => {
+      const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
+      expect((await health(http)).status).toBe(200);
+      emu.setConnected(false);
+      emu.setLatency(2_000);
+      // The check this probe starts takes OLChat two seconds: the probe does not wait for it.
+      const started = performance.now();
+      const stale = await health(http);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(stale.status).toBe(200);
+      expect(stale.body.status).toBe('ok');
+      await healthBecomes(http, 503);
+      expect((await health(http)).body.reason).toBe('line_down');
     });
 
-    it('200 with connected: null when OLChat cannot be asked; never the token or its URL', async () => {
+    it('503 line_down while OLChat reports the WhatsApp line disconnected; 200 once it is back', async () => {
+      const { http, emu } = await setup({ notifier: quickProbes });
+      emu.setConnected(false);
+      const res = await health(http);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({
+        error: 'olchat_unavailable',
+        message: expect.stringContaining('disconnected'),
+        status: 'down',
+        reason: 'line_down',
+        line: { state: 'down', reason: 'line_down', since: expect.any(Number), checkedAt: expect.any(Number) },
+        queue: expect.objectContaining({ queued: 0 }),
+      });
+      expect(res.text).not.toContain(TOKEN);
+      emu.setConnected(true);
+      await healthBecomes(http, 200);
+      expect((await health(http)).body).toMatchObject({ status: 'ok', line: { state: 'up' } });
+    });
+
+    it('503 vendor_unreachable while OLChat refuses connections, answered in milliseconds; 200 after', async () => {
+      const { http, emu } = await setup({ notifier: quickProbes });
+      await emu.suspend();
+      const first = await health(http);
+      expect(first.status).toBe(503);
+      expect(first.body).toMatchObject({ error: 'olchat_unavailable', status: 'down', reason: 'vendor_unreachable' });
+      expect(first.text).not.toContain(TOKEN);
+      // During the outage every answer comes from the last known state: never a wait for the vendor.
+      let slowest = 0;
+      for (let i = 0; i < 10; i++) {
+        const started = performance.now();
+        const res = await health(http);
+        slowest = Math.max(slowest, performance.now() - started);
+        expect(res.status).toBe(503);
+        expect(res.body.reason).toBe('vendor_unreachable');
+      }
+      expect(slowest).toBeLessThan(500);
+      await emu.resume();
+      await healthBecomes(http, 200);
+    });
+
+    it('503 vendor_unreachable while OLChat answers 503; 200 once it answers again', async () => {
+      const { http, emu } = await setup({ notifier: quickProbes });
+      emu.fail('503', Number.POSITIVE_INFINITY);
+      // The first check may outlast the first probe's short wait (OLChat's 503 says when to come back).
+      await healthBecomes(http, 503);
+      const res = await health(http);
+      expect(res.body).toMatchObject({ status: 'down', reason: 'vendor_unreachable', line: { state: 'down' } });
+      emu.clearFaults();
+      await healthBecomes(http, 200);
+    });
+
+    it('503 token_rejected when OLChat does not know the token (401), never showing it', async () => {
+      const { http } = await setup({ emulator: { tokens: ['a-token-the-client-does-not-have'] } });
+      for (let i = 0; i < 2; i++) {
+        const res = await health(http);
+        expect(res.status).toBe(503);
+        expect(res.body).toMatchObject({
+          error: 'olchat_unavailable',
+          message: expect.stringContaining('token'),
+          status: 'down',
+          reason: 'token_rejected',
+          line: { reason: 'token_rejected' },
+        });
+        expect(res.text).not.toContain(TOKEN);
+        expect(res.text).not.toContain('/rest/webhook');
+      }
+    });
+
+    it('never blocks on a vendor that does not answer: the first probe waits at most a second, the rest not at all', async () => {
+      const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
+      emu.fail('timeout', Number.POSITIVE_INFINITY);
+      const started = performance.now();
+      const first = await health(http);
+      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ status: 'unknown', line: { state: 'unknown' } });
+      for (let i = 0; i < 5; i++) {
+        const again = performance.now();
+        expect((await health(http)).body.status).toBe('unknown');
+        expect(performance.now() - again).toBeLessThan(500);
+      }
+      // One check in flight however many probes came: the vendor is not asked again meanwhile.
+      expect(emu.requests.filter((r) => r.method === 'checkStatus')).toHaveLength(1);
+      await emu.close(); // ends the hanging request rather than waiting for the client's timeout
+    });
+
+    it('200 unknown when OLChat answers something that says nothing of the line (500)', async () => {
       const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
       emu.fail('500', 10);
-      const res = await http.get('/olchat/health');
+      const res = await health(http);
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ status: 'unknown', olchat: { connected: null, error: 'HTTP' } });
+      expect(res.body).toMatchObject({ status: 'unknown', line: { state: 'unknown' } });
       expect(res.text).not.toContain(TOKEN);
       expect(res.text).not.toContain('/rest/webhook');
     });

@@ -5,8 +5,11 @@ import {
   createNotifier,
   defineRule,
   type HandlerOptions,
+  type LimitsOption,
   MemoryLimiterStore,
-  type Notifier,
+  type AnyNotifier as Notifier,
+  type NotifierInternalOptions,
+  type NotifierOptions,
   type NotifyHandlerOptions,
   OlchatClient,
 } from '@olchat-kit/core';
@@ -68,6 +71,10 @@ export interface Setup {
   emulator?: EmulatorOptions;
   /** Off unless a test is about them: most tests send more than a public form's limits allow. */
   inboundLimits?: HandlerOptions['inboundLimits'];
+  /** Options of the notifier beyond its client and rules (`maxQueued`, the line breaker…). */
+  notifier?: Omit<NotifierOptions, 'client' | 'rules'> & NotifierInternalOptions;
+  /** The client's limits, over the loose defaults (e.g. a slow `sendText` so jobs stay queued). */
+  clientLimits?: LimitsOption;
 }
 
 /** The emulator, a real client and notifier on it, and the app on 127.0.0.1. */
@@ -83,9 +90,9 @@ export async function setup(options: Setup = {}) {
     baseUrl: emu.baseUrl,
     limiterStore: new MemoryLimiterStore(),
     retry: { minDelayMs: 10, maxDelayMs: 50 },
-    limits: { sendText: loose, sendFile: loose },
+    limits: { sendText: loose, sendFile: loose, ...options.clientLimits },
   });
-  const notifier = createNotifier({ client, rules: [order, callback, quiet] });
+  const notifier = createNotifier({ ...options.notifier, client, rules: [order, callback, quiet] });
   const inboundLimits = options.inboundLimits ?? false;
   const { buildApp } = adapter === 'express' ? await import('./apps/express.js') : await import('./apps/koa.js');
   const listener: RequestListener = buildApp({

@@ -141,6 +141,24 @@ describe('pnpm demo', () => {
     60_000,
   );
 
+  it('the reminder page schedules a message ahead; it reaches the inbox at its time, not before', async () => {
+    const demo = await startDemo({ DEMO_REMINDER_MS: '2500' });
+    expect(demo.output()).toContain(`Reminder in a minute:      ${demo.site}demo/reminder`);
+    const page = await fetch(`${demo.site}demo/reminder`);
+    expect(await page.text()).toContain('Запланировать');
+    const scheduledAt = Date.now();
+    const posted = await fetch(`${demo.site}demo/reminder`, { method: 'POST', redirect: 'manual' });
+    expect(posted.status).toBe(303);
+    const inbox = async () =>
+      ((await (await fetch(`${demo.inbox}inbox.json`)).json()) as { messages: { text: string }[] }).messages;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await inbox()).toEqual([]);
+    for (let i = 0; i < 100 && (await inbox()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const [reminder] = await inbox();
+    expect(reminder?.text).toContain('Напоминание, запланированное минуту назад');
+    expect(Date.now() - scheduledAt).toBeGreaterThanOrEqual(2_400);
+  });
+
   it("the emulator's inbox shows the delivery ticks moving: sent, then delivered, then read", async () => {
     const demo = await startDemo({});
     expect((await order(demo.site, 'Дарина')).status).toBe(303);

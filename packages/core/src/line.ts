@@ -35,6 +35,8 @@ export class LineMonitor {
   #reason: LineReason | undefined;
   #since = Date.now();
   #checkedAt: number | undefined;
+  /** When the vendor was last asked, answered or not: what `refresh(maxAgeMs)` counts from. */
+  #askedAt: number | undefined;
   #failures = 0;
   #probeDelay: number;
   #probeTimer: NodeJS.Timeout | undefined;
@@ -118,7 +120,7 @@ export class LineMonitor {
    */
   refresh(maxAgeMs = 0): Promise<LineInfo> {
     if (this.#checking) return this.#checking;
-    if (this.#checkedAt !== undefined && Date.now() - this.#checkedAt < maxAgeMs) return Promise.resolve(this.info());
+    if (this.#askedAt !== undefined && Date.now() - this.#askedAt < maxAgeMs) return Promise.resolve(this.info());
     this.#checking = this.#check().finally(() => {
       this.#checking = undefined;
     });
@@ -134,6 +136,7 @@ export class LineMonitor {
   }
 
   async #check(): Promise<LineInfo> {
+    this.#askedAt = Date.now();
     try {
       const { connected } = await this.#client.checkStatus({ retries: 0, priority: 'high' });
       this.#checkedAt = Date.now();

@@ -145,7 +145,12 @@ type IdOf<R extends AnyRule> = R['id'];
 export type TriggerInput<R extends AnyRule, Id extends string> =
   string extends IdOf<R> ? unknown : RuleInput<Extract<R, { id: Id }>>;
 
-export interface Notifier<R extends AnyRule = AnyRule> {
+/**
+ * A notifier. `Notifier` alone (any rules) accepts every notifier, so functions that take one need
+ * no type argument; `createNotifier` returns `Notifier<YourRules>`, whose `trigger` knows the ids.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the default stands for any rule set (see above)
+export interface Notifier<R extends AnyRule = any> {
   trigger<Id extends IdOf<R>>(ruleId: Id, data: TriggerInput<R, Id>, options?: TriggerOptions): Promise<TriggerResult>;
   send(message: MessageInput, options?: Omit<TriggerOptions, 'beforeEnqueue'>): Promise<TriggerResult>;
   get(id: string): Promise<JobRecord | undefined>;
@@ -175,5 +180,4 @@ export interface Notifier<R extends AnyRule = AnyRule> {
 }
 
 /** A notifier of any rules: what the HTTP handler, the adapters and the metrics accept. */
-// biome-ignore lint/suspicious/noExplicitAny: any rule set; each notifier keeps its own precise type
-export type AnyNotifier = Notifier<any>;
+export type AnyNotifier = Notifier;

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { isBrowserForm } from '../src/http/answers.js';
 import { parseUrlencoded } from '../src/http/body.js';
 import { clientIp, ipLimitKey } from '../src/http/client-ip.js';
+import { parseTime } from '../src/http/messages.js';
+import { matchRoute } from '../src/http/routes.js';
 import {
   createHandler,
   createNotifier,
@@ -67,7 +69,7 @@ describe('createHandler', () => {
   it('answers only its own routes, below the prefix, whatever the case or a trailing slash', async () => {
     const { notifier } = await setup();
     const handler = createHandler(notifier, { prefix: '/olchat/', inboundLimits: false });
-    expect(handler.routes).toEqual(['/forms/:ruleId', '/messages', '/messages/:id', '/health']);
+    expect(handler.routes).toEqual(['/forms/:ruleId', '/messages', '/messages/:id', '/messages/:id/retry', '/health']);
     expect(await handler.handle(post('/forms/order', {}))).toBeUndefined();
     expect(await handler.handle(post('/olchatx/forms/order', {}))).toBeUndefined();
     expect(await handler.handle(post('/olchat/forms/order/extra', {}))).toBeUndefined();
@@ -258,5 +260,46 @@ describe('bodies and answers', () => {
     expect(isBrowserForm({ accept: 'application/json, text/html;q=0.9' })).toBe(false);
     expect(isBrowserForm({ accept: 'text/html;q=0' })).toBe(false);
     expect(isBrowserForm({})).toBe(false);
+  });
+});
+
+describe('/messages options and routes', () => {
+  it('reads ISO 8601 times with a zone, as the instant they name; anything else is undefined', () => {
+    const instant = Date.UTC(2030, 10, 28, 7, 0, 0);
+    for (const text of [
+      '2030-11-28T10:00:00+03:00',
+      '2030-11-28T07:00:00Z',
+      '2030-11-28t07:00:00z',
+      '2030-11-28 07:00:00Z',
+      '2030-11-28T07:00Z',
+      '2030-11-28T12:00:00.000000+05:00',
+    ])
+      expect(parseTime(text), text).toBe(instant);
+    expect(parseTime('2028-02-29T00:00:00Z')).toBe(Date.UTC(2028, 1, 29));
+    for (const text of [
+      '2030-11-28T10:00:00', // no zone: the server's zone is nobody's business
+      '2030-11-28',
+      '2030-02-29T00:00:00Z', // not a leap year: refused, not rolled into March
+      '2030-04-31T00:00:00Z',
+      '2030-13-01T00:00:00Z',
+      '2030-11-28T24:00:00Z',
+      '2030-11-28T10:60:00Z',
+      '2030-11-28T10:00:00+0300',
+      '2030-11-28T10:00:00+24:00',
+      ' 2030-11-28T07:00:00Z',
+      'Thu, 28 Nov 2030 07:00:00 GMT',
+    ])
+      expect(parseTime(text), text).toBeUndefined();
+    for (const value of [instant, new Date(instant), null, undefined, {}]) expect(parseTime(value)).toBeUndefined();
+  });
+
+  it('matches the retry route, and nothing deeper', () => {
+    expect(matchRoute('/messages/a%20b/retry', '')).toEqual({ name: 'retry', id: 'a b' });
+    expect(matchRoute('/olchat/Messages/x/RETRY/', '/olchat')).toEqual({ name: 'retry', id: 'x' });
+    expect(matchRoute('/messages/x', '')).toEqual({ name: 'message', id: 'x' });
+    expect(matchRoute('/messages/x/other', '')).toBeUndefined();
+    expect(matchRoute('/messages/x/retry/again', '')).toBeUndefined();
+    expect(matchRoute('/forms/order/retry', '')).toBeUndefined();
+    expect(matchRoute('/health/retry', '')).toBeUndefined();
   });
 });

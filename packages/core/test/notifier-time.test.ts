@@ -376,3 +376,18 @@ describe('listeners', () => {
     await expect(Promise.all([first, second])).resolves.toEqual([undefined, undefined]);
   });
 });
+
+describe('the line status', () => {
+  it('refreshLine(maxAgeMs) asks the vendor at most once per maxAgeMs, also while it does not answer', async () => {
+    make();
+    vendor.mode = 'refused';
+    await notifier.refreshLine();
+    expect(vendor.statusChecks).toBe(1);
+    for (let i = 0; i < 5; i++) await notifier.refreshLine(10_000);
+    expect(vendor.statusChecks).toBe(1);
+    expect(notifier.lineInfo()).toMatchObject({ state: 'down', reason: 'vendor_unreachable' });
+    vendor.mode = 'ok';
+    await vi.advanceTimersByTimeAsync(1_000); // the breaker's own first probe
+    expect(notifier.lineInfo().state).toBe('up');
+  });
+});

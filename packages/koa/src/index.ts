@@ -18,8 +18,8 @@ export interface NotifyOptions extends NotifyHandlerOptions {
 type WithBody = { body?: unknown };
 
 /**
- * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET /messages/:id`, `GET /health`
- * (and `GET /forms/:ruleId` with `queryTrigger`).
+ * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET` and `DELETE /messages/:id`,
+ * `POST /messages/:id/retry` and `GET /health` (and `GET /forms/:ruleId` with `queryTrigger`).
  */
 export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
   const handler = createHandler(notifier, options);

@@ -9,18 +9,20 @@ export const INBOUND_ERROR_STATUS = {
   unknown_rule: 404,
   not_found: 404,
   method_not_allowed: 405,
+  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_requests: 429,
   internal: 500,
   closed: 503,
+  queue_full: 503,
 } as const;
 
 export type InboundErrorCode = keyof typeof INBOUND_ERROR_STATUS;
 
 export interface InboundErrorDetails {
   issues?: ValidationIssue[];
-  /** For 429: seconds until the limit lets this client or phone through again. */
+  /** For 429 and 503 `queue_full`: seconds until trying again makes sense (sent as `Retry-After`). */
   retryAfterSec?: number;
   /** Extra answer headers (`Allow`, `WWW-Authenticate`…). */
   headers?: Record<string, string>;
@@ -71,9 +73,32 @@ export function toInboundError(error: unknown): InboundError {
     return new InboundError('unknown_rule', 'No such form', { cause: error });
   }
   if (error instanceof OlchatError && error.code === 'CLOSED') return closedError();
+  if (error instanceof OlchatError && error.code === 'QUEUE_FULL') return queueFullError(error);
+  if (error instanceof OlchatError && error.code === 'CONFLICT') {
+    return new InboundError('conflict', error.message, { cause: error });
+  }
   return new InboundError('internal', 'Internal error', { cause: error });
 }
 
 export function closedError(): InboundError {
   return new InboundError('closed', 'Not accepting messages: the notifier is shutting down');
+}
+
+const DEFAULT_QUEUE_FULL_RETRY_MS = 60_000;
+
+/** Backpressure: the queue holds `maxQueued` unfinished jobs. 503 with `Retry-After`, so callers come back. */
+function queueFullError(error: OlchatError): InboundError {
+  const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  const ms =
+    typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs > 0
+      ? retryAfterMs
+      : DEFAULT_QUEUE_FULL_RETRY_MS;
+  return new InboundError(
+    'queue_full',
+    'Too many messages are waiting to be sent: nothing was queued, try again later',
+    {
+      retryAfterSec: Math.max(1, Math.ceil(ms / 1000)),
+      cause: error,
+    },
+  );
 }

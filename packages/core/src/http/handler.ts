@@ -6,7 +6,8 @@ import { readBody } from './body.js';
 import { clientIp, ipLimitKey } from './client-ip.js';
 import { preflightHeaders } from './cors.js';
 import { closedError, InboundError, toInboundError } from './errors.js';
-import { lineStatus } from './health.js';
+import { healthAnswer } from './health.js';
+import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { resolveOptions } from './options.js';
 import { queryOf, readTriggerQuery } from './query.js';
 import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
@@ -24,7 +25,7 @@ export interface OlchatHandler {
   handle(request: HandlerRequest): Promise<HandlerResponse | undefined>;
   /** Reads the body and triggers `ruleId` from it (or from `hooks.from()`), as `notify()` middleware does. */
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
-  /** The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`, `/health`. */
+  /** The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`, `/messages/:id/retry`, `/health`. */
   readonly routes: readonly string[];
 }
 
@@ -50,15 +51,28 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       return { status: 204, headers: { allow, ...(preflight ? preflightHeaders(allow) : {}) } };
     }
     if (route.name === 'form') return method === 'GET' ? queryForm(route.ruleId, request) : form(route.ruleId, request);
-    if (route.name === 'health') return health();
+    if (route.name === 'health') return healthAnswer(notifier, config.healthCacheMs, config.logger);
     authorize(request);
-    if (route.name === 'messages') {
-      const body = await readBody(request, config.maxBodyBytes);
-      const key = headerValue(request.headers['idempotency-key']);
-      return json(202, await notifier.send(body as never, key === '' ? {} : { idempotencyKey: key }));
+    switch (route.name) {
+      case 'messages':
+        return sendMessage(request);
+      case 'retry':
+        return retryMessage(notifier, route.id, await readBody(request, config.maxBodyBytes));
+      case 'message':
+        return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
     }
-    const record = await notifier.get(route.id);
-    if (!record) throw new InboundError('not_found', 'No message with this id');
+  }
+
+  /** `POST /messages`: an ad-hoc message, with the caller's schedule, deadline, lane, replace key and meta. */
+  async function sendMessage(request: HandlerRequest): Promise<HandlerResponse> {
+    const body = await readBody(request, config.maxBodyBytes);
+    const { message, options } = splitSendBody(body, headerValue(request.headers['idempotency-key']));
+    return json(202, await notifier.send(message as never, options));
+  }
+
+  async function messageRecord(id: string): Promise<HandlerResponse> {
+    const record = await notifier.get(id);
+    if (!record) throw notFound();
     return json(200, record);
   }
 
@@ -89,9 +103,9 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
 
   /**
    * One submission of a form route or `notify()`: the per-IP point, then the data (`read`); a filled
-   * honeypot field means a bot. Input the rule refuses (a customer's typo) gives the point back: the
-   * limit counts accepted submissions, and requests that are no form at all (malformed, oversized,
-   * of the wrong type, without the secret).
+   * honeypot field means a bot. Input the rule refuses (a customer's typo) and a full queue give the
+   * point back: the limit counts accepted submissions, and requests that are no form at all
+   * (malformed, oversized, of the wrong type, without the secret).
    */
   async function submit(
     ruleId: string,
@@ -107,7 +121,9 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       if (trapped) return decoy();
       return await trigger(ruleId, hooks.from ? await hooks.from() : data);
     } catch (error) {
-      if (ipKey !== undefined && toInboundError(error).code === 'invalid_input') await config.perIp?.giveBack(ipKey);
+      const code = toInboundError(error).code;
+      if (ipKey !== undefined && (code === 'invalid_input' || code === 'queue_full'))
+        await config.perIp?.giveBack(ipKey);
       throw error;
     }
   }
@@ -129,22 +145,23 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     return { data, trapped: isFilled(bait) };
   }
 
-  function trigger(ruleId: string, data: unknown): Promise<TriggerResult> {
+  /** Triggers the rule with the rule's own options: a form never chooses its schedule, lane or keys. */
+  async function trigger(ruleId: string, data: unknown): Promise<TriggerResult> {
     const perPhone = config.perPhone;
-    return notifier.trigger(ruleId, data, perPhone ? { beforeEnqueue: (message) => perPhone.take(message.phone) } : {});
-  }
-
-  async function health(): Promise<HandlerResponse> {
-    const queue = notifier.stats();
-    if (notifier.closed) {
-      return json(503, { ...closedError().toJSON(), status: 'closed', queue });
+    if (!perPhone) return notifier.trigger(ruleId, data, {});
+    let counted: string | undefined;
+    try {
+      return await notifier.trigger(ruleId, data, {
+        beforeEnqueue: async (message) => {
+          await perPhone.take(message.phone);
+          counted = message.phone;
+        },
+      });
+    } catch (error) {
+      // The phone's point was taken, then the queue refused the job: nothing will reach that phone.
+      if (counted !== undefined && toInboundError(error).code === 'queue_full') await perPhone.giveBack(counted);
+      throw error;
     }
-    const olchat = await lineStatus(notifier.client, config.healthCacheMs);
-    if (olchat.connected === false) {
-      const message = 'OLChat reports the WhatsApp line as disconnected';
-      return json(503, { error: 'olchat_down', message, status: 'down', olchat, queue });
-    }
-    return json(200, { status: olchat.connected ? 'ok' : 'unknown', olchat, queue });
   }
 
   function authorize(request: HandlerRequest): void {

@@ -1,16 +1,18 @@
 /** The handler's routes, in the path syntax Express and @koa/router share. */
-export const ROUTE_PATHS = ['/forms/:ruleId', '/messages', '/messages/:id', '/health'] as const;
+export const ROUTE_PATHS = ['/forms/:ruleId', '/messages', '/messages/:id', '/messages/:id/retry', '/health'] as const;
 
 export type Route =
   | { name: 'form'; ruleId: string }
   | { name: 'messages' }
   | { name: 'message'; id: string }
+  | { name: 'retry'; id: string }
   | { name: 'health' };
 
 export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   form: ['POST'],
   messages: ['POST'],
-  message: ['GET', 'HEAD'],
+  message: ['GET', 'HEAD', 'DELETE'],
+  retry: ['POST'],
   health: ['GET', 'HEAD'],
 };
 
@@ -29,13 +31,15 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
     path = path.slice(prefix.length);
   }
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-  const [empty, first, second, extra] = path.split('/');
+  const [empty, first, second, third, extra] = path.split('/');
   if (empty !== '' || extra !== undefined) return undefined;
   switch (first?.toLowerCase()) {
     case 'forms':
-      return second === undefined ? undefined : { name: 'form', ruleId: decode(second) };
+      return second === undefined || third !== undefined ? undefined : { name: 'form', ruleId: decode(second) };
     case 'messages':
-      return second === undefined ? { name: 'messages' } : { name: 'message', id: decode(second) };
+      if (second === undefined) return { name: 'messages' };
+      if (third === undefined) return { name: 'message', id: decode(second) };
+      return third.toLowerCase() === 'retry' ? { name: 'retry', id: decode(second) } : undefined;
     case 'health':
       return second === undefined ? { name: 'health' } : undefined;
     default:

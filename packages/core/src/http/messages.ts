@@ -1,0 +1,108 @@
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import type { AnyNotifier, RetryOptions, TriggerOptions } from '../notifier-types.js';
+import { json } from './answers.js';
+import { InboundError } from './errors.js';
+import type { HandlerResponse } from './types.js';
+
+/** The fields of a `POST /messages` body that say how to send, not what: handed to `notifier.send` as options. */
+const SEND_OPTION_FIELDS = ['sendAt', 'notAfter', 'priority', 'replaceKey', 'meta'] as const;
+
+export type SendOptions = Omit<TriggerOptions, 'beforeEnqueue'>;
+
+// RFC 3339: a date, a time and an explicit zone. A time without a zone would be read in the
+// server's zone, which is nobody's business in an API call from 1C or a CRM.
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * A `POST /messages` body split into the message and the options of `notifier.send`. The times
+ * are ISO 8601 strings with a zone; everything else is checked by the notifier, with the same paths.
+ */
+export function splitSendBody(body: unknown, idempotencyKey: string): { message: unknown; options: SendOptions } {
+  const options: SendOptions = idempotencyKey === '' ? {} : { idempotencyKey };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { message: body, options };
+  const given = body as Record<string, unknown>;
+  const message: Record<string, unknown> = { ...given };
+  const issues: ValidationIssue[] = [];
+  for (const field of SEND_OPTION_FIELDS) {
+    if (!Object.hasOwn(given, field)) continue;
+    delete message[field];
+    const value = given[field];
+    if (field === 'sendAt' || field === 'notAfter') {
+      const ms = parseTime(value);
+      if (ms === undefined) issues.push({ path: field, message: 'Expected an ISO 8601 date and time with a zone' });
+      else options[field] = ms;
+    } else {
+      (options as Record<string, unknown>)[field] = value;
+    }
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(`Invalid message: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+  return { message, options };
+}
+
+/** ms since the epoch for an RFC 3339 string such as `2025-11-28T10:00:00+03:00`; undefined for anything else. */
+export function parseTime(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = ISO_WITH_ZONE.exec(value);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second = 0, offsetHour = 0, offsetMinute = 0] = match
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part))) as number[];
+  // Date.parse rolls 31 April over into 1 May and 24:00 into the next day: a time that does not
+  // exist is refused, not moved.
+  const lastDay = new Date(Date.UTC(year as number, month as number, 0)).getUTCDate();
+  const exists =
+    (month as number) >= 1 &&
+    (month as number) <= 12 &&
+    (day as number) >= 1 &&
+    (day as number) <= lastDay &&
+    (hour as number) <= 23 &&
+    (minute as number) <= 59 &&
+    second <= 59 &&
+    offsetHour <= 23 &&
+    offsetMinute <= 59;
+  if (!exists) return undefined;
+  const ms = Date.parse(value.toUpperCase().replace(' ', 'T'));
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** `DELETE /messages/:id`: cancels a scheduled or queued job. */
+export async function cancelMessage(notifier: AnyNotifier, id: string): Promise<HandlerResponse> {
+  const record = await notifier.get(id);
+  if (!record) throw notFound();
+  if (await notifier.cancel(id)) return json(200, { id, status: 'cancelled' });
+  const now = await notifier.get(id);
+  if (!now) throw notFound();
+  throw new InboundError('conflict', `Only a scheduled or queued message can be cancelled; this one is ${now.status}`);
+}
+
+/** `POST /messages/:id/retry`: puts a failed or expired job back in line. */
+export async function retryMessage(notifier: AnyNotifier, id: string, body: unknown): Promise<HandlerResponse> {
+  const result = await notifier.retry(id, retryOptions(body));
+  if (!result) throw notFound();
+  return json(202, result);
+}
+
+function retryOptions(body: unknown): RetryOptions {
+  // No body at all: an app's own parser may leave undefined where the handler reads an empty object.
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError('Expected a JSON object: { "ambiguous"?: boolean }', [
+      { path: '', message: 'Expected an object' },
+    ]);
+  }
+  const { ambiguous } = body as { ambiguous?: unknown };
+  if (ambiguous === undefined) return {};
+  if (typeof ambiguous !== 'boolean') {
+    throw new ValidationError('ambiguous must be true or false', [
+      { path: 'ambiguous', message: 'Expected a boolean' },
+    ]);
+  }
+  return { ambiguous };
+}
+
+export function notFound(): InboundError {
+  return new InboundError('not_found', 'No message with this id');
+}

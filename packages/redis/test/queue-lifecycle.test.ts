@@ -152,22 +152,29 @@ describe('redisQueue: outcomes', () => {
   it("deferred: 'scheduled' with sendAt = until, handed over again when it comes", async () => {
     const name = queues.name('deferred');
     const pickups: number[] = [];
+    const seen: { quiet: boolean; deadline: number }[] = [];
     let until = 0;
     const { queue, finishedWith } = queues.working(name, async (job): Promise<JobOutcome> => {
       pickups.push(Date.now());
+      seen.push({ quiet: job.quiet, deadline: job.deadline });
       if (pickups.length === 1) {
         until = Date.now() + 500;
         return { status: 'deferred', until };
       }
       return deliver(job);
     });
-    const { record } = await queue.add(newJob('quiet hours', { quiet: true }));
+    const deadline = Date.now() + 30_000;
+    const { record } = await queue.add(newJob('quiet hours', { quiet: true, deadline }));
     await waitFor(() => until > 0, 5_000, 'the first pickup');
     await waitFor(async () => (await queue.get(record.id))?.status === 'scheduled', 2_000, 'scheduled');
     expect(await queue.get(record.id)).toMatchObject({ status: 'scheduled', sendAt: until, attempts: 0 });
     const done = await finishedWith(record.id, 5_000);
     expect(done).toMatchObject({ status: 'sent', attempts: 1 });
     expect(pickups[1]).toBeGreaterThanOrEqual(until - 50);
+    expect(seen).toEqual([
+      { quiet: true, deadline },
+      { quiet: true, deadline },
+    ]);
   });
 
   it('released: back in its lane at once, never counted as an attempt', async () => {

@@ -60,5 +60,5 @@ for (const afterMs of [[5_000], [5_000, 30_000], [2_000, 4_000, 8_000]]) {
 }
 console.log(
   '\nchecks/msg: checkMessageStatus requests per sent message (coalesced and dropped checks lower it);\n' +
-    'limit use: requests per 3 s window ÷ 5 over the run (1.00× = the whole limit).',
+    'limit use: requests ÷ the most a sliding 5-per-3 s limit lets through over the run (1.00× = all of it).',
 );

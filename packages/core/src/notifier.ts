@@ -97,14 +97,16 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   positiveInteger(backoff.maxMs, 'backoff.maxMs');
 
   const deliveryChecks = resolveDeliveryChecks(options.deliveryChecks);
-  const webhooks: WebhookDispatcher | undefined =
-    options.webhooks === undefined || options.webhooks.length === 0
-      ? undefined
-      : createWebhookDispatcher({
-          endpoints: options.webhooks,
-          logger,
-          ...(queue.webhookOutbox ? { outbox: queue.webhookOutbox() } : {}),
-        });
+  const wantsWebhooks = options.webhooks !== undefined && options.webhooks.length > 0;
+  // A durable queue keeps undelivered webhooks too; the notifier closes that outbox after its dispatcher.
+  const queueOutbox = wantsWebhooks ? queue.webhookOutbox?.() : undefined;
+  const webhooks: WebhookDispatcher | undefined = wantsWebhooks
+    ? createWebhookDispatcher({
+        endpoints: options.webhooks ?? [],
+        logger,
+        ...(queueOutbox ? { outbox: queueOutbox } : {}),
+      })
+    : undefined;
 
   const events = new SafeEmitter(logger);
   let closed = false;
@@ -348,6 +350,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         line.close();
         delivery?.close();
         await webhooks?.close();
+        await queueOutbox?.close();
       });
       return closing;
     },

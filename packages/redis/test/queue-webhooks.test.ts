@@ -99,3 +99,17 @@ describe('redisQueue: status webhooks', () => {
     }
   }, 40_000);
 });
+
+describe('closing a notifier with webhooks on the Redis queue', () => {
+  it('closes the queue’s webhook outbox too, so no Redis connection keeps the process alive', async () => {
+    const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl });
+    const queue = redisQueue({ connection: redis.connection, name: 'close-outbox' });
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const notifier = createNotifier({ client, queue, webhooks: [{ url: 'http://127.0.0.1:9/hooks', secret }] });
+    const outbox = queue.webhookOutbox();
+    expect(await outbox.size()).toBeGreaterThanOrEqual(0);
+    await notifier.close({ timeoutMs: 1_000 });
+    await client.close();
+    await expect(outbox.size()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

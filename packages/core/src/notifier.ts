@@ -29,21 +29,6 @@ import type { AnyRule, Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
 
-export type {
-  LineEvent,
-  LineInfo,
-  LineReason,
-  LineState,
-  Notifier,
-  NotifierEvent,
-  NotifierEvents,
-  NotifierOptions,
-  NotifierStats,
-  QuietHoursOptions,
-  TriggerOptions,
-  TriggerResult,
-} from './notifier-types.js';
-
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
 export interface NotifierInternalOptions {
   /** The line breaker (see `LineOptions`). */

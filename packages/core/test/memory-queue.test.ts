@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Fifo } from '../src/fifo.js';
 import { MemoryQueue } from '../src/index.js';
+import { Scheduler } from '../src/scheduler.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
 const lane = { priority: 'normal', deadline: Date.now() + 3600_000, quiet: false } as const;
@@ -45,5 +46,43 @@ describe('Fifo', () => {
     out.push(...fifo.drain());
     expect(out).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(fifo.size).toBe(0);
+  });
+});
+
+describe('Scheduler', () => {
+  it('hands items out earliest first, equal times in the order they were added, each once', () => {
+    let now = 0;
+    const out: number[] = [];
+    const scheduler = new Scheduler<number>(
+      (item) => out.push(item),
+      () => now,
+    );
+    // 2 000 items over 50 distinct times, so many share one; the reference is a stable sort.
+    const times = Array.from({ length: 2000 }, (_, i) => ((i * 7919) % 50) * 1000);
+    times.forEach((at, item) => scheduler.add(item, at));
+    for (now = 0; now <= 50_000; now += 5_000) scheduler.runDue();
+    scheduler.stop();
+    const expected = times.map((at, item) => ({ at, item })).sort((a, b) => a.at - b.at);
+    expect(out).toEqual(expected.map((entry) => entry.item));
+    expect(scheduler.size).toBe(0);
+  });
+
+  it('keeps only what is not due yet, and its next time', () => {
+    let now = 0;
+    const out: string[] = [];
+    const scheduler = new Scheduler<string>(
+      (item) => out.push(item),
+      () => now,
+    );
+    scheduler.add('late', 3_000);
+    scheduler.add('early', 1_000);
+    scheduler.add('middle', 2_000);
+    now = 2_000;
+    scheduler.runDue();
+    scheduler.stop();
+    expect(out).toEqual(['early', 'middle']);
+    expect(scheduler.size).toBe(1);
+    expect(scheduler.nextAt).toBe(3_000);
+    expect([...scheduler.items()]).toEqual(['late']);
   });
 });

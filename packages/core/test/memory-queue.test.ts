@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Fifo } from '../src/fifo.js';
+import { newId } from '../src/ids.js';
 import { MemoryQueue } from '../src/index.js';
 import { Scheduler } from '../src/scheduler.js';
 
@@ -84,5 +85,20 @@ describe('Scheduler', () => {
     expect(scheduler.size).toBe(1);
     expect(scheduler.nextAt).toBe(3_000);
     expect([...scheduler.items()]).toEqual(['late']);
+  });
+});
+
+describe('job ids', () => {
+  it('are 16 characters of base64url, flat, and distinct', async () => {
+    const queue = new MemoryQueue();
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const { record } = await queue.add({ message, keys: [], keyTtlMs: 60_000, skipped: true, ...lane });
+      ids.add(record.id);
+    }
+    expect(ids.size).toBe(2000);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    // A decoy answer (the honeypot's) has the same shape.
+    expect(newId()).toMatch(/^[A-Za-z0-9_-]{16}$/);
   });
 });

@@ -10,7 +10,7 @@
 //   --only <scenario>: runs one scenario (for `node --cpu-prof`) and prints its rate per block.
 //   --block N: triggers per block for the first-versus-last rate (default 10 000).
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNotifier, defineRule, MemoryLimiterStore, OlchatClient } from '@olchat-kit/core';
 import { startEmulator } from '@olchat-kit/testing';
@@ -141,23 +141,31 @@ async function measureRate(name, jobs) {
   const warm = [];
   for (let i = 0; i < WARM_IN; i++) warm.push((await trigger(notifier, scenario, jobs + i, jobs)).id);
   for (const id of warm) await notifier.cancel(id);
+  // Wall time is what a user sees; CPU time (this process, GC threads included) is what a trigger
+  // costs, and is not stretched when other work on the machine takes the cores.
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
   const blocks = [];
   const started = performance.now();
-  let blockStarted = started;
+  const cpuStarted = cpuMs();
+  let blockStarted = cpuStarted;
   for (let i = 0; i < jobs; i++) {
     await trigger(notifier, scenario, i, jobs);
     if ((i + 1) % BLOCK === 0) {
-      const t = performance.now();
-      blocks.push(BLOCK / ((t - blockStarted) / 1000));
+      const t = cpuMs();
+      blocks.push((1000 * (t - blockStarted)) / BLOCK);
       blockStarted = t;
     }
   }
   const perSecond = jobs / ((performance.now() - started) / 1000);
+  const cpuUs = (1000 * (cpuMs() - cpuStarted)) / jobs;
   await notifier.close({ timeoutMs: 10 });
   const gone = new WeakRef(notifier);
   notifier = undefined;
   await untilCollected(gone);
-  return { perSecond, blocks, first: blocks[0], last: blocks[blocks.length - 1] };
+  return { perSecond, cpuUs, blocks, first: blocks[0], last: blocks[blocks.length - 1] };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -192,17 +200,19 @@ for (const [name, list] of Object.entries(runs)) {
     blocks: list[0].blocks,
     bytes: median(list.map((r) => r.bytes)),
     perSecond: median(list.map((r) => r.perSecond)),
+    cpuUs: median(list.map((r) => r.cpuUs)),
     first: median(list.map((r) => r.first)),
     last: median(list.map((r) => r.last)),
   };
 }
 
-const row = (label, value, note = '') => console.log(`${label.padEnd(46)}${String(value).padStart(12)}  ${note}`);
+const row = (label, value, note = '') => console.log(`${label.padEnd(52)}${String(value).padStart(10)}  ${note}`);
 const mb = (bytes) => (bytes / MB).toFixed(1);
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
 console.log(
   `bench/queue: ${JOBS} jobs in the default MemoryQueue via notifier.trigger (node ${process.version}, ${ROUNDS} round${ROUNDS > 1 ? 's, medians' : ''})\n`,
 );
+row('load average of the machine (1 min)', loadavg()[0].toFixed(2), `${availableParallelism()} cores`);
 row('heap of the raw input data (MB)', mb(rawBytes), 'baseline');
 row('zod parse per second', Math.round(zodPerSecond), 'baseline');
 const { queued, keyed, scheduled } = results;
@@ -213,23 +223,31 @@ for (const [name, r] of Object.entries(results)) {
   row(`${labels[name]}: heap + typed arrays (MB)`, mb(r.bytes), `${ratio(r.bytes, rawBytes)} raw input`);
   row(`${labels[name]}: bytes per job`, Math.round(r.bytes / JOBS));
   row(`${labels[name]}: triggers per second`, Math.round(r.perSecond), `${ratio(r.perSecond, zodPerSecond)} zod`);
-  row(`${labels[name]}: last ${BLOCK} ÷ first ${BLOCK} rate`, ratio(r.last, r.first));
+  row(`${labels[name]}: CPU per trigger (µs)`, r.cpuUs.toFixed(2), `${Math.round(1e6 / r.cpuUs)} per CPU second`);
+  row(`${labels[name]}: CPU per trigger, last ÷ first ${BLOCK}`, ratio(r.last, r.first), 'goal ≈ 1.0×');
 }
 if (ONLY) {
-  console.log(`triggers/s per block of ${BLOCK}: ${results[ONLY].blocks.map(Math.round).join(' ')}`);
+  console.log(
+    `CPU µs per trigger, per block of ${BLOCK}: ${results[ONLY].blocks.map((us) => us.toFixed(1)).join(' ')}`,
+  );
   if (results[SNAPSHOT]) console.log(`\n${results[SNAPSHOT].summary}`);
   process.exit(0);
 }
 console.log('');
 row('dedupe key ÷ no key: heap', ratio(keyed.bytes, queued.bytes));
-row('dedupe key ÷ no key: trigger cost', ratio(queued.perSecond, keyed.perSecond), '(time per trigger)');
+row('dedupe key ÷ no key: trigger cost', ratio(keyed.cpuUs, queued.cpuUs), '(CPU per trigger)');
 row('scheduled ÷ queued: heap', ratio(scheduled.bytes, queued.bytes), 'goal ≈ 1.0×');
-row('scheduled ÷ queued: trigger cost', ratio(queued.perSecond, scheduled.perSecond), 'goal ≈ 1.0× (time per trigger)');
+row('scheduled ÷ queued: trigger cost', ratio(scheduled.cpuUs, queued.cpuUs), 'goal ≈ 1.0× (CPU per trigger)');
 console.log('');
 const heapOk = keyed.bytes <= HEAP_GOAL_MB * MB * (JOBS / 100_000);
-const rateOk = keyed.perSecond >= RATE_GOAL;
+const cpuRate = 1e6 / keyed.cpuUs;
 row('goal: dedupe-keyed heap ≤ 40 MB per 100 000', heapOk ? 'met' : 'NOT MET', `${mb(keyed.bytes)} MB`);
-row('goal: dedupe-keyed ≥ 100 000 triggers/s', rateOk ? 'met' : 'NOT MET', `${Math.round(keyed.perSecond)}/s`);
+// Judged on CPU time: wall time on a shared machine depends on what else runs.
+row(
+  'goal: dedupe-keyed ≥ 100 000 triggers/s',
+  cpuRate >= RATE_GOAL ? 'met' : 'NOT MET',
+  `${Math.round(cpuRate)} per CPU second, ${Math.round(keyed.perSecond)}/s wall`,
+);
 
 if (SNAPSHOT && results[SNAPSHOT]?.summary) {
   console.log(`\nheap snapshot of "${labels[SNAPSHOT]}": what its jobs added, by type, per job:`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Fifo } from '../src/fifo.js';
 import { newId } from '../src/ids.js';
-import { MemoryQueue } from '../src/index.js';
+import { MemoryQueue, type NewJob } from '../src/index.js';
 import { Scheduler } from '../src/scheduler.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
@@ -60,7 +60,7 @@ describe('Scheduler', () => {
     );
     // 2 000 items over 50 distinct times, so many share one; the reference is a stable sort.
     const times = Array.from({ length: 2000 }, (_, i) => ((i * 7919) % 50) * 1000);
-    times.forEach((at, item) => scheduler.add(item, at));
+    for (const [item, at] of times.entries()) scheduler.add(item, at);
     for (now = 0; now <= 50_000; now += 5_000) scheduler.runDue();
     scheduler.stop();
     const expected = times.map((at, item) => ({ at, item })).sort((a, b) => a.at - b.at);
@@ -100,5 +100,83 @@ describe('job ids', () => {
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
     // A decoy answer (the honeypot's) has the same shape.
     expect(newId()).toMatch(/^[A-Za-z0-9_-]{16}$/);
+  });
+});
+
+describe('MemoryQueue slots', () => {
+  const queued = (text: string): NewJob => ({ message: { ...message, text }, keys: [], keyTtlMs: 60_000, ...lane });
+
+  it('a job that takes a forgotten job’s place is not reached through what that job left in its lane', async () => {
+    const queue = new MemoryQueue({ maxFinished: 1 });
+    const first = await queue.add(queued('first'));
+    await queue.add(queued('second'));
+    await queue.cancel(first.record.id); // its lane entry stays behind, to be skipped
+    await queue.add({ ...queued('skipped'), skipped: true }); // pushes the cancelled record out
+    expect(await queue.get(first.record.id)).toBeUndefined();
+    const third = await queue.add(queued('third')); // may reuse the first one's storage
+    expect(third.record.id).not.toBe(first.record.id);
+    const sent: string[] = [];
+    queue.start({
+      concurrency: 1,
+      worker: async (job) => {
+        await job.markAttempt();
+        sent.push('text' in job.message ? job.message.text : '');
+        return { status: 'sent' };
+      },
+      onFinished: () => {},
+    });
+    await queue.close({ timeoutMs: 1_000 });
+    // Lane order: second, then third. The first one's stale entry, ahead of both, reaches no one.
+    expect(sent).toEqual(['second', 'third']);
+  });
+
+  it('answers only its own ids: other shapes, changed ones and forgotten jobs are unknown', async () => {
+    const queue = new MemoryQueue({ maxFinished: 10 });
+    const ids: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      ids.push((await queue.add({ ...queued(`m${i}`), skipped: true })).record.id);
+    }
+    const newest = ids[499] as string;
+    expect(await queue.get(newest)).toMatchObject({ id: newest, status: 'skipped' });
+    for (const id of ids.slice(0, 490)) expect(await queue.get(id)).toBeUndefined();
+    for (const id of ids.slice(490)) expect((await queue.get(id))?.id).toBe(id);
+    const changed = `${newest.slice(0, 15)}${newest[15] === 'A' ? 'B' : 'A'}`;
+    for (const id of [changed, newId(), 'not-an-id', '', `${newest}x`, '0b2f7c1e-3d4a-4f5b-8c6d-7e8f9a0b1c2d']) {
+      expect(await queue.get(id)).toBeUndefined();
+      expect(await queue.cancel(id)).toBeUndefined();
+    }
+  });
+
+  it('keeps records, keys and order right while storage grows, empties and grows again', async () => {
+    const queue = new MemoryQueue({ maxFinished: 5 });
+    const texts: string[] = [];
+    queue.start({
+      concurrency: 4,
+      worker: async (job) => {
+        await job.markAttempt();
+        texts.push('text' in job.message ? job.message.text : '');
+        return { status: 'sent', messageId: 'm' };
+      },
+      onFinished: () => {},
+    });
+    const sentAll = async (count: number) => {
+      for (let wait = 0; wait < 500 && queue.stats().sent < count; wait++) await new Promise((r) => setTimeout(r, 10));
+    };
+    // 12 000 jobs without keys: sent, their records forgotten, their storage given back.
+    for (let i = 0; i < 12_000; i++) await queue.add(queued(`a${i}`));
+    await sentAll(12_000);
+    // 12 000 more with keys, into storage that shrank: their keys outlive their records.
+    const ids: string[] = [];
+    for (let i = 0; i < 12_000; i++) ids.push((await queue.add({ ...queued(`b${i}`), keys: [`k${i}`] })).record.id);
+    await sentAll(24_000);
+    await queue.close({ timeoutMs: 10_000 });
+    expect(texts).toEqual([
+      ...Array.from({ length: 12_000 }, (_, i) => `a${i}`),
+      ...Array.from({ length: 12_000 }, (_, i) => `b${i}`),
+    ]);
+    expect(queue.stats()).toMatchObject({ queued: 0, sending: 0, sent: 24_000 });
+    expect(await queue.get(ids[0] as string)).toBeUndefined();
+    expect(await queue.find(['k0'])).toMatchObject({ id: ids[0], status: 'sent', messageId: 'm' });
+    expect(await queue.get(ids[11_999] as string)).toMatchObject({ status: 'sent' });
   });
 });

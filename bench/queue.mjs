@@ -60,8 +60,10 @@ const SCENARIOS = {
 
 /** The JS heap plus the memory of typed arrays, which V8 keeps outside its heap: a queue could
  *  otherwise look small by moving its data into ArrayBuffers. */
-function heapUsed() {
+async function heapUsed() {
   globalThis.gc();
+  // V8 frees the memory of dead ArrayBuffers on a background thread after the GC: let it finish.
+  await new Promise((resolve) => setTimeout(resolve, 20));
   globalThis.gc();
   const { heapUsed, arrayBuffers } = process.memoryUsage();
   return heapUsed + arrayBuffers;
@@ -87,7 +89,7 @@ const client = new OlchatClient({
 async function untilCollected(gone) {
   for (let wait = 0; wait < 40 && gone.deref(); wait++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    heapUsed();
+    await heapUsed();
   }
   if (gone.deref()) console.warn('bench/queue: a closed notifier is still in the heap; the next heap row is off');
 }
@@ -110,9 +112,9 @@ async function measureHeap(name, jobs, snapshot) {
   let notifier = newNotifier(jobs);
   // Kept in a file, so its own strings and objects do not show up as the jobs' in the second snapshot.
   if (snapshot) writeFileSync(EMPTY_FILE, JSON.stringify([...groupBySize(takeSnapshot())]));
-  const before = heapUsed();
+  const before = await heapUsed();
   for (let i = 0; i < jobs; i++) await trigger(notifier, scenario, i, jobs);
-  const bytes = heapUsed() - before;
+  const bytes = (await heapUsed()) - before;
   const stats = notifier.stats();
   const waiting = stats.queued + stats.sending + stats.scheduled;
   // A snapshot misses what only this frame's locals hold: a global holds the notifier meanwhile.
@@ -171,9 +173,9 @@ async function measureRate(name, jobs) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 // Baseline 1: the user's own data for the same jobs, held in an array.
-const before = heapUsed();
+const before = await heapUsed();
 const held = Array.from({ length: JOBS }, (_, i) => dataFor(i));
-const rawBytes = heapUsed() - before;
+const rawBytes = (await heapUsed()) - before;
 held.length = 0;
 
 // Baseline 2: validating the same data with zod alone, the unavoidable work of a trigger.

@@ -369,8 +369,11 @@ export class JobTable {
       if (slot < this.#top && !((this.#state[slot] as number) & IN_USE)) return slot;
     }
     if (this.#top === SLOT_LIMIT) throw new RangeError('The memory queue holds 16 777 216 jobs and keys, its most');
-    if (this.#top === this.#capacity)
-      this.#resize(Math.min(SLOT_LIMIT, Math.max(1024, Math.ceil(this.#capacity * 1.5))));
+    // By a quarter: at most a fifth of the columns stand empty (about a tenth on average), for
+    // about five copies of each slot over the table's growth.
+    if (this.#top === this.#capacity) {
+      this.#resize(Math.min(SLOT_LIMIT, Math.max(1024, Math.ceil(this.#capacity * 1.25))));
+    }
     return this.#top++;
   }
 

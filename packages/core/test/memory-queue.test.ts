@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Fifo } from '../src/fifo.js';
 import { newId } from '../src/ids.js';
 import { MemoryQueue, type NewJob } from '../src/index.js';
+import { KeyIndex } from '../src/queue/key-index.js';
 import { Scheduler } from '../src/scheduler.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
@@ -178,5 +180,61 @@ describe('MemoryQueue slots', () => {
     expect(await queue.get(ids[0] as string)).toBeUndefined();
     expect(await queue.find(['k0'])).toMatchObject({ id: ids[0], status: 'sent', messageId: 'm' });
     expect(await queue.get(ids[11_999] as string)).toMatchObject({ status: 'sent' });
+  });
+});
+
+describe('KeyIndex', () => {
+  it('answers as a Map would, through growth, collisions, replacements and deletions', () => {
+    // Up to 700 keys keep the table near half full at 1 024 entries, so clusters are long and wrap
+    // around its end; slots hold up to two keys each, as jobs with an idempotency and a dedupe key do.
+    const KEYS = 700;
+    const SLOTS = 400;
+    const keysOf = new Map<number, string[]>();
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: KEYS }), slot: fc.nat(SLOTS) }),
+      // Mostly the key's own job (a removal), sometimes another one (nothing to remove).
+      fc.record({
+        kind: fc.constant('delete' as const),
+        key: fc.integer({ min: 0, max: KEYS }),
+        slot: fc.oneof(fc.constant(-1), fc.constant(-1), fc.nat(SLOTS)),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 2000, maxLength: 6000 }), (ops) => {
+        keysOf.clear();
+        const index = new KeyIndex((slot, i) => keysOf.get(slot)?.[i] as string);
+        const model = new Map<string, number>();
+        for (const { kind, key: n, slot } of ops) {
+          const key = `dedupe:rule:${n}`;
+          if (kind === 'set') {
+            const keys = keysOf.get(slot) ?? [];
+            // A slot's keys never change once set; a third one starts the slot over (a new job).
+            if (keys.length === 2) {
+              for (const old of keys) {
+                if (model.get(old) !== slot) continue;
+                model.delete(old);
+                index.deleteIf(old, slot);
+              }
+              keys.length = 0;
+            }
+            if (!keys.includes(key)) keys.push(key);
+            keysOf.set(slot, keys);
+            index.set(key, slot, keys.indexOf(key));
+            model.set(key, slot);
+          } else {
+            const owner = slot < 0 ? (model.get(key) ?? 0) : slot;
+            const removed = model.get(key) === owner;
+            if (removed) model.delete(key);
+            expect(index.deleteIf(key, owner)).toBe(removed);
+          }
+        }
+        expect(index.size).toBe(model.size);
+        for (let n = 0; n <= KEYS; n++) {
+          const key = `dedupe:rule:${n}`;
+          expect(index.get(key)).toBe(model.get(key) ?? -1);
+        }
+      }),
+      { numRuns: 20 },
+    );
   });
 });

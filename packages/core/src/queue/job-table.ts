@@ -254,6 +254,12 @@ export class JobTable {
     return this.#keys[slot];
   }
 
+  /** The job's `index`-th key (the order they were given in). */
+  keyAt(slot: number, index: number): string {
+    const keys = this.#keys[slot];
+    return (typeof keys === 'string' ? keys : keys?.[index]) as string;
+  }
+
   ruleId(slot: number): string | undefined {
     return this.#ruleId[slot];
   }

@@ -4,6 +4,7 @@ import { NumberFifo } from '../fifo.js';
 import { expiredError, freesKeys, isFinal } from '../lifecycle.js';
 import { Scheduler } from '../scheduler.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
+import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
 import { TopRecent } from './top-recent.js';
 import type {
@@ -61,7 +62,7 @@ export class MemoryQueue implements JobQueue {
   readonly #finishedAt = new NumberFifo();
   // Key → slot. A key keeps its job's slot even after the record expired, so a late duplicate
   // never resends.
-  readonly #keys = new Map<string, number>();
+  readonly #keys = new KeyIndex((slot, index) => this.#table.keyAt(slot, index));
   readonly #keyOrder = new NumberFifo(); // jobs with keys, in the order they set them
   readonly #replaceKeys = new Map<string, number>(); // → slot, pending jobs only
   readonly #lanes = new Lanes();
@@ -102,7 +103,8 @@ export class MemoryQueue implements JobQueue {
     const status = newJob.skipped ? 'skipped' : dueAt > 0 ? 'scheduled' : 'queued';
     const slot = table.add(newJob, status, now);
     if (newJob.keys.length > 0) {
-      for (const key of newJob.keys) this.#keys.set(key, slot);
+      for (let index = 0; index < newJob.keys.length; index++)
+        this.#keys.set(newJob.keys[index] as string, slot, index);
       this.#keyOrder.push(table.handle(slot));
     }
     let replacedRecord: JobRecord | undefined;
@@ -280,7 +282,7 @@ export class MemoryQueue implements JobQueue {
   #findKey(keys: readonly string[], now: number): number {
     for (const key of keys) {
       const slot = this.#keys.get(key);
-      if (slot !== undefined && this.#table.keysUntil(slot) > now) return slot;
+      if (slot >= 0 && this.#table.keysUntil(slot) > now) return slot;
     }
     return -1;
   }
@@ -459,11 +461,8 @@ export class MemoryQueue implements JobQueue {
   /** Removes the keys that still point at this job (a key set again since points at a newer one). */
   #forgetKeys(slot: number): void {
     const keys = this.#table.keys(slot);
-    if (typeof keys === 'string') {
-      if (this.#keys.get(keys) === slot) this.#keys.delete(keys);
-    } else if (keys !== undefined) {
-      for (const key of keys) if (this.#keys.get(key) === slot) this.#keys.delete(key);
-    }
+    if (typeof keys === 'string') this.#keys.deleteIf(keys, slot);
+    else if (keys !== undefined) for (const key of keys) this.#keys.deleteIf(key, slot);
   }
 
   #holdsKey(slot: number): boolean {

@@ -14,6 +14,7 @@ import type {
   TriggerOptions,
   TriggerResult,
 } from './notifier-types.js';
+import { ownCopy } from './own-string.js';
 import { MemoryQueue } from './queue/memory-queue.js';
 import {
   FINAL_STATUSES,
@@ -401,15 +402,6 @@ function readOptions(options: TriggerOptions): GivenOptions {
  */
 function namespacedKey(...parts: string[]): string {
   return parts.join('');
-}
-
-/**
- * A string the notifier keeps, as its own flat copy: an app's string may be a slice of a large
- * one (a request body), which it would keep whole, or a rope. `join` returns a lone part as it is,
- * so this goes through JSON, which always builds a new string.
- */
-function ownCopy(text: string): string {
-  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 /** An ad-hoc message whose strings are the notifier's own (see `ownCopy`). */

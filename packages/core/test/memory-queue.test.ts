@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Fifo } from '../src/fifo.js';
+import { Fifo, NumberFifo } from '../src/fifo.js';
 import { newId } from '../src/ids.js';
 import { MemoryQueue, type NewJob } from '../src/index.js';
 import { KeyIndex } from '../src/queue/key-index.js';
+import { Lanes } from '../src/queue/lanes.js';
 import { Scheduler } from '../src/scheduler.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
@@ -236,5 +237,66 @@ describe('KeyIndex', () => {
       }),
       { numRuns: 20 },
     );
+  });
+});
+
+describe('NumberFifo and Lanes', () => {
+  it('a NumberFifo answers as an array would, through growth, wrap-around and shrinking', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('push' as const), value: fc.double({ noNaN: true }) }),
+      fc.record({ kind: fc.constant('unshift' as const), value: fc.double({ noNaN: true }) }),
+      fc.record({ kind: fc.constant('shift' as const), value: fc.constant(0) }),
+    );
+    // Bursts of pushes then of shifts: the ring grows past 1 024 entries and shrinks back.
+    const bursts = fc.array(fc.tuple(fc.array(op, { minLength: 1, maxLength: 50 }), fc.nat(3000), fc.nat(3000)), {
+      minLength: 5,
+      maxLength: 20,
+    });
+    fc.assert(
+      fc.property(bursts, (plan) => {
+        const fifo = new NumberFifo();
+        const model: number[] = [];
+        for (const [ops, pushes, shifts] of plan) {
+          for (let i = 0; i < pushes; i++) {
+            fifo.push(i);
+            model.push(i);
+          }
+          for (const { kind, value } of ops) {
+            if (kind === 'push') {
+              fifo.push(value);
+              model.push(value);
+            } else if (kind === 'unshift') {
+              fifo.unshift(value);
+              model.unshift(value);
+            } else {
+              expect(fifo.shift()).toBe(model.shift());
+            }
+          }
+          for (let i = 0; i < shifts; i++) expect(fifo.shift()).toBe(model.shift());
+          expect(fifo.size).toBe(model.length);
+          expect(fifo.peek()).toBe(model[0]);
+        }
+        expect([...fifo]).toEqual(model);
+        expect(fifo.drain()).toEqual(model);
+        expect(fifo.size).toBe(0);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('lanes hand out high before normal before low, first in first out within each, and keep a turn given back', () => {
+    const lanes = new Lanes();
+    lanes.push(1, 'low');
+    lanes.push(2, 'normal');
+    lanes.push(3, 'high');
+    lanes.push(4, 'normal');
+    lanes.push(5, 'high');
+    lanes.pushFront(6, 'normal');
+    expect(lanes.size).toBe(6);
+    expect([...lanes]).toEqual([3, 5, 6, 2, 4, 1]);
+    const out: number[] = [];
+    for (let item = lanes.shift(); item !== undefined; item = lanes.shift()) out.push(item);
+    expect(out).toEqual([3, 5, 6, 2, 4, 1]);
+    expect(lanes.size).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ import { extractSamples, runSample } from './helpers/run-sample.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PNPM = ['--yes', 'pnpm@10.34.9'];
-const packages = ['core', 'testing', 'express', 'koa', 'redis'];
+const packages = ['core', 'testing', 'express', 'koa', 'redis', 'prometheus', 'cli'];
 let scratch = '';
 const tarballs: Record<string, string> = {};
 
@@ -35,7 +35,7 @@ beforeAll(async () => {
       name: 'scratch-shop',
       private: true,
       type: 'module',
-      dependencies: { ...local, express: '^5.1.0', zod: '^4.1.0' },
+      dependencies: { ...local, express: '^5.1.0', zod: '^4.1.0', 'prom-client': '^15.1.0' },
       // The packages depend on each other by version: take those from the tarballs, not the registry.
       overrides: local,
     }),
@@ -66,6 +66,21 @@ describe('the packages as published', () => {
       ).toBe(false);
       const { stdout: manifest } = await run('tar', ['-xzOf', tarballs[pkg] as string, 'package/package.json']);
       expect(manifest, `${pkg} still says workspace:`).not.toContain('workspace:');
+    }
+  });
+
+  it('the olchat-kit command is installed with @olchat-kit/cli and checks a line', async () => {
+    const bin = join(scratch, 'app', 'node_modules', '.bin', 'olchat-kit');
+    const { stdout } = await run(bin, ['--version']);
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')).version);
+    const emu = await startEmulator();
+    try {
+      const check = await run(bin, ['check'], {
+        env: { ...process.env, OLCHAT_TOKEN: emu.token, OLCHAT_BASE_URL: emu.baseUrl },
+      });
+      expect(check.stdout).not.toContain(emu.token);
+    } finally {
+      await emu.close();
     }
   });
 

@@ -57,3 +57,76 @@ export class Fifo<T> {
     return rest;
   }
 }
+
+/**
+ * A first-in, first-out list of numbers in one `Float64Array` ring: 8 bytes an entry and no object
+ * per entry. A `Fifo<number>` would box every number that is not a small integer (16 bytes more
+ * each) once its emptied slots held `undefined`.
+ */
+export class NumberFifo {
+  #ring = new Float64Array(16);
+  #head = 0;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  push(item: number): void {
+    if (this.#size === this.#ring.length) this.#grow();
+    this.#ring[this.#index(this.#size)] = item;
+    this.#size++;
+  }
+
+  /** Puts an item back at the front. */
+  unshift(item: number): void {
+    if (this.#size === this.#ring.length) this.#grow();
+    this.#head = this.#head === 0 ? this.#ring.length - 1 : this.#head - 1;
+    this.#ring[this.#head] = item;
+    this.#size++;
+  }
+
+  peek(): number | undefined {
+    return this.#size === 0 ? undefined : this.#ring[this.#head];
+  }
+
+  shift(): number | undefined {
+    if (this.#size === 0) return undefined;
+    const item = this.#ring[this.#head];
+    this.#head = this.#head + 1 === this.#ring.length ? 0 : this.#head + 1;
+    this.#size--;
+    // A long line that drained gives its memory back.
+    if (this.#ring.length > 1024 && this.#size * 4 < this.#ring.length) this.#resize(Math.ceil(this.#ring.length / 2));
+    return item;
+  }
+
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (let i = 0; i < this.#size; i++) yield this.#ring[this.#index(i)] as number;
+  }
+
+  /** Removes and returns everything, oldest first. */
+  drain(): number[] {
+    const rest = [...this];
+    this.#ring = new Float64Array(16);
+    this.#head = 0;
+    this.#size = 0;
+    return rest;
+  }
+
+  #index(offset: number): number {
+    const i = this.#head + offset;
+    return i < this.#ring.length ? i : i - this.#ring.length;
+  }
+
+  // By a quarter, not double: 100 000 waiting jobs leave at most 25 000 empty entries, not 100 000.
+  #grow(): void {
+    this.#resize(Math.ceil(this.#ring.length * 1.25));
+  }
+
+  #resize(capacity: number): void {
+    const next = new Float64Array(capacity);
+    for (let i = 0; i < this.#size; i++) next[i] = this.#ring[this.#index(i)] as number;
+    this.#ring = next;
+    this.#head = 0;
+  }
+}

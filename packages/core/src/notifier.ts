@@ -14,6 +14,7 @@ import type {
   TriggerOptions,
   TriggerResult,
 } from './notifier-types.js';
+import { ownCopy } from './own-string.js';
 import { MemoryQueue } from './queue/memory-queue.js';
 import {
   FINAL_STATUSES,
@@ -28,21 +29,6 @@ import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hour
 import type { AnyRule, Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
-
-export type {
-  LineEvent,
-  LineInfo,
-  LineReason,
-  LineState,
-  Notifier,
-  NotifierEvent,
-  NotifierEvents,
-  NotifierOptions,
-  NotifierStats,
-  QuietHoursOptions,
-  TriggerOptions,
-  TriggerResult,
-} from './notifier-types.js';
 
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
 export interface NotifierInternalOptions {
@@ -91,20 +77,23 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const quietHours: QuietHours | undefined =
     options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
+  const prepareContext = { timeZoneOf };
   const byId = indexRules(rules);
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   positiveInteger(backoff.minMs, 'backoff.minMs');
   positiveInteger(backoff.maxMs, 'backoff.maxMs');
 
   const deliveryChecks = resolveDeliveryChecks(options.deliveryChecks);
-  const webhooks: WebhookDispatcher | undefined =
-    options.webhooks === undefined || options.webhooks.length === 0
-      ? undefined
-      : createWebhookDispatcher({
-          endpoints: options.webhooks,
-          logger,
-          ...(queue.webhookOutbox ? { outbox: queue.webhookOutbox() } : {}),
-        });
+  const wantsWebhooks = options.webhooks !== undefined && options.webhooks.length > 0;
+  // A durable queue keeps undelivered webhooks too; the notifier closes that outbox after its dispatcher.
+  const queueOutbox = wantsWebhooks ? queue.webhookOutbox?.() : undefined;
+  const webhooks: WebhookDispatcher | undefined = wantsWebhooks
+    ? createWebhookDispatcher({
+        endpoints: options.webhooks ?? [],
+        logger,
+        ...(queueOutbox ? { outbox: queueOutbox } : {}),
+      })
+    : undefined;
 
   const events = new SafeEmitter(logger);
   let closed = false;
@@ -189,7 +178,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
     }
-    await beforeEnqueue?.(message);
+    // Awaited only when given: an `await undefined` still costs every trigger a microtask turn.
+    if (beforeEnqueue) await beforeEnqueue(message);
     ensureOpen();
     // One object shape for every add: a conditional spread here cost microseconds per request.
     const job: NewJob = {
@@ -201,7 +191,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       sendAt,
       notAfter,
       deadline,
-      replaceKey: spec.replaceKey,
+      replaceKey: spec.replaceKey === undefined ? undefined : ownCopy(spec.replaceKey),
       meta: spec.meta,
       quiet: spec.quiet,
     };
@@ -226,7 +216,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
       if (!rule) throw new UnknownRuleError(String(ruleId));
       const given = readOptions(triggerOptions);
-      const prepared = await rule.prepare(data, { timeZoneOf });
+      const prepared = await rule.prepare(data, prepareContext);
       if (!prepared) {
         // when() said no: recorded so get() can say why nothing was sent.
         ensureOpen();
@@ -247,8 +237,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         const { record } = await queue.add(skipped);
         return { id: record.id, status: record.status };
       }
-      const keys = given.keys;
-      if (prepared.dedupeKey !== undefined) keys.push(`dedupe:${rule.id}:${prepared.dedupeKey}`);
+      const keys =
+        prepared.dedupeKey === undefined
+          ? given.keys
+          : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
       const priority = given.priority ?? prepared.priority ?? 'normal';
       return enqueue(
         {
@@ -273,7 +265,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       return enqueue(
         {
           ruleId: undefined,
-          message: toOutgoingMessage(message),
+          message: ownMessage(toOutgoingMessage(message)),
           keys: given.keys,
           priority,
           sendAt: given.sendAt,
@@ -348,6 +340,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         line.close();
         delivery?.close();
         await webhooks?.close();
+        await queueOutbox?.close();
       });
       return closing;
     },
@@ -383,13 +376,31 @@ function readOptions(options: TriggerOptions): GivenOptions {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options must be an object');
   const idempotencyKey = toKey(options.idempotencyKey, 'idempotencyKey');
   return {
-    keys: idempotencyKey === undefined ? [] : [`idem:${idempotencyKey}`],
+    keys: idempotencyKey === undefined ? [] : [namespacedKey('idem:', idempotencyKey)],
     sendAt: toTime(options.sendAt, 'sendAt'),
     notAfter: toTime(options.notAfter, 'notAfter'),
     replaceKey: toKey(options.replaceKey, 'replaceKey'),
     priority: toPriority(options.priority, 'priority'),
     meta: toMeta(options.meta),
   };
+}
+
+/**
+ * A key as one flat string. A template literal would keep it as a rope of its parts (three 32-byte
+ * nodes for `dedupe:${ruleId}:${key}`, plus the user's string) for as long as the key is
+ * remembered; `join` copies the characters into one string.
+ */
+function namespacedKey(...parts: string[]): string {
+  return parts.join('');
+}
+
+/** An ad-hoc message whose strings are the notifier's own (see `ownCopy`). */
+function ownMessage(message: OutgoingMessage): OutgoingMessage {
+  const { phone, sendToImol } = message;
+  if ('text' in message) return { phone, text: ownCopy(message.text), sendToImol };
+  const { url, caption } = message.file;
+  const file = caption === undefined ? { url: ownCopy(url) } : { url: ownCopy(url), caption: ownCopy(caption) };
+  return { phone, file, sendToImol };
 }
 
 function positiveInteger(value: unknown, name: string): void {

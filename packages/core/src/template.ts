@@ -1,4 +1,5 @@
 import { ValidationError, type ValidationIssue } from './errors.js';
+import { ownCopy } from './own-string.js';
 
 /**
  * `{{field}}` and `{{nested.field}}` templates, plus three fixed date formats:
@@ -87,6 +88,9 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
   literals.push(source.slice(last));
   const fields = paths.map((p) => p.join('.'));
   const usesDates = formats.some((format) => format !== undefined);
+  // `{{field}}` and nothing else: joining would give back the app's own string, maybe a slice of
+  // something much larger that the queued job would then keep alive.
+  const bare = paths.length === 1 && literals[0] === '' && literals[1] === '';
 
   function missingError(data: unknown, missing: readonly string[], renderWhere: string): ValidationError {
     return new ValidationError(
@@ -116,7 +120,8 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
     if (missing.length > 0) throw missingError(data, missing, renderWhere);
     parts.push(literals[paths.length] as string);
     // join() builds a flat string: a queued job then keeps one compact copy, not a rope of parts.
-    return parts.join('');
+    const text = parts.join('');
+    return bare ? ownCopy(text) : text;
   }
 
   function renderWithDates(data: unknown, renderWhere: string, context?: RenderContext): string {

@@ -301,3 +301,34 @@ describe('a failing limiter store', () => {
     }
   });
 });
+
+describe('a waiter that gives up', () => {
+  it('at the head of the line, is let go at once: the line asks for the next waiter instead of sleeping on it', async () => {
+    const store = new MemoryLimiterStore();
+    let asked = 0;
+    const counting: LimiterStore = {
+      tryAcquire: (key, slots, leaseMs) => {
+        asked++;
+        return store.tryAcquire(key, slots, leaseMs);
+      },
+      release: (lease, holdMs) => store.release(lease, holdMs),
+      renew: (lease, leaseMs) => store.renew(lease, leaseMs),
+      onFree: (key, listener) => store.onFree(key, listener),
+      maxPollMs: store.maxPollMs,
+    };
+    const gate = new SlotGate(counting, 'k');
+    const held = await gate.acquire(1, 60_000);
+    const giveUp = new AbortController();
+    const first = gate.acquire(1, 60_000, giveUp.signal).catch((error: unknown) => error);
+    const second = gate.acquire(1, 60_000);
+    await sleep(20);
+    const before = asked;
+    giveUp.abort(new Error('gave up'));
+    await first;
+    await sleep(20);
+    expect(asked).toBeGreaterThan(before);
+    await store.release(held, 0);
+    const lease = await second;
+    await store.release(lease, 0);
+  });
+});

@@ -1,6 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Fifo } from '../src/fifo.js';
-import { MemoryQueue } from '../src/index.js';
+import { Fifo, NumberFifo } from '../src/fifo.js';
+import { newId } from '../src/ids.js';
+import { MemoryQueue, type NewJob } from '../src/index.js';
+import { KeyIndex } from '../src/queue/key-index.js';
+import { Lanes } from '../src/queue/lanes.js';
+import { Scheduler } from '../src/scheduler.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
 const lane = { priority: 'normal', deadline: Date.now() + 3600_000, quiet: false } as const;
@@ -45,5 +50,253 @@ describe('Fifo', () => {
     out.push(...fifo.drain());
     expect(out).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(fifo.size).toBe(0);
+  });
+});
+
+describe('Scheduler', () => {
+  it('hands items out earliest first, equal times in the order they were added, each once', () => {
+    let now = 0;
+    const out: number[] = [];
+    const scheduler = new Scheduler<number>(
+      (item) => out.push(item),
+      () => now,
+    );
+    // 2 000 items over 50 distinct times, so many share one; the reference is a stable sort.
+    const times = Array.from({ length: 2000 }, (_, i) => ((i * 7919) % 50) * 1000);
+    for (const [item, at] of times.entries()) scheduler.add(item, at);
+    for (now = 0; now <= 50_000; now += 5_000) scheduler.runDue();
+    scheduler.stop();
+    const expected = times.map((at, item) => ({ at, item })).sort((a, b) => a.at - b.at);
+    expect(out).toEqual(expected.map((entry) => entry.item));
+    expect(scheduler.size).toBe(0);
+  });
+
+  it('keeps only what is not due yet, and its next time', () => {
+    let now = 0;
+    const out: string[] = [];
+    const scheduler = new Scheduler<string>(
+      (item) => out.push(item),
+      () => now,
+    );
+    scheduler.add('late', 3_000);
+    scheduler.add('early', 1_000);
+    scheduler.add('middle', 2_000);
+    now = 2_000;
+    scheduler.runDue();
+    scheduler.stop();
+    expect(out).toEqual(['early', 'middle']);
+    expect(scheduler.size).toBe(1);
+    expect(scheduler.nextAt).toBe(3_000);
+    expect([...scheduler.items()]).toEqual(['late']);
+  });
+});
+
+describe('job ids', () => {
+  it('are 16 characters of base64url, flat, and distinct', async () => {
+    const queue = new MemoryQueue();
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const { record } = await queue.add({ message, keys: [], keyTtlMs: 60_000, skipped: true, ...lane });
+      ids.add(record.id);
+    }
+    expect(ids.size).toBe(2000);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    // A decoy answer (the honeypot's) has the same shape.
+    expect(newId()).toMatch(/^[A-Za-z0-9_-]{16}$/);
+  });
+});
+
+describe('MemoryQueue slots', () => {
+  const queued = (text: string): NewJob => ({ message: { ...message, text }, keys: [], keyTtlMs: 60_000, ...lane });
+
+  it('a job that takes a forgotten job’s place is not reached through what that job left in its lane', async () => {
+    const queue = new MemoryQueue({ maxFinished: 1 });
+    const first = await queue.add(queued('first'));
+    await queue.add(queued('second'));
+    await queue.cancel(first.record.id); // its lane entry stays behind, to be skipped
+    await queue.add({ ...queued('skipped'), skipped: true }); // pushes the cancelled record out
+    expect(await queue.get(first.record.id)).toBeUndefined();
+    const third = await queue.add(queued('third')); // may reuse the first one's storage
+    expect(third.record.id).not.toBe(first.record.id);
+    const sent: string[] = [];
+    queue.start({
+      concurrency: 1,
+      worker: async (job) => {
+        await job.markAttempt();
+        sent.push('text' in job.message ? job.message.text : '');
+        return { status: 'sent' };
+      },
+      onFinished: () => {},
+    });
+    await queue.close({ timeoutMs: 1_000 });
+    // Lane order: second, then third. The first one's stale entry, ahead of both, reaches no one.
+    expect(sent).toEqual(['second', 'third']);
+  });
+
+  it('answers only its own ids: other shapes, changed ones and forgotten jobs are unknown', async () => {
+    const queue = new MemoryQueue({ maxFinished: 10 });
+    const ids: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      ids.push((await queue.add({ ...queued(`m${i}`), skipped: true })).record.id);
+    }
+    const newest = ids[499] as string;
+    expect(await queue.get(newest)).toMatchObject({ id: newest, status: 'skipped' });
+    for (const id of ids.slice(0, 490)) expect(await queue.get(id)).toBeUndefined();
+    for (const id of ids.slice(490)) expect((await queue.get(id))?.id).toBe(id);
+    const changed = `${newest.slice(0, 15)}${newest[15] === 'A' ? 'B' : 'A'}`;
+    for (const id of [changed, newId(), 'not-an-id', '', `${newest}x`, '0b2f7c1e-3d4a-4f5b-8c6d-7e8f9a0b1c2d']) {
+      expect(await queue.get(id)).toBeUndefined();
+      expect(await queue.cancel(id)).toBeUndefined();
+    }
+  });
+
+  it('keeps records, keys and order right while storage grows, empties and grows again', async () => {
+    const queue = new MemoryQueue({ maxFinished: 5 });
+    const texts: string[] = [];
+    queue.start({
+      concurrency: 4,
+      worker: async (job) => {
+        await job.markAttempt();
+        texts.push('text' in job.message ? job.message.text : '');
+        return { status: 'sent', messageId: 'm' };
+      },
+      onFinished: () => {},
+    });
+    const sentAll = async (count: number) => {
+      for (let wait = 0; wait < 500 && queue.stats().sent < count; wait++) await new Promise((r) => setTimeout(r, 10));
+    };
+    // 12 000 jobs without keys: sent, their records forgotten, their storage given back.
+    for (let i = 0; i < 12_000; i++) await queue.add(queued(`a${i}`));
+    await sentAll(12_000);
+    // 12 000 more with keys, into storage that shrank: their keys outlive their records.
+    const ids: string[] = [];
+    for (let i = 0; i < 12_000; i++) ids.push((await queue.add({ ...queued(`b${i}`), keys: [`k${i}`] })).record.id);
+    await sentAll(24_000);
+    await queue.close({ timeoutMs: 10_000 });
+    expect(texts).toEqual([
+      ...Array.from({ length: 12_000 }, (_, i) => `a${i}`),
+      ...Array.from({ length: 12_000 }, (_, i) => `b${i}`),
+    ]);
+    expect(queue.stats()).toMatchObject({ queued: 0, sending: 0, sent: 24_000 });
+    expect(await queue.get(ids[0] as string)).toBeUndefined();
+    expect(await queue.find(['k0'])).toMatchObject({ id: ids[0], status: 'sent', messageId: 'm' });
+    expect(await queue.get(ids[11_999] as string)).toMatchObject({ status: 'sent' });
+  });
+});
+
+describe('KeyIndex', () => {
+  it('answers as a Map would, through growth, collisions, replacements and deletions', () => {
+    // Up to 700 keys keep the table near half full at 1 024 entries, so clusters are long and wrap
+    // around its end; slots hold up to two keys each, as jobs with an idempotency and a dedupe key do.
+    const KEYS = 700;
+    const SLOTS = 400;
+    const keysOf = new Map<number, string[]>();
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: KEYS }), slot: fc.nat(SLOTS) }),
+      // Mostly the key's own job (a removal), sometimes another one (nothing to remove).
+      fc.record({
+        kind: fc.constant('delete' as const),
+        key: fc.integer({ min: 0, max: KEYS }),
+        slot: fc.oneof(fc.constant(-1), fc.constant(-1), fc.nat(SLOTS)),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 2000, maxLength: 6000 }), (ops) => {
+        keysOf.clear();
+        const index = new KeyIndex((slot, i) => keysOf.get(slot)?.[i] as string);
+        const model = new Map<string, number>();
+        for (const { kind, key: n, slot } of ops) {
+          const key = `dedupe:rule:${n}`;
+          if (kind === 'set') {
+            const keys = keysOf.get(slot) ?? [];
+            // A slot's keys never change once set; a third one starts the slot over (a new job).
+            if (keys.length === 2) {
+              for (const old of keys) {
+                if (model.get(old) !== slot) continue;
+                model.delete(old);
+                index.deleteIf(old, slot);
+              }
+              keys.length = 0;
+            }
+            if (!keys.includes(key)) keys.push(key);
+            keysOf.set(slot, keys);
+            index.set(key, slot, keys.indexOf(key));
+            model.set(key, slot);
+          } else {
+            const owner = slot < 0 ? (model.get(key) ?? 0) : slot;
+            const removed = model.get(key) === owner;
+            if (removed) model.delete(key);
+            expect(index.deleteIf(key, owner)).toBe(removed);
+          }
+        }
+        expect(index.size).toBe(model.size);
+        for (let n = 0; n <= KEYS; n++) {
+          const key = `dedupe:rule:${n}`;
+          expect(index.get(key)).toBe(model.get(key) ?? -1);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe('NumberFifo and Lanes', () => {
+  it('a NumberFifo answers as an array would, through growth, wrap-around and shrinking', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('push' as const), value: fc.double({ noNaN: true }) }),
+      fc.record({ kind: fc.constant('unshift' as const), value: fc.double({ noNaN: true }) }),
+      fc.record({ kind: fc.constant('shift' as const), value: fc.constant(0) }),
+    );
+    // Bursts of pushes then of shifts: the ring grows past 1 024 entries and shrinks back.
+    const bursts = fc.array(fc.tuple(fc.array(op, { minLength: 1, maxLength: 50 }), fc.nat(3000), fc.nat(3000)), {
+      minLength: 5,
+      maxLength: 20,
+    });
+    fc.assert(
+      fc.property(bursts, (plan) => {
+        const fifo = new NumberFifo();
+        const model: number[] = [];
+        for (const [ops, pushes, shifts] of plan) {
+          for (let i = 0; i < pushes; i++) {
+            fifo.push(i);
+            model.push(i);
+          }
+          for (const { kind, value } of ops) {
+            if (kind === 'push') {
+              fifo.push(value);
+              model.push(value);
+            } else if (kind === 'unshift') {
+              fifo.unshift(value);
+              model.unshift(value);
+            } else {
+              expect(fifo.shift()).toBe(model.shift());
+            }
+          }
+          for (let i = 0; i < shifts; i++) expect(fifo.shift()).toBe(model.shift());
+          expect(fifo.size).toBe(model.length);
+          expect(fifo.peek()).toBe(model[0]);
+        }
+        expect([...fifo]).toEqual(model);
+        expect(fifo.drain()).toEqual(model);
+        expect(fifo.size).toBe(0);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('lanes hand out high before normal before low, first in first out within each, and keep a turn given back', () => {
+    const lanes = new Lanes();
+    lanes.push(1, 'low');
+    lanes.push(2, 'normal');
+    lanes.push(3, 'high');
+    lanes.push(4, 'normal');
+    lanes.push(5, 'high');
+    lanes.pushFront(6, 'normal');
+    expect(lanes.size).toBe(6);
+    expect([...lanes]).toEqual([3, 5, 6, 2, 4, 1]);
+    const out: number[] = [];
+    for (let item = lanes.shift(); item !== undefined; item = lanes.shift()) out.push(item);
+    expect(out).toEqual([3, 5, 6, 2, 4, 1]);
+    expect(lanes.size).toBe(0);
   });
 });

@@ -1,3 +1,5 @@
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -384,5 +386,30 @@ describe('the memory queue keeps a bounded history', () => {
     await finished(notifier, job.id);
     await new Promise((r) => setTimeout(r, 80));
     expect(await notifier.get(job.id)).toBeUndefined();
+  });
+});
+
+describe('what a queued job keeps', () => {
+  it('its own copy of the strings it was given, not the large ones they were sliced from', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const used = () => {
+      gc();
+      return getHeapStatistics().used_heap_size;
+    };
+    const bare = defineRule({ id: 'bare', to: 'phone', text: '{{message}}' });
+    const notifier = make([bare]);
+    const sendAt = Date.now() + 3600_000; // scheduled: each job keeps its text meanwhile
+    const before = used();
+    for (let i = 0; i < 20; i++) {
+      // A 1 MB request body; each slice of it would keep all of it alive.
+      const body = `${i}-`.repeat(400_000).slice(0, 1_000_000);
+      const data = { phone: '+79123456789', message: body.slice(0, 50) };
+      await notifier.trigger('bare', data, { sendAt, replaceKey: body.slice(50, 100) });
+      await notifier.send({ phone: '+79123456789', text: body.slice(100, 150) }, { sendAt });
+    }
+    expect(notifier.stats().scheduled).toBe(40);
+    // Kept whole, the 20 bodies would be 20 MB.
+    expect(used() - before).toBeLessThan(4_000_000);
   });
 });

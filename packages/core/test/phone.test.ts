@@ -1,5 +1,55 @@
+import fc from 'fast-check';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { describe, expect, it } from 'vitest';
 import { normalizePhone, OlchatError, ValidationError } from '../src/index.js';
+
+/** What normalizePhone answers by libphonenumber's full parse alone (all it did before its fast path). */
+function byFullParse(input: string): string | undefined {
+  const trimmed = input.trim();
+  if (!/^\+?[\d\s().\-\u00a0]{10,24}$/.test(trimmed)) return undefined;
+  const parsed = parsePhoneNumberFromString(trimmed, 'RU');
+  const digits = parsed ? `${parsed.countryCallingCode}${parsed.nationalNumber}` : '';
+  return parsed?.isValid() && parsed.countryCallingCode === '7' && digits.length === 11 ? digits : undefined;
+}
+
+function normalizedOrUndefined(input: string): string | undefined {
+  try {
+    return normalizePhone(input);
+  } catch (error) {
+    if (error instanceof ValidationError) return undefined;
+    throw error;
+  }
+}
+
+// Codes in use (Russian mobile and city, Kazakh mobile and city, toll-free and premium) and any
+// three digits, so that valid and invalid numbers both come up often.
+const AREA_CODES = [
+  '912',
+  '903',
+  '916',
+  '926',
+  '999',
+  '958',
+  '495',
+  '499',
+  '812',
+  '343',
+  '701',
+  '705',
+  '707',
+  '747',
+  '771',
+  '777',
+  '727',
+  '717',
+  '800',
+  '804',
+  '900',
+  '300',
+  '600',
+  '100',
+  '000',
+];
 
 describe('normalizePhone', () => {
   it.each([
@@ -39,6 +89,31 @@ describe('normalizePhone', () => {
     ['+7 912 345 67 89 доб. 12', 'extension'],
   ])('rejects %j (%s) with a ValidationError', (input) => {
     expect(() => normalizePhone(input)).toThrow(ValidationError);
+  });
+
+  it('answers what libphonenumber’s full parse answers, for numbers typed in every common shape', () => {
+    const digits = (count: number) =>
+      fc.array(fc.integer({ min: 0, max: 9 }), { minLength: count, maxLength: count }).map((d) => d.join(''));
+    const separator = fc.constantFrom('', ' ', '-', '.', '\u00a0', '  ', ' - ');
+    const typed = fc
+      .record({
+        padding: fc.constantFrom('', ' ', '\t'),
+        prefix: fc.constantFrom('', '+7', '7', '8', '+7 ', '7 ', '8 ', '8-', '+7-', '+7\u00a0', '+8', '+ 7 '),
+        area: fc.oneof(fc.constantFrom(...AREA_CODES), digits(3)),
+        brackets: fc.boolean(),
+        rest: digits(7),
+        separators: fc.array(separator, { minLength: 3, maxLength: 3 }),
+      })
+      .map(({ padding, prefix, area, brackets, rest, separators: [a, b, c] }) => {
+        const code = brackets ? `(${area})` : area;
+        return `${padding}${prefix}${code}${a}${rest.slice(0, 3)}${b}${rest.slice(3, 5)}${c}${rest.slice(5)}${padding}`;
+      });
+    fc.assert(
+      fc.property(typed, (input) => {
+        expect(normalizedOrUndefined(input)).toBe(byFullParse(input));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 
   it.each([null, undefined, {}, [], 7.5, true])('rejects %j that is not a string', (input) => {

@@ -1,4 +1,4 @@
-import { createNotifier, defineRule, type Notifier, OlchatClient } from '@olchat-kit/core';
+import { createNotifier, defineRule, type JobStats, OlchatClient } from '@olchat-kit/core';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -47,7 +47,7 @@ function processOn(name: string, options: Partial<RedisQueueOptions> = {}, notif
   const limiterStore = redisLimiterStore({ connection: redis.connection });
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
   const queue: RedisQueue = redisQueue({ connection: redis.connection, name, ...options });
-  const notifier: Notifier = createNotifier({ client, queue, rules: [orderReceived], ...notifierOptions });
+  const notifier = createNotifier({ client, queue, rules: [orderReceived], ...notifierOptions });
   let closed = false;
   const close = async (timeoutMs = 5_000) => {
     if (closed) return;
@@ -58,6 +58,11 @@ function processOn(name: string, options: Partial<RedisQueueOptions> = {}, notif
   };
   cleanup.push(close);
   return { notifier, queue, close };
+}
+
+/** The queue's counts of the notifier's stats (without its ETA). */
+function counts({ etaMs: _eta, ...stats }: JobStats & { etaMs: number }): JobStats {
+  return stats;
 }
 
 /** A queue with no worker: a process that only reads, or only adds. */
@@ -138,18 +143,23 @@ describe('redisQueue', () => {
   it('stats() answers at once, from a snapshot shared by every process', async () => {
     const shop = processOn('stats');
     const watcher = reader('stats');
-    const before = shop.notifier.stats();
-    expect(before).toEqual({ queued: 0, sending: 0, sent: 0, failed: 0 });
+    const before = counts(shop.notifier.stats());
+    const none = { scheduled: 0, queued: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, expired: 0 };
+    expect(before).toEqual(none);
     emu.fail('500'); // one of the five is answered 500: failed, not retried
     for (let i = 0; i < 5; i++) await shop.notifier.send({ phone: PHONE, text: `s-${i}` });
     // Counted at once by the process that added them, before any refresh from Redis.
-    const local = shop.notifier.stats();
+    const local = counts(shop.notifier.stats());
     expect(local.queued + local.sending + local.sent + local.failed).toBe(5);
     await emu.waitForMessages(4, 5_000);
     // Another process sees the shared totals within a refresh or two.
-    const totals = { queued: 0, sending: 0, sent: 4, failed: 1 };
+    const totals = { ...none, sent: 4, failed: 1 };
     await waitFor(() => JSON.stringify(watcher.stats()) === JSON.stringify(totals), 5_000, 'the shared totals');
-    await waitFor(() => JSON.stringify(shop.notifier.stats()) === JSON.stringify(totals), 3_000, 'the same here');
+    await waitFor(
+      () => JSON.stringify(counts(shop.notifier.stats())) === JSON.stringify(totals),
+      3_000,
+      'the same here',
+    );
   }, 20_000);
 
   it('finished records expire, but an idempotency key still returns its first job', async () => {
@@ -184,7 +194,14 @@ describe('redisQueue', () => {
     cleanup.push(() => nowhere.close({ timeoutMs: 100 }));
     const started = Date.now();
     const error = await nowhere
-      .add({ message: { phone: PHONE, text: 'x', sendToImol: false }, keys: [], keyTtlMs: 1000 })
+      .add({
+        message: { phone: PHONE, text: 'x', sendToImol: false },
+        keys: [],
+        keyTtlMs: 1000,
+        priority: 'normal',
+        deadline: Date.now() + 60_000,
+        quiet: false,
+      })
       .catch((e) => e);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(error).toBeInstanceOf(RedisUnavailableError);
@@ -197,5 +214,7 @@ describe('redisQueue', () => {
     expect(() => redisQueue({} as RedisQueueOptions)).toThrow(/connection/);
     expect(() => redisQueue({ connection: redis.connection, name: 'a:b' })).toThrow(/name/);
     expect(() => redisQueue({ connection: redis.connection, lockDurationMs: 0 })).toThrow(/lockDurationMs/);
+    expect(() => redisQueue({ connection: redis.connection, maxQueued: 0 })).toThrow(/maxQueued/);
+    expect(() => redisQueue({ connection: redis.connection, sweepIntervalMs: 1.5 })).toThrow(/sweepIntervalMs/);
   });
 });

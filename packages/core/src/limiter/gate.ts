@@ -61,10 +61,13 @@ export class SlotGate {
       const waiter: Waiter = { slots, leaseMs, lane, inLine: true, resolve, reject, signal, onAbort: undefined };
       if (signal) {
         waiter.onAbort = () => {
+          // The line may be asleep on this waiter's behalf: wake it, so it lets go of the waiter
+          // (and whatever the waiter's caller holds) and asks for the next one.
+          const wasHead = this.#head() === waiter;
           waiter.inLine = false;
           lane.remove(waiter);
           reject(signal.reason);
-          if (this.waiting === 0) this.#interrupt?.();
+          if (wasHead || this.waiting === 0) this.#interrupt?.();
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }

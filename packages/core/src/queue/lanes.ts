@@ -1,28 +1,33 @@
-import { Fifo } from '../fifo.js';
+import { NumberFifo } from '../fifo.js';
 import { PRIORITIES, type Priority } from './types.js';
 
 /**
  * One first-in, first-out line per priority: `shift()` takes from `high` before `normal` before
- * `low`. Items are not removed from the middle: the owner skips those that no longer count.
+ * `low`. Entries are numbers (the memory queue's job handles), 8 bytes each. Items are not removed
+ * from the middle: the owner skips those that no longer count.
  */
-export class Lanes<T> {
-  readonly #lanes: Record<Priority, Fifo<T>> = { high: new Fifo(), normal: new Fifo(), low: new Fifo() };
+export class Lanes {
+  readonly #lanes: Record<Priority, NumberFifo> = {
+    high: new NumberFifo(),
+    normal: new NumberFifo(),
+    low: new NumberFifo(),
+  };
 
   /** Entries, including ones the owner will skip. */
   get size(): number {
     return this.#lanes.high.size + this.#lanes.normal.size + this.#lanes.low.size;
   }
 
-  push(item: T, priority: Priority): void {
+  push(item: number, priority: Priority): void {
     this.#lanes[priority].push(item);
   }
 
   /** Back at the head of its lane: it keeps its turn. */
-  pushFront(item: T, priority: Priority): void {
+  pushFront(item: number, priority: Priority): void {
     this.#lanes[priority].unshift(item);
   }
 
-  shift(): T | undefined {
+  shift(): number | undefined {
     for (const priority of PRIORITIES) {
       const item = this.#lanes[priority].shift();
       if (item !== undefined) return item;
@@ -30,11 +35,11 @@ export class Lanes<T> {
     return undefined;
   }
 
-  *[Symbol.iterator](): IterableIterator<T> {
+  *[Symbol.iterator](): IterableIterator<number> {
     for (const priority of PRIORITIES) yield* this.#lanes[priority];
   }
 
-  drain(): T[] {
+  drain(): number[] {
     return PRIORITIES.flatMap((priority) => this.#lanes[priority].drain());
   }
 }

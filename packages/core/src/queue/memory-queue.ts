@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import { QueueFullError } from '../errors.js';
-import { Fifo } from '../fifo.js';
-import { newId } from '../ids.js';
+import { NumberFifo } from '../fifo.js';
 import { expiredError, freesKeys, isFinal } from '../lifecycle.js';
-import type { OutgoingMessage } from '../message.js';
 import { Scheduler } from '../scheduler.js';
+import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
+import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
 import { TopRecent } from './top-recent.js';
 import type {
@@ -13,15 +13,12 @@ import type {
   CancelTarget,
   DeliveryStatus,
   JobError,
-  JobMeta,
   JobOutcome,
   JobQueue,
   JobRecord,
   JobStats,
-  JobStatus,
   ListOptions,
   NewJob,
-  Priority,
   WorkerOptions,
 } from './types.js';
 
@@ -40,67 +37,38 @@ export interface MemoryQueueOptions {
 
 export const DEFAULT_MAX_QUEUED = 100_000;
 
-interface KeyEntry {
-  job: Job;
-  expiresAt: number;
-}
-
-// One object per job serves as queue entry, record and payload: 100 000 queued jobs stay small.
-// Every field is set in the constructor-like literal below, so all jobs share one hidden class.
-interface Job {
-  id: string;
-  ruleId: string | undefined;
-  status: JobStatus;
-  priority: Priority;
-  attempts: number;
-  messageId: string | undefined;
-  error: JobError | undefined;
-  createdAt: number;
-  updatedAt: number;
-  /** Dropped once the job can never be sent again (kept on failed and expired jobs for `retry()`). */
-  message: OutgoingMessage | undefined;
-  phone: string | undefined;
-  sendAt: number | undefined;
-  notAfter: number | undefined;
-  deadline: number;
-  replaceKey: string | undefined;
-  meta: JobMeta | undefined;
-  quiet: boolean;
-  keys: string[] | undefined;
-  /** While a worker holds the job: aborting it tells the worker the job was cancelled. */
-  held: AbortController | undefined;
-  /**
-   * Where the job waits: in a lane, or on the timer until `dueAt`. Lanes and the timer never
-   * remove entries from their middle, so an entry that does not match this is stale and skipped.
-   */
-  place: 'lane' | 'timer' | undefined;
-  dueAt: number;
-  delivery: DeliveryStatus | undefined;
-  deliveryCheckedAt: number | undefined;
-  deliveryRaw: string | undefined;
-}
-
 const CLOSED_ERROR: JobError = { code: 'CLOSED', message: 'Not sent: the notifier closed before its turn' };
 const SCHEDULED_CLOSED_ERROR: JobError = {
   code: 'CLOSED',
   message: 'Not sent: the notifier closed before its time (the memory queue keeps nothing across restarts)',
 };
 
-/** The default queue: jobs live in this process only and are lost if it dies. */
+/**
+ * The default queue: jobs live in this process only and are lost if it dies.
+ *
+ * Jobs are rows of a `JobTable` (see there why); this class keeps the lifecycle. Lanes, the timer,
+ * the history and the key expiry line hold handles, never removed from their middle: an entry whose
+ * job moved, ended or is gone no longer matches the job's state and is skipped.
+ */
 export class MemoryQueue implements JobQueue {
   readonly #keepFinishedMs: number;
   readonly #maxFinished: number;
   readonly #maxKeys: number;
   readonly #sweepIntervalMs: number;
   #maxQueued: number;
-  readonly #jobs = new Map<string, Job>();
-  readonly #finished = new Fifo<{ job: Job; finishedAt: number }>(); // in finishing order
-  // A key keeps its job object even after the record expired, so a late duplicate never resends.
-  readonly #keys = new Map<string, KeyEntry>();
-  readonly #keyOrder = new Fifo<{ key: string; entry: KeyEntry }>(); // in the order they were set
-  readonly #replaceKeys = new Map<string, Job>(); // only pending jobs
-  readonly #lanes = new Lanes<Job>();
-  readonly #scheduler = new Scheduler<Job>((job, at) => this.#due(job, at));
+  readonly #table = new JobTable();
+  // Finished jobs in finishing order, and when each finished.
+  readonly #finished = new NumberFifo();
+  readonly #finishedAt = new NumberFifo();
+  // Key → slot. A key keeps its job's slot even after the record expired, so a late duplicate
+  // never resends.
+  readonly #keys = new KeyIndex((slot, index) => this.#table.keyAt(slot, index));
+  readonly #keyOrder = new NumberFifo(); // jobs with keys, in the order they set them
+  readonly #replaceKeys = new Map<string, number>(); // → slot, pending jobs only
+  readonly #lanes = new Lanes();
+  readonly #scheduler = new Scheduler<number>((handle, at) => this.#due(handle, at));
+  /** Handle → what tells its worker the job was cancelled, while a worker holds it. */
+  readonly #held = new Map<number, AbortController>();
   #running = 0;
   #counts: JobStats = { scheduled: 0, queued: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, expired: 0 };
   #options: WorkerOptions | undefined;
@@ -121,8 +89,9 @@ export class MemoryQueue implements JobQueue {
   async add(newJob: NewJob): Promise<AddResult> {
     const now = Date.now();
     this.#expire(now);
+    const table = this.#table;
     const hit = this.#findKey(newJob.keys, now);
-    if (hit) return { record: toRecord(hit), created: false };
+    if (hit >= 0) return { record: table.record(hit), created: false };
     if (!newJob.skipped && this.#pending() >= this.#maxQueued) {
       throw new QueueFullError(
         `The queue already holds ${this.#maxQueued} unfinished messages; nothing was queued`,
@@ -131,87 +100,76 @@ export class MemoryQueue implements JobQueue {
     }
     const replaced = newJob.replaceKey === undefined ? undefined : this.#replaceKeys.get(newJob.replaceKey);
     const dueAt = newJob.sendAt !== undefined && newJob.sendAt > now ? Math.min(newJob.sendAt, newJob.deadline) : 0;
-    const job: Job = {
-      id: newId(),
-      ruleId: newJob.ruleId,
-      status: newJob.skipped ? 'skipped' : dueAt > 0 ? 'scheduled' : 'queued',
-      priority: newJob.priority,
-      attempts: 0,
-      messageId: undefined,
-      error: undefined,
-      createdAt: now,
-      updatedAt: now,
-      message: newJob.skipped ? undefined : newJob.message,
-      phone: newJob.skipped ? undefined : newJob.message.phone,
-      sendAt: newJob.sendAt,
-      notAfter: newJob.notAfter,
-      deadline: newJob.deadline,
-      replaceKey: newJob.skipped ? undefined : newJob.replaceKey,
-      meta: newJob.meta,
-      quiet: newJob.quiet,
-      keys: newJob.keys.length > 0 ? newJob.keys : undefined,
-      held: undefined,
-      place: undefined,
-      dueAt: 0,
-      delivery: undefined,
-      deliveryCheckedAt: undefined,
-      deliveryRaw: undefined,
-    };
-    this.#jobs.set(job.id, job);
-    for (const key of newJob.keys) this.#remember(key, job, now + newJob.keyTtlMs);
-    let replacedRecord: JobRecord | undefined;
-    if (replaced && (replaced.status === 'scheduled' || replaced.status === 'queued')) {
-      this.#end(replaced, 'cancelled', undefined);
-      replacedRecord = toRecord(replaced);
+    const status = newJob.skipped ? 'skipped' : dueAt > 0 ? 'scheduled' : 'queued';
+    const slot = table.add(newJob, status, now);
+    if (newJob.keys.length > 0) {
+      for (let index = 0; index < newJob.keys.length; index++)
+        this.#keys.set(newJob.keys[index] as string, slot, index);
+      this.#keyOrder.push(table.handle(slot));
     }
-    if (job.replaceKey !== undefined) this.#replaceKeys.set(job.replaceKey, job);
+    let replacedRecord: JobRecord | undefined;
+    if (replaced !== undefined) {
+      const replacedStatus = table.status(replaced);
+      if (replacedStatus === 'scheduled' || replacedStatus === 'queued') {
+        this.#end(replaced, 'cancelled', undefined);
+        replacedRecord = table.record(replaced);
+      }
+    }
+    const replaceKey = table.replaceKey(slot);
+    if (replaceKey !== undefined) this.#replaceKeys.set(replaceKey, slot);
     if (newJob.skipped) {
-      this.#markFinished(job, now);
-    } else if (job.status === 'scheduled') {
+      this.#markFinished(slot, now);
+    } else if (status === 'scheduled') {
       this.#counts.scheduled++;
-      this.#wait(job, dueAt);
+      this.#wait(slot, dueAt);
     } else {
       this.#counts.queued++;
-      this.#enter(job, false);
+      this.#enter(slot, false);
       this.#pump();
     }
-    const result: AddResult = { record: toRecord(job), created: true };
+    const result: AddResult = { record: table.record(slot), created: true };
     if (replacedRecord) result.replaced = replacedRecord;
     return result;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
     this.#expire(Date.now());
-    const job = this.#jobs.get(id);
-    return job ? toRecord(job) : undefined;
+    const slot = this.#table.slotOfId(id);
+    return slot < 0 ? undefined : this.#table.record(slot);
   }
 
   async find(keys: readonly string[]): Promise<JobRecord | undefined> {
-    const job = this.#findKey(keys, Date.now());
-    return job ? toRecord(job) : undefined;
+    const slot = this.#findKey(keys, Date.now());
+    return slot < 0 ? undefined : this.#table.record(slot);
   }
 
   async cancel(target: CancelTarget): Promise<JobRecord | undefined> {
-    const job = typeof target === 'string' ? this.#jobs.get(target) : this.#replaceKeys.get(target.replaceKey);
-    if (!job || (job.status !== 'scheduled' && job.status !== 'queued')) return undefined;
-    this.#end(job, 'cancelled', undefined);
-    return toRecord(job);
+    const slot =
+      typeof target === 'string' ? this.#table.slotOfId(target) : (this.#replaceKeys.get(target.replaceKey) ?? -1);
+    if (slot < 0) return undefined;
+    const status = this.#table.status(slot);
+    if (status !== 'scheduled' && status !== 'queued') return undefined;
+    this.#end(slot, 'cancelled', undefined);
+    return this.#table.record(slot);
   }
 
   async requeue(id: string, deadline: number): Promise<JobRecord | undefined> {
-    const job = this.#jobs.get(id);
-    if (!job || (job.status !== 'failed' && job.status !== 'expired') || !job.message) return undefined;
+    const table = this.#table;
+    const slot = table.slotOfId(id);
+    if (slot < 0) return undefined;
+    const status = table.status(slot);
+    if ((status !== 'failed' && status !== 'expired') || !table.hasMessage(slot)) return undefined;
     if (this.#pending() >= this.#maxQueued) {
       throw new QueueFullError(`The queue already holds ${this.#maxQueued} unfinished messages`, RETRY_WHEN_FULL_MS);
     }
-    this.#counts[job.status]--;
-    job.status = 'queued';
-    job.deadline = deadline;
-    job.updatedAt = Date.now();
+    this.#counts[status]--;
+    table.setStatus(slot, 'queued');
+    table.setDeadline(slot, deadline);
+    table.setUpdatedAt(slot, Date.now());
     this.#counts.queued++;
-    this.#enter(job, false);
+    this.#enter(slot, false);
     this.#pump();
-    return toRecord(job);
+    return table.record(slot);
   }
 
   async setDelivery(
@@ -220,21 +178,20 @@ export class MemoryQueue implements JobQueue {
     checkedAt: number,
     raw?: string,
   ): Promise<JobRecord | undefined> {
-    const job = this.#jobs.get(id);
-    if (!job) return undefined;
-    if (delivery !== undefined) job.delivery = delivery;
-    job.deliveryCheckedAt = checkedAt;
-    if (raw !== undefined) job.deliveryRaw = raw;
-    return toRecord(job);
+    const slot = this.#table.slotOfId(id);
+    if (slot < 0) return undefined;
+    this.#table.setDelivery(slot, delivery, checkedAt, raw);
+    return this.#table.record(slot);
   }
 
   async list(options: ListOptions = {}): Promise<JobRecord[]> {
+    const table = this.#table;
     const limit = Math.min(Math.max(1, options.limit ?? 50), 500);
-    const top = new TopRecent<Job>(limit, (job) => job.updatedAt);
-    for (const job of this.#jobs.values()) {
-      if (options.status === undefined || job.status === options.status) top.offer(job);
+    const top = new TopRecent<number>(limit, (slot) => table.updatedAt(slot));
+    for (const slot of table.recorded()) {
+      if (options.status === undefined || table.status(slot) === options.status) top.offer(slot);
     }
-    return top.newestFirst().map(toRecord);
+    return top.newestFirst().map((slot) => table.record(slot));
   }
 
   stats(): JobStats {
@@ -281,13 +238,19 @@ export class MemoryQueue implements JobQueue {
 
   /** Every job not sent by now dies with this process: its listeners hear of it as `CLOSED`. */
   #failWaiting(): void {
-    for (const job of this.#lanes.drain()) {
-      if (job.place === 'lane' && job.status === 'queued') this.#end(job, 'failed', CLOSED_ERROR);
+    const table = this.#table;
+    for (const handle of this.#lanes.drain()) {
+      const slot = table.slotOf(handle);
+      if (slot >= 0 && table.place(slot) === IN_LANE && table.status(slot) === 'queued') {
+        this.#end(slot, 'failed', CLOSED_ERROR);
+      }
     }
-    for (const job of this.#scheduler.items()) {
-      if (job.place !== 'timer') continue;
-      if (job.status === 'scheduled') this.#end(job, 'failed', SCHEDULED_CLOSED_ERROR);
-      else if (job.status === 'queued') this.#end(job, 'failed', CLOSED_ERROR);
+    for (const handle of this.#scheduler.items()) {
+      const slot = table.slotOf(handle);
+      if (slot < 0 || table.place(slot) !== ON_TIMER) continue;
+      const status = table.status(slot);
+      if (status === 'scheduled') this.#end(slot, 'failed', SCHEDULED_CLOSED_ERROR);
+      else if (status === 'queued') this.#end(slot, 'failed', CLOSED_ERROR);
     }
   }
 
@@ -301,242 +264,260 @@ export class MemoryQueue implements JobQueue {
   }
 
   /** Into its lane: at the back, or at the head when it keeps the turn it had. */
-  #enter(job: Job, front: boolean): void {
-    if (job.place === 'lane') return;
-    job.place = 'lane';
-    if (front) this.#lanes.pushFront(job, job.priority);
-    else this.#lanes.push(job, job.priority);
+  #enter(slot: number, front: boolean): void {
+    const table = this.#table;
+    if (table.place(slot) === IN_LANE) return;
+    table.setPlace(slot, IN_LANE);
+    if (front) this.#lanes.pushFront(table.handle(slot), table.priority(slot));
+    else this.#lanes.push(table.handle(slot), table.priority(slot));
   }
 
-  /** On the timer until `at`. */
-  #wait(job: Job, at: number): void {
-    job.place = 'timer';
-    job.dueAt = at;
-    this.#scheduler.add(job, at);
+  /** On the timer until `at` (a scheduled job's `sendAt`, or the end of a backoff). */
+  #wait(slot: number, at: number): void {
+    this.#table.setPlace(slot, ON_TIMER);
+    this.#scheduler.add(this.#table.handle(slot), at);
   }
 
-  #findKey(keys: readonly string[], now: number): Job | undefined {
+  /** The slot of the job a live key points at, or -1. */
+  #findKey(keys: readonly string[], now: number): number {
     for (const key of keys) {
-      const hit = this.#keys.get(key);
-      if (hit && hit.expiresAt > now) return hit.job;
+      const slot = this.#keys.get(key);
+      if (slot >= 0 && this.#table.keysUntil(slot) > now) return slot;
     }
-    return undefined;
+    return -1;
   }
 
   /** A scheduled job's time came, or a job's backoff ended: into its lane. */
-  #due(job: Job, at: number): void {
-    if (job.place !== 'timer' || job.dueAt !== at) return; // cancelled, expired or moved since
-    job.place = undefined;
-    if (job.status === 'scheduled') {
+  #due(handle: number, at: number): void {
+    const table = this.#table;
+    const slot = table.slotOf(handle);
+    // Cancelled, expired, gone or moved since.
+    if (slot < 0 || table.place(slot) !== ON_TIMER || table.dueAt(slot) !== at) return;
+    table.setPlace(slot, NOWHERE);
+    if (table.status(slot) === 'scheduled') {
       this.#counts.scheduled--;
       this.#counts.queued++;
-      job.status = 'queued';
-      job.updatedAt = Date.now();
-      this.#enter(job, false);
+      table.setStatus(slot, 'queued');
+      table.setUpdatedAt(slot, Date.now());
+      this.#enter(slot, false);
     } else {
       // Back from a not-accepted attempt: it keeps its turn at the head of its lane.
-      this.#enter(job, true);
+      this.#enter(slot, true);
     }
     this.#pump();
   }
 
   #pump(): void {
     const options = this.#options;
+    const table = this.#table;
     while (options && !this.#abort.signal.aborted && this.#running < options.concurrency) {
-      const job = this.#lanes.shift();
-      if (!job) break;
-      if (job.place !== 'lane' || job.status !== 'queued') continue; // cancelled, expired or moved
-      job.place = undefined;
+      const handle = this.#lanes.shift();
+      if (handle === undefined) break;
+      const slot = table.slotOf(handle);
+      // Cancelled, expired, gone or moved.
+      if (slot < 0 || table.place(slot) !== IN_LANE || table.status(slot) !== 'queued') continue;
+      table.setPlace(slot, NOWHERE);
       this.#running++;
-      void this.#work(job, options);
+      void this.#work(handle, options);
     }
     if (this.#closing && this.#isIdle()) this.#idle?.();
   }
 
-  async #work(job: Job, options: WorkerOptions): Promise<void> {
+  async #work(handle: number, options: WorkerOptions): Promise<void> {
     const held = new AbortController();
-    job.held = held;
+    this.#held.set(handle, held);
     const signal = AbortSignal.any([held.signal, this.#abort.signal]);
     let outcome: JobOutcome;
     try {
-      outcome = await options.worker(this.#active(job, signal));
+      outcome = await options.worker(this.#active(handle, signal));
     } catch (error) {
       outcome = {
         status: 'failed',
         error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
       };
     }
-    job.held = undefined;
+    this.#held.delete(handle);
     this.#running--;
+    const slot = this.#table.slotOf(handle);
+    const status = slot < 0 ? undefined : this.#table.status(slot);
     // A job cancelled (or expired by a sweep) while the worker held it keeps that ending.
-    if (job.status === 'queued' || job.status === 'sending') {
+    if (status === 'queued' || status === 'sending') {
       const final = outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'expired';
       // Closing and out of time: a job given back cannot wait for a later turn in this process.
-      if (!final && this.#abort.signal.aborted) this.#end(job, 'failed', CLOSED_ERROR);
-      else this.#apply(job, outcome);
+      if (!final && this.#abort.signal.aborted) this.#end(slot, 'failed', CLOSED_ERROR);
+      else this.#apply(slot, outcome);
     }
     this.#pump();
   }
 
-  #active(job: Job, signal: AbortSignal): ActiveJob {
+  #active(handle: number, signal: AbortSignal): ActiveJob {
+    const table = this.#table;
+    const slot = table.slotOf(handle);
     const active: ActiveJob = {
-      id: job.id,
-      message: job.message as OutgoingMessage,
-      priority: job.priority,
-      attempts: job.attempts,
-      deadline: job.deadline,
-      quiet: job.quiet,
+      id: table.id(slot),
+      message: table.message(slot),
+      priority: table.priority(slot),
+      attempts: table.attempts(slot),
+      deadline: table.deadline(slot),
+      quiet: table.quiet(slot),
       signal,
       markAttempt: async () => {
-        if (job.status !== 'queued' && job.status !== 'sending') {
-          throw new Error(`Not sent: the job was ${job.status} before its turn`);
+        const current = table.slotOf(handle);
+        const status = current < 0 ? 'forgotten' : table.status(current);
+        if (status !== 'queued' && status !== 'sending') {
+          throw new Error(`Not sent: the job was ${status} before its turn`);
         }
-        if (job.status === 'queued') {
+        if (status === 'queued') {
           this.#counts.queued--;
           this.#counts.sending++;
-          job.status = 'sending';
+          table.setStatus(current, 'sending');
           // Sending now: a replace or a cancel can no longer take it back.
-          if (job.replaceKey !== undefined && this.#replaceKeys.get(job.replaceKey) === job) {
-            this.#replaceKeys.delete(job.replaceKey);
+          const replaceKey = table.replaceKey(current);
+          if (replaceKey !== undefined && this.#replaceKeys.get(replaceKey) === current) {
+            this.#replaceKeys.delete(replaceKey);
           }
         }
-        job.attempts++;
-        job.updatedAt = Date.now();
+        table.addAttempt(current);
+        table.setUpdatedAt(current, Date.now());
       },
       markNotAccepted: async () => {},
     };
-    if (job.ruleId !== undefined) (active as { ruleId?: string }).ruleId = job.ruleId;
-    if (job.error !== undefined) (active as { lastError?: JobError }).lastError = job.error;
+    const ruleId = table.ruleId(slot);
+    if (ruleId !== undefined) (active as { ruleId?: string }).ruleId = ruleId;
+    const lastError = table.error(slot);
+    if (lastError !== undefined) (active as { lastError?: JobError }).lastError = lastError;
     return active;
   }
 
-  #apply(job: Job, outcome: JobOutcome): void {
+  #apply(slot: number, outcome: JobOutcome): void {
+    const table = this.#table;
     switch (outcome.status) {
       case 'sent':
-        job.messageId = outcome.messageId;
-        job.error = undefined;
-        this.#end(job, 'sent', undefined);
+        table.setMessageId(slot, outcome.messageId);
+        table.setError(slot, undefined);
+        this.#end(slot, 'sent', undefined);
         return;
       case 'failed':
       case 'expired':
-        this.#end(job, outcome.status, outcome.error);
+        this.#end(slot, outcome.status, outcome.error);
         return;
       case 'retry':
-        this.#toWaiting(job, 'queued', outcome.error);
-        this.#wait(job, outcome.at);
+        this.#toWaiting(slot, 'queued', outcome.error);
+        table.setRetryAt(slot, outcome.at);
+        this.#wait(slot, outcome.at);
         return;
       case 'deferred':
-        this.#toWaiting(job, 'scheduled', job.error);
-        job.sendAt = outcome.until;
-        this.#wait(job, Math.min(outcome.until, job.deadline));
+        this.#toWaiting(slot, 'scheduled', table.error(slot));
+        table.setSendAt(slot, outcome.until);
+        this.#wait(slot, Math.min(outcome.until, table.deadline(slot)));
         return;
       case 'released':
-        this.#toWaiting(job, 'queued', job.error);
-        this.#enter(job, true);
+        this.#toWaiting(slot, 'queued', table.error(slot));
+        this.#enter(slot, true);
         return;
     }
   }
 
-  #toWaiting(job: Job, status: 'queued' | 'scheduled', error: JobError | undefined): void {
-    this.#counts[job.status as 'queued' | 'sending']--;
+  #toWaiting(slot: number, status: 'queued' | 'scheduled', error: JobError | undefined): void {
+    const table = this.#table;
+    this.#counts[table.status(slot) as 'queued' | 'sending']--;
     this.#counts[status]++;
-    job.status = status;
-    job.error = error;
-    job.updatedAt = Date.now();
-    if (job.replaceKey !== undefined && !this.#replaceKeys.has(job.replaceKey)) {
-      this.#replaceKeys.set(job.replaceKey, job);
-    }
+    table.setStatus(slot, status);
+    table.setError(slot, error);
+    table.setUpdatedAt(slot, Date.now());
+    const replaceKey = table.replaceKey(slot);
+    if (replaceKey !== undefined && !this.#replaceKeys.has(replaceKey)) this.#replaceKeys.set(replaceKey, slot);
   }
 
   /** Ends a pending job: counts, keys, the record's history, and the worker if one holds it. */
-  #end(job: Job, status: 'sent' | 'failed' | 'expired' | 'cancelled', error: JobError | undefined): void {
+  #end(slot: number, status: 'sent' | 'failed' | 'expired' | 'cancelled', error: JobError | undefined): void {
+    const table = this.#table;
     const now = Date.now();
-    this.#counts[job.status as 'scheduled' | 'queued' | 'sending']--;
+    this.#counts[table.status(slot) as 'scheduled' | 'queued' | 'sending']--;
     this.#counts[status]++;
-    job.status = status;
-    job.error = error;
-    job.updatedAt = now;
-    if (job.replaceKey !== undefined && this.#replaceKeys.get(job.replaceKey) === job) {
-      this.#replaceKeys.delete(job.replaceKey);
-    }
-    if (job.keys && freesKeys(status, error)) {
-      for (const key of job.keys) if (this.#keys.get(key)?.job === job) this.#keys.delete(key);
-    }
-    job.place = undefined;
-    job.held?.abort(new Error(`The job was ${status}`));
-    if (status !== 'failed' && status !== 'expired') job.message = undefined;
-    this.#markFinished(job, now);
+    table.setStatus(slot, status);
+    table.setError(slot, error);
+    table.setUpdatedAt(slot, now);
+    const replaceKey = table.replaceKey(slot);
+    if (replaceKey !== undefined && this.#replaceKeys.get(replaceKey) === slot) this.#replaceKeys.delete(replaceKey);
+    if (freesKeys(status, error)) this.#forgetKeys(slot);
+    table.setPlace(slot, NOWHERE);
+    this.#held.get(table.handle(slot))?.abort(new Error(`The job was ${status}`));
+    if (status !== 'failed' && status !== 'expired') table.dropMessage(slot);
+    this.#markFinished(slot, now);
     try {
-      this.#options?.onFinished(toRecord(job));
+      this.#options?.onFinished(table.record(slot));
     } catch {
       // The notifier guards its listeners; a queue must never stop over one.
     }
   }
 
-  #markFinished(job: Job, now: number): void {
-    this.#finished.push({ job, finishedAt: now });
+  #markFinished(slot: number, now: number): void {
+    this.#finished.push(this.#table.handle(slot));
+    this.#finishedAt.push(now);
     this.#expire(now);
   }
 
-  #remember(key: string, job: Job, expiresAt: number): void {
-    const entry = { job, expiresAt };
-    this.#keys.set(key, entry);
-    this.#keyOrder.push({ key, entry });
+  /** Removes the keys that still point at this job (a key set again since points at a newer one). */
+  #forgetKeys(slot: number): void {
+    const keys = this.#table.keys(slot);
+    if (typeof keys === 'string') this.#keys.deleteIf(keys, slot);
+    else if (keys !== undefined) for (const key of keys) this.#keys.deleteIf(key, slot);
+  }
+
+  #holdsKey(slot: number): boolean {
+    const keys = this.#table.keys(slot);
+    if (typeof keys === 'string') return this.#keys.get(keys) === slot;
+    return keys?.some((key) => this.#keys.get(key) === slot) === true;
+  }
+
+  /** A job neither `get()` nor a key can reach any more gives its slot back. */
+  #releaseIfUnreachable(slot: number): void {
+    if (!this.#table.isRecorded(slot) && !this.#holdsKey(slot)) this.#table.free(slot);
   }
 
   /** Jobs waiting in a lane whose deadline passed (the line was down, or the backlog too long). */
   #sweep(): void {
     const now = Date.now();
-    for (const job of this.#lanes) {
-      if (job.place === 'lane' && job.deadline <= now) this.#end(job, 'expired', expiredError(job.error));
+    const table = this.#table;
+    for (const handle of this.#lanes) {
+      const slot = table.slotOf(handle);
+      if (slot >= 0 && table.place(slot) === IN_LANE && table.deadline(slot) <= now) {
+        this.#end(slot, 'expired', expiredError(table.error(slot)));
+      }
     }
-    for (const job of this.#scheduler.items()) {
-      if (job.place === 'timer' && job.deadline <= now) this.#end(job, 'expired', expiredError(job.error));
+    for (const handle of this.#scheduler.items()) {
+      const slot = table.slotOf(handle);
+      if (slot >= 0 && table.place(slot) === ON_TIMER && table.deadline(slot) <= now) {
+        this.#end(slot, 'expired', expiredError(table.error(slot)));
+      }
     }
     this.#expire(now);
   }
 
   /** Drops finished records past their time or over the cap, and keys past theirs, oldest first. */
   #expire(now: number): void {
-    for (let oldest = this.#finished.peek(); oldest; oldest = this.#finished.peek()) {
-      if (this.#finished.size <= this.#maxFinished && now - oldest.finishedAt < this.#keepFinishedMs) break;
-      this.#finished.shift();
-      // A job retried since is pending again: its old entry must not remove it.
-      if (isFinal(oldest.job.status) && oldest.job.updatedAt <= oldest.finishedAt) {
-        this.#jobs.delete(oldest.job.id);
+    const table = this.#table;
+    for (let finishedAt = this.#finishedAt.peek(); finishedAt !== undefined; finishedAt = this.#finishedAt.peek()) {
+      if (this.#finished.size <= this.#maxFinished && now - finishedAt < this.#keepFinishedMs) break;
+      const slot = table.slotOf(this.#finished.shift() as number);
+      this.#finishedAt.shift();
+      // A job retried since is pending again, or finished later: this entry no longer speaks for it.
+      if (slot >= 0 && isFinal(table.status(slot)) && table.updatedAt(slot) <= finishedAt) {
+        table.unrecord(slot);
+        this.#releaseIfUnreachable(slot);
       }
     }
-    for (let oldest = this.#keyOrder.peek(); oldest; oldest = this.#keyOrder.peek()) {
-      if (this.#keys.size <= this.#maxKeys && oldest.entry.expiresAt > now) break;
+    for (let handle = this.#keyOrder.peek(); handle !== undefined; handle = this.#keyOrder.peek()) {
+      const slot = table.slotOf(handle);
+      if (slot >= 0 && this.#keys.size <= this.#maxKeys && table.keysUntil(slot) > now) break;
       this.#keyOrder.shift();
-      // A key set again later has a newer entry: only the entry this slot recorded goes.
-      if (this.#keys.get(oldest.key) === oldest.entry) this.#keys.delete(oldest.key);
+      if (slot < 0) continue; // its keys went before its slot did
+      this.#forgetKeys(slot);
+      this.#releaseIfUnreachable(slot);
     }
   }
 }
 
 /** A full queue answers "come back later": a minute lets about a hundred messages out at the vendor's pace. */
 const RETRY_WHEN_FULL_MS = 60_000;
-
-function toRecord(job: Job): JobRecord {
-  const record = {
-    id: job.id,
-    status: job.status,
-    priority: job.priority,
-    attempts: job.attempts,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  } as JobRecord;
-  if (job.ruleId !== undefined) record.ruleId = job.ruleId;
-  if (job.phone !== undefined) record.phone = job.phone;
-  if (job.messageId !== undefined) record.messageId = job.messageId;
-  if (job.error !== undefined) record.error = job.error;
-  if (job.sendAt !== undefined) record.sendAt = job.sendAt;
-  if (job.notAfter !== undefined) record.notAfter = job.notAfter;
-  if (job.replaceKey !== undefined) record.replaceKey = job.replaceKey;
-  if (job.meta !== undefined) record.meta = job.meta;
-  if (job.delivery !== undefined) record.delivery = job.delivery;
-  if (job.deliveryCheckedAt !== undefined) record.deliveryCheckedAt = job.deliveryCheckedAt;
-  if (job.deliveryRaw !== undefined) record.deliveryRaw = job.deliveryRaw;
-  return record;
-}

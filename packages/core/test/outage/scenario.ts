@@ -1,6 +1,18 @@
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { expect } from 'vitest';
-import { type AnyNotifier, createNotifier, type JobQueue, MemoryLimiterStore, OlchatClient } from '../../src/index.js';
+import {
+  type AnyNotifier,
+  createNotifier,
+  type JobQueue,
+  type LimiterStore,
+  MemoryLimiterStore,
+  OlchatClient,
+} from '../../src/index.js';
+
+export interface OutageSetUp {
+  queue?: JobQueue;
+  limiterStore?: LimiterStore;
+}
 
 export const OUTAGE_MS = 60_000;
 const MESSAGES = 30;
@@ -10,13 +22,11 @@ const MESSAGES = 30;
  * at the vendor's real limits. Every message must arrive exactly once after it returns, none over
  * the limit, none failed or expired. Shared by the memory and Redis queue tests.
  */
-export async function outageScenario(
-  kind: 'refused' | '503',
-  queueFor: () => JobQueue | undefined = () => undefined,
-): Promise<void> {
+export async function outageScenario(kind: 'refused' | '503', setUp: OutageSetUp = {}): Promise<void> {
   const emu: Emulator = await startEmulator();
-  const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore: new MemoryLimiterStore() });
-  const queue = queueFor();
+  const limiterStore = setUp.limiterStore ?? new MemoryLimiterStore();
+  const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
+  const queue = setUp.queue;
   const notifier: AnyNotifier = createNotifier({ client, ...(queue ? { queue } : {}) });
   const lines: string[] = [];
   notifier.on('line', (e) => lines.push(e.state));

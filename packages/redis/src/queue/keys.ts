@@ -2,30 +2,43 @@
  * Every key of one queue lives under `<prefix>:<name>:`, beside BullMQ's own (which are named by
  * BullMQ, and job ids, which are UUIDs): ours start with `~` so the two can never collide.
  * A prefix in braces (`{olchat}`) keeps them all in one Redis Cluster hash slot.
+ *
+ * Ours, below `<prefix>:<name>:~`:
+ * - `rec:<id>`      the job's record (a hash): the truth every process reads
+ * - `key:<key>`     an idempotency or dedupe key → job id (expires with the key's TTL)
+ * - `rk:<key>`      a replace key → the id of its pending job
+ * - `st:<status>`   ids in that status, scored by updatedAt (list(), and the pending counts)
+ * - `due`           scheduled ids by sendAt (when they join their lane)
+ * - `deadlines`     pending ids by deadline (the sweep expires them)
+ * - `adding`        ids whose BullMQ job may not exist yet (the sweep revives a lost one)
+ * - `stats`         totals of finished jobs by status
+ * The scripts build these names from `base` themselves (see scripts/prelude.ts).
  */
 export class QueueKeys {
-  readonly #base: string;
+  /** `<prefix>:<name>:~`: passed to every script. */
+  readonly base: string;
+  /** `<prefix>:<name>:`: BullMQ's job hash is `<bullBase><jobId>`, its lock `<bullBase><jobId>:lock`. */
+  readonly bullBase: string;
 
   constructor(prefix: string, name: string) {
-    this.#base = `${prefix}:${name}:~`;
-  }
-
-  /** The prefix of the record keys, for scripts that find a record from an id they read. */
-  get recordPrefix(): string {
-    return `${this.#base}rec:`;
+    this.bullBase = `${prefix}:${name}:`;
+    this.base = `${this.bullBase}~`;
   }
 
   record(id: string): string {
-    return `${this.#base}rec:${id}`;
+    return `${this.base}rec:${id}`;
   }
 
   /** An idempotency or dedupe key (already namespaced by the notifier). */
   idempotency(key: string): string {
-    return `${this.#base}key:${key}`;
+    return `${this.base}key:${key}`;
   }
 
-  /** Shared counters of finished jobs: { sent, failed }. */
+  replace(key: string): string {
+    return `${this.base}rk:${key}`;
+  }
+
   get stats(): string {
-    return `${this.#base}stats`;
+    return `${this.base}stats`;
   }
 }

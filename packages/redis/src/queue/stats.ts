@@ -1,4 +1,4 @@
-import type { JobStats } from '@olchat-kit/core';
+import type { JobStats, JobStatus } from '@olchat-kit/core';
 
 export type StatsSource = () => Promise<JobStats>;
 
@@ -8,7 +8,7 @@ export type StatsSource = () => Promise<JobStats>;
  * locally between refreshes by what this process sees happen.
  */
 export class CachedStats {
-  #snapshot: JobStats = { queued: 0, sending: 0, sent: 0, failed: 0 };
+  #snapshot: JobStats = emptyStats();
   readonly #source: StatsSource;
   #timer: NodeJS.Timeout | undefined;
   #refreshing = false;
@@ -46,9 +46,19 @@ export class CachedStats {
     }
   }
 
-  /** A local change between refreshes: e.g. `move('queued', 'sending')`, `move(undefined, 'queued')`. */
-  move(from: keyof JobStats | undefined, to: keyof JobStats | undefined): void {
-    if (from) this.#snapshot[from] = Math.max(0, this.#snapshot[from] - 1);
-    if (to) this.#snapshot[to]++;
+  /**
+   * A local change between refreshes: e.g. `move('queued', 'sending')`, `move(undefined, 'queued')`.
+   * Statuses stats() does not count (`skipped`) are ignored.
+   */
+  move(from: JobStatus | undefined, to: JobStatus | undefined): void {
+    if (from && from in this.#snapshot) {
+      const key = from as keyof JobStats;
+      this.#snapshot[key] = Math.max(0, this.#snapshot[key] - 1);
+    }
+    if (to && to in this.#snapshot) this.#snapshot[to as keyof JobStats]++;
   }
+}
+
+export function emptyStats(): JobStats {
+  return { scheduled: 0, queued: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, expired: 0 };
 }

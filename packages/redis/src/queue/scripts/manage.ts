@@ -1,0 +1,66 @@
+import { LuaScript } from '../../lua.js';
+import { PRELUDE } from './prelude.js';
+
+/**
+ * Cancels a 'scheduled' or 'queued' job, by id or by its replace key. A job a worker holds but
+ * has not marked in flight is still 'queued', so it is cancelled too (the owner is dropped, so
+ * that worker's markAttempt is refused); a job being sent or finished is not.
+ * ARGV[5..]: id or '', replaceKey or '', freeKeys. Returns { 1, fields } or { 0 }.
+ */
+export const CANCEL = new LuaScript(`${PRELUDE}
+local id = ARGV[5]
+if id == '' then
+  id = rcall('GET', B .. 'rk:' .. ARGV[6])
+  if not id then return { 0 } end
+end
+local rec = rkey(id)
+local status = rcall('HGET', rec, 'status')
+if status ~= 'scheduled' and status ~= 'queued' then return { 0 } end
+finalize(id, rec, 'cancelled', '', '', '', '', ARGV[7])
+return { 1, rcall('HGETALL', rec) }`);
+
+/**
+ * Puts a 'failed' or 'expired' job back in its lane with a new deadline, under a new BullMQ job
+ * id (`<id>.<round>`), so a finished BullMQ job of an earlier round can never block it. Attempts
+ * and the last error are kept; keys it freed when it failed are taken back where still free.
+ * ARGV[5..]: id, deadline, pendingTtlMs. Returns { 1, fields } or { 0 }.
+ */
+export const REQUEUE = new LuaScript(`${PRELUDE}
+local id = ARGV[5]
+local rec = rkey(id)
+local status = rcall('HGET', rec, 'status')
+if (status ~= 'failed' and status ~= 'expired') or rcall('EXISTS', mkey(id)) == 0 then return { 0 } end
+local round = rcall('HINCRBY', rec, 'gen', 1)
+setStatus(id, rec, status, 'queued')
+rcall('HSET', rec, 'bull', id .. '.' .. round, 'deadline', ARGV[6], 'inflight', '0')
+rcall('HDEL', rec, 'owner', 'retryAt')
+rcall('ZADD', B .. 'deadlines', ARGV[6], id)
+rcall('ZADD', B .. 'adding', NOW, id)
+rcall('PEXPIRE', rec, ARGV[7])
+rcall('PEXPIRE', mkey(id), ARGV[7])
+if rcall('HGET', rec, 'keysFreed') == '1' then
+  local left = tonumber(rcall('HGET', rec, 'keysUntil') or '0') - tonumber(NOW)
+  if left > 0 then
+    for _, key in ipairs(cjson.decode(rcall('HGET', rec, 'keys') or '[]')) do
+      rcall('SET', B .. 'key:' .. key, id, 'PX', left, 'NX')
+    end
+  end
+  rcall('HDEL', rec, 'keysFreed')
+end
+takeReplaceKey(id, rec)
+return { 1, rcall('HGETALL', rec) }`);
+
+/**
+ * What the vendor said of a sent job's delivery (no delivery: only the check is recorded); a job
+ * that was not sent is left as it is. ARGV[5..]: id, delivery or '', checkedAt, raw word or ''.
+ * Returns { 1, fields } or { 0 }.
+ */
+export const SET_DELIVERY = new LuaScript(`${PRELUDE}
+local rec = rkey(ARGV[5])
+if rcall('EXISTS', rec) == 0 then return { 0 } end
+if rcall('HGET', rec, 'status') == 'sent' then
+  if ARGV[6] ~= '' then rcall('HSET', rec, 'delivery', ARGV[6]) end
+  if ARGV[8] ~= '' then rcall('HSET', rec, 'deliveryRaw', ARGV[8]) end
+  rcall('HSET', rec, 'deliveryCheckedAt', ARGV[7])
+end
+return { 1, rcall('HGETALL', rec) }`);

@@ -1,0 +1,65 @@
+import { LuaScript } from '../../lua.js';
+import { PRELUDE } from './prelude.js';
+
+/**
+ * The periodic sweep (run by every process that works the queue), at most `limit` of each:
+ * 1. schedules whose time came join their lane ('scheduled' → 'queued');
+ * 2. jobs past their deadline that no live worker holds are claimed for this sweep's token, and
+ *    answered with what the sweep needs to end them (TypeScript decides how, then OUTCOME does);
+ *    a job held by a live worker (its BullMQ lock still carries the record's owner) is left to
+ *    that worker and looked at again at `recheckAt`; ids of records that are gone are forgotten;
+ * 3. jobs added before `reviveBefore` whose BullMQ job never arrived (its add failed after the
+ *    record was written) are answered, to be added again.
+ * ARGV[5..]: bullBase, token, limit, reviveBefore, recheckAt.
+ * Returns { promoted, { { id, status, errCode, errMessage, errStatus, inflight, bull }… },
+ * { { id, bull, priority, dueAt }… } }.
+ */
+export const SWEEP = new LuaScript(`${PRELUDE}
+local bullBase, token, limit = ARGV[5], ARGV[6], tonumber(ARGV[7])
+
+local due = rcall('ZRANGEBYSCORE', B .. 'due', '-inf', NOW, 'LIMIT', 0, limit)
+for _, id in ipairs(due) do
+  local rec = rkey(id)
+  if rcall('HGET', rec, 'status') == 'scheduled' then setStatus(id, rec, 'scheduled', 'queued') end
+  rcall('ZREM', B .. 'due', id)
+end
+
+local expiring = {}
+for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'deadlines', '-inf', NOW, 'LIMIT', 0, limit)) do
+  local rec = rkey(id)
+  local status = rcall('HGET', rec, 'status')
+  if not status then
+    for _, set in ipairs({ 'deadlines', 'due', 'adding', 'st:scheduled', 'st:queued', 'st:sending' }) do
+      rcall('ZREM', B .. set, id)
+    end
+    rcall('DEL', mkey(id))
+  elseif not PENDING[status] then
+    rcall('ZREM', B .. 'deadlines', id)
+  else
+    local owner = rcall('HGET', rec, 'owner')
+    local bull = rcall('HGET', rec, 'bull') or id
+    if owner and rcall('GET', bullBase .. bull .. ':lock') == owner then
+      rcall('ZADD', B .. 'deadlines', ARGV[9], id)
+    else
+      rcall('HSET', rec, 'owner', token)
+      local f = rcall('HMGET', rec, 'errCode', 'errMessage', 'errStatus', 'inflight')
+      table.insert(expiring, { id, status, f[1] or '', f[2] or '', f[3] or '', f[4] or '0', bull })
+    end
+  end
+end
+
+local revive = {}
+for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'adding', '-inf', ARGV[8], 'LIMIT', 0, limit)) do
+  local rec = rkey(id)
+  local f = rcall('HMGET', rec, 'status', 'owner', 'bull', 'priority', 'sendAt', 'retryAt')
+  local bull = f[3] or id
+  if (f[1] ~= 'scheduled' and f[1] ~= 'queued') or f[2] or rcall('EXISTS', bullBase .. bull) == 1 then
+    rcall('ZREM', B .. 'adding', id)
+  else
+    local dueAt = f[6] or '0'
+    if f[1] == 'scheduled' then dueAt = f[5] or '0' end
+    table.insert(revive, { id, bull, f[4] or 'normal', dueAt })
+  end
+end
+
+return { #due, expiring, revive }`);

@@ -1,0 +1,117 @@
+import { LuaScript } from '../../lua.js';
+import { PRELUDE } from './prelude.js';
+
+/**
+ * A worker picked a BullMQ job up. Decides, from the record, whether it may be worked:
+ * - 'gone': no record (it expired long ago); 'stale': the BullMQ job of an earlier round (the job
+ *   was requeued since, under a new BullMQ id); 'final': already finished (cancelled, expired, or
+ *   its process died after recording the outcome). Nothing to do for any of these.
+ * - 'ended': its last process died with the request in flight (AMBIGUOUS, unless retrying those
+ *   was opted in), or it stalled more than maxStalledCount times (STALLED).
+ * - 'early': not due yet (a schedule or a backoff); answers when it is.
+ * - 'work': owned by this pickup's token; a due schedule joins its lane ('queued'). Answers the
+ *   record's fields and the message.
+ * ARGV[5..]: id, bullId, token, stalledCount, maxStalledCount, retryAmbiguous ('1'|'0'),
+ * ambiguousMessage, stalledMessage, freeKeysIfAmbiguous, freeKeysIfStalled, earlyToleranceMs.
+ */
+export const PICKUP = new LuaScript(`${PRELUDE}
+local id = ARGV[5]
+local rec = rkey(id)
+if rcall('EXISTS', rec) == 0 then return { 'gone' } end
+if (rcall('HGET', rec, 'bull') or id) ~= ARGV[6] then return { 'stale' } end
+rcall('ZREM', B .. 'adding', id)
+local status = rcall('HGET', rec, 'status')
+if not PENDING[status] then return { 'final' } end
+if rcall('HGET', rec, 'inflight') == '1' then
+  if ARGV[10] ~= '1' then
+    finalize(id, rec, 'failed', 'AMBIGUOUS', ARGV[11], '', '', ARGV[13])
+    return { 'ended', rcall('HGETALL', rec) }
+  end
+  rcall('HSET', rec, 'inflight', '0')
+end
+if tonumber(ARGV[8]) > tonumber(ARGV[9]) then
+  finalize(id, rec, 'failed', 'STALLED', ARGV[12], '', '', ARGV[14])
+  return { 'ended', rcall('HGETALL', rec) }
+end
+local latest = tonumber(NOW) + tonumber(ARGV[15])
+if status == 'scheduled' then
+  local at = tonumber(rcall('HGET', rec, 'sendAt') or '0')
+  if at > latest then return { 'early', tostring(at) } end
+  setStatus(id, rec, 'scheduled', 'queued')
+  rcall('ZREM', B .. 'due', id)
+elseif status == 'queued' then
+  local at = tonumber(rcall('HGET', rec, 'retryAt') or '0')
+  if at > latest then return { 'early', tostring(at) } end
+else
+  -- 'sending' without a request in flight: its last worker stopped between attempts.
+  setStatus(id, rec, 'sending', 'queued')
+  takeReplaceKey(id, rec)
+end
+rcall('HDEL', rec, 'retryAt')
+rcall('HSET', rec, 'owner', ARGV[7])
+return { 'work', rcall('HGETALL', rec), rcall('GET', mkey(id)) or '' }`);
+
+/**
+ * Just before a request is written: 'sending', in flight, one more attempt, and the replace key
+ * released (a job being sent can no longer be replaced). Refused unless this pickup still owns
+ * the job, so a worker whose job was cancelled, or taken over by another, never sends it.
+ * ARGV[5..]: id, token. Returns { 1 } or { 0, status }.
+ */
+export const MARK_ATTEMPT = new LuaScript(`${PRELUDE}
+local id = ARGV[5]
+local rec = rkey(id)
+local status = rcall('HGET', rec, 'status')
+if rcall('HGET', rec, 'owner') ~= ARGV[6] or (status ~= 'queued' and status ~= 'sending') then
+  return { 0, status or '' }
+end
+if status == 'queued' then
+  setStatus(id, rec, 'queued', 'sending')
+  dropReplaceKey(id, rec)
+end
+rcall('HSET', rec, 'inflight', '1')
+rcall('HINCRBY', rec, 'attempts', 1)
+return { 1 }`);
+
+/** The attempt certainly did not deliver: no longer in flight. ARGV[5..]: id, token. */
+export const MARK_NOT_ACCEPTED = new LuaScript(`${PRELUDE}
+local rec = rkey(ARGV[5])
+if rcall('HGET', rec, 'owner') ~= ARGV[6] then return 0 end
+rcall('HSET', rec, 'inflight', '0')
+return 1`);
+
+/**
+ * Stores what became of a pickup, if this pickup still owns the job:
+ * - 'sent' | 'failed' | 'expired': final;
+ * - 'retry': 'queued' with the error kept, due again at `at`;
+ * - 'deferred': 'scheduled' with sendAt = `at`;
+ * - 'released': 'queued', never attempted.
+ * A job that waits again takes its replace key back if no newer job has it.
+ * ARGV[5..]: id, token, outcome, code, message, httpStatus, messageId, freeKeys, at.
+ * Returns { done (1|0), fields }.
+ */
+export const OUTCOME = new LuaScript(`${PRELUDE}
+local id, outcome = ARGV[5], ARGV[7]
+local rec = rkey(id)
+local status = rcall('HGET', rec, 'status')
+if rcall('HGET', rec, 'owner') ~= ARGV[6] or not PENDING[status] then
+  return { 0, rcall('HGETALL', rec) }
+end
+if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' then
+  finalize(id, rec, outcome, ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
+  return { 1, rcall('HGETALL', rec) }
+end
+rcall('HSET', rec, 'inflight', '0')
+rcall('HDEL', rec, 'owner', 'retryAt')
+if outcome == 'deferred' then
+  setStatus(id, rec, status, 'scheduled')
+  rcall('HSET', rec, 'sendAt', ARGV[13])
+  rcall('ZADD', B .. 'due', ARGV[13], id)
+else
+  if status ~= 'queued' then setStatus(id, rec, status, 'queued') end
+  if outcome == 'retry' then
+    setError(rec, ARGV[8], ARGV[9], ARGV[10])
+    rcall('HSET', rec, 'retryAt', ARGV[13])
+  end
+end
+takeReplaceKey(id, rec)
+return { 1, rcall('HGETALL', rec) }`);

@@ -1,0 +1,254 @@
+import type { JobOutcome, JobStats, JobStatus } from '@olchat-kit/core';
+import type { Redis } from 'ioredis';
+import type { LuaScript } from '../lua.js';
+import type { QueueKeys } from './keys.js';
+import { type Fields, fieldsOf } from './record.js';
+import { ADD } from './scripts/add.js';
+import { CANCEL, REQUEUE, SET_DELIVERY } from './scripts/manage.js';
+import { FIND, LIST, STATS } from './scripts/read.js';
+import { SWEEP } from './scripts/sweep.js';
+import { MARK_ATTEMPT, MARK_NOT_ACCEPTED, OUTCOME, PICKUP } from './scripts/work.js';
+
+export interface StoreSettings {
+  /** How long a finished record stays readable. */
+  keepFinishedMs: number;
+  /** How much longer a record lives than the keys that point at it. */
+  graceMs: number;
+}
+
+export interface AddInput {
+  id: string;
+  status: 'queued' | 'scheduled' | 'skipped';
+  keys: readonly string[];
+  keyTtlMs: number;
+  maxQueued: number;
+  replaceKey: string | undefined;
+  /** Whether cancelling the job it replaces frees that job's keys (core's `freesKeys`). */
+  freeKeysOnCancel: boolean;
+  pendingTtlMs: number;
+  deadline: number;
+  sendAt: number | undefined;
+  /** The message as JSON ('' for a skipped job). */
+  message: string;
+  fields: (string | number)[];
+}
+
+export type AddReply =
+  | { kind: 'hit'; fields: Fields }
+  | { kind: 'full'; pending: number }
+  | { kind: 'new'; fields: Fields; replaced: Fields | undefined };
+
+export interface PickupInput {
+  id: string;
+  bullId: string;
+  token: string;
+  stalledCount: number;
+  maxStalledCount: number;
+  retryAmbiguous: boolean;
+  ambiguousMessage: string;
+  stalledMessage: string;
+  freeKeysIfAmbiguous: boolean;
+  freeKeysIfStalled: boolean;
+  /** A job due within this much is worked now rather than delayed again. */
+  earlyToleranceMs: number;
+}
+
+export type PickupReply =
+  | { verdict: 'gone' | 'stale' | 'final' }
+  | { verdict: 'ended'; fields: Fields }
+  | { verdict: 'work'; fields: Fields; message: string }
+  | { verdict: 'early'; at: number };
+
+export interface Expiring {
+  id: string;
+  status: JobStatus;
+  lastError: { code: string; message: string; status?: number } | undefined;
+  inflight: boolean;
+  bull: string;
+}
+
+export interface Revival {
+  id: string;
+  bull: string;
+  priority: string;
+  dueAt: number;
+}
+
+export interface SweepReply {
+  promoted: number;
+  expiring: Expiring[];
+  revive: Revival[];
+}
+
+/** The job records in Redis: every read and every change, each one script. */
+export class JobStore {
+  readonly #client: Redis;
+  readonly #keys: QueueKeys;
+  readonly #settings: StoreSettings;
+
+  constructor(client: Redis, keys: QueueKeys, settings: StoreSettings) {
+    this.#client = client;
+    this.#keys = keys;
+    this.#settings = settings;
+  }
+
+  async add(input: AddInput, now: number): Promise<AddReply> {
+    const reply = (await this.#run(ADD, this.#keys.record(input.id), now, [
+      input.id,
+      input.status,
+      JSON.stringify(input.keys),
+      input.keyTtlMs,
+      input.maxQueued,
+      input.replaceKey ?? '',
+      flag(input.freeKeysOnCancel),
+      input.pendingTtlMs,
+      input.deadline,
+      input.sendAt ?? '',
+      input.message,
+      ...input.fields,
+    ])) as [string, unknown, unknown, unknown];
+    if (reply[0] === 'full') return { kind: 'full', pending: Number(reply[1]) };
+    if (reply[0] === 'hit') return { kind: 'hit', fields: fieldsOf(reply[2]) };
+    const replaced = fieldsOf(reply[3]);
+    return { kind: 'new', fields: fieldsOf(reply[2]), replaced: replaced.id === undefined ? undefined : replaced };
+  }
+
+  async get(id: string): Promise<Fields> {
+    return this.#client.hgetall(this.#keys.record(id));
+  }
+
+  async find(keys: readonly string[], now: number): Promise<Fields> {
+    return fieldsOf(await this.#run(FIND, this.#keys.stats, now, [JSON.stringify(keys)]));
+  }
+
+  async list(status: JobStatus | undefined, limit: number, now: number): Promise<Fields[]> {
+    const reply = (await this.#run(LIST, this.#keys.stats, now, [status ?? '', limit])) as unknown[];
+    return reply.map(fieldsOf);
+  }
+
+  async counts(now: number): Promise<JobStats> {
+    const reply = ((await this.#run(STATS, this.#keys.stats, now, [])) as unknown[]).map((n) => Number(n) || 0);
+    const [scheduled = 0, queued = 0, sending = 0, dueNow = 0, sent = 0, failed = 0, cancelled = 0, expired = 0] =
+      reply;
+    const due = Math.min(dueNow, scheduled);
+    return { scheduled: scheduled - due, queued: queued + due, sending, sent, failed, cancelled, expired };
+  }
+
+  async pickup(input: PickupInput, now: number): Promise<PickupReply> {
+    const reply = (await this.#run(PICKUP, this.#keys.record(input.id), now, [
+      input.id,
+      input.bullId,
+      input.token,
+      input.stalledCount,
+      input.maxStalledCount,
+      flag(input.retryAmbiguous),
+      input.ambiguousMessage,
+      input.stalledMessage,
+      flag(input.freeKeysIfAmbiguous),
+      flag(input.freeKeysIfStalled),
+      input.earlyToleranceMs,
+    ])) as [string, unknown, unknown];
+    const verdict = reply[0];
+    if (verdict === 'early') return { verdict, at: Number(reply[1]) };
+    if (verdict === 'ended') return { verdict, fields: fieldsOf(reply[1]) };
+    if (verdict === 'work') return { verdict, fields: fieldsOf(reply[1]), message: String(reply[2] ?? '') };
+    return { verdict: verdict as 'gone' | 'stale' | 'final' };
+  }
+
+  /** Whether the attempt may be made; when not, the job's status now ('' when it is gone). */
+  async markAttempt(id: string, token: string, now: number): Promise<{ ok: true } | { ok: false; status: string }> {
+    const reply = (await this.#run(MARK_ATTEMPT, this.#keys.record(id), now, [id, token])) as [number, string?];
+    return reply[0] === 1 ? { ok: true } : { ok: false, status: String(reply[1] ?? '') };
+  }
+
+  async markNotAccepted(id: string, token: string, now: number): Promise<boolean> {
+    return (await this.#run(MARK_NOT_ACCEPTED, this.#keys.record(id), now, [id, token])) === 1;
+  }
+
+  /** Stores an outcome if `token` still owns the job. `freeKeys` is core's decision for a final one. */
+  async outcome(
+    id: string,
+    token: string,
+    outcome: JobOutcome,
+    freeKeys: boolean,
+    now: number,
+  ): Promise<{ done: boolean; fields: Fields }> {
+    const error = 'error' in outcome ? outcome.error : undefined;
+    const at = outcome.status === 'retry' ? outcome.at : outcome.status === 'deferred' ? outcome.until : '';
+    const reply = (await this.#run(OUTCOME, this.#keys.record(id), now, [
+      id,
+      token,
+      outcome.status,
+      error?.code ?? '',
+      error?.message ?? '',
+      error?.status ?? '',
+      outcome.status === 'sent' ? (outcome.messageId ?? '') : '',
+      flag(freeKeys),
+      at,
+    ])) as [number, unknown];
+    return { done: reply[0] === 1, fields: fieldsOf(reply[1]) };
+  }
+
+  async cancel(target: { id: string } | { replaceKey: string }, freeKeys: boolean, now: number) {
+    const route = 'id' in target ? this.#keys.record(target.id) : this.#keys.replace(target.replaceKey);
+    const reply = (await this.#run(CANCEL, route, now, [
+      'id' in target ? target.id : '',
+      'replaceKey' in target ? target.replaceKey : '',
+      flag(freeKeys),
+    ])) as [number, unknown];
+    return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
+  }
+
+  async requeue(id: string, deadline: number, pendingTtlMs: number, now: number): Promise<Fields | undefined> {
+    const reply = (await this.#run(REQUEUE, this.#keys.record(id), now, [id, deadline, pendingTtlMs])) as [
+      number,
+      unknown,
+    ];
+    return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
+  }
+
+  async setDelivery(id: string, delivery: string | undefined, checkedAt: number, raw: string, now: number) {
+    const reply = (await this.#run(SET_DELIVERY, this.#keys.record(id), now, [id, delivery ?? '', checkedAt, raw])) as [
+      number,
+      unknown,
+    ];
+    return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
+  }
+
+  async sweep(
+    input: { token: string; limit: number; reviveBefore: number; recheckAt: number },
+    now: number,
+  ): Promise<SweepReply> {
+    const [promoted, expiring, revive] = (await this.#run(SWEEP, this.#keys.stats, now, [
+      this.#keys.bullBase,
+      input.token,
+      input.limit,
+      input.reviveBefore,
+      input.recheckAt,
+    ])) as [number, string[][], string[][]];
+    return {
+      promoted: Number(promoted),
+      expiring: expiring.map(([id = '', status = '', code = '', message = '', httpStatus = '', inflight, bull]) => {
+        const lastError =
+          code === '' ? undefined : { code, message, ...(httpStatus ? { status: Number(httpStatus) } : {}) };
+        return { id, status: status as JobStatus, lastError, inflight: inflight === '1', bull: bull ?? id };
+      }),
+      revive: revive.map(([id = '', bull, priority = 'normal', dueAt]) => ({
+        id,
+        bull: bull ?? id,
+        priority,
+        dueAt: Number(dueAt) || 0,
+      })),
+    };
+  }
+
+  /** Every script gets the queue's key base, now, and the record lifetimes first (see prelude.ts). */
+  #run(script: LuaScript, routeKey: string, now: number, args: (string | number)[]): Promise<unknown> {
+    const { keepFinishedMs, graceMs } = this.#settings;
+    return script.run(this.#client, [routeKey], [this.#keys.base, now, keepFinishedMs, graceMs, ...args]);
+  }
+}
+
+function flag(value: boolean): string {
+  return value ? '1' : '0';
+}

@@ -75,6 +75,7 @@ export type {
   NotifierStats,
   QuietHoursOptions,
   RetryOptions as JobRetryOptions,
+  RuleIdOf,
   TimeInput,
   TriggerInput,
   TriggerOptions,

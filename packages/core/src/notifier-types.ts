@@ -140,6 +140,8 @@ export interface RetryOptions {
   ambiguous?: boolean;
 }
 
+/** The rule ids a notifier of `R` knows; any string for a notifier of any rules (`Notifier` alone). */
+export type RuleIdOf<R extends AnyRule> = 0 extends 1 & R ? string : R['id'];
 type IdOf<R extends AnyRule> = R['id'];
 /** With rules of literal ids, only those ids and their inputs; with untyped rules, any string and data. */
 export type TriggerInput<R extends AnyRule, Id extends string> =

@@ -5,6 +5,7 @@ import type {
   HandlerResponse,
   InboundError,
   NotifyHandlerOptions,
+  RuleIdOf,
   TriggerResult,
   Notifier as TypedNotifier,
 } from '@olchat-kit/core';
@@ -40,9 +41,6 @@ export interface OlchatLocals {
 export type NotifyHandler = RequestHandler &
   // biome-ignore lint/suspicious/noExplicitAny: Express's own default for the answer body
   ((req: IncomingMessage, res: Response<any, OlchatLocals>, next: NextFunction) => void);
-
-/** The rule ids a notifier knows: its rules' literal ids, or any string for a notifier of untyped rules. */
-export type RuleIdOf<R extends AnyRule> = 0 extends 1 & R ? string : R['id'];
 
 /** The handler's options; the path is where the app mounts the router (`app.use('/olchat', …)`), not an option. */
 export type OlchatRouterOptions = Omit<HandlerOptions, 'prefix'>;
@@ -114,4 +112,5 @@ function write(res: Response, answer: HandlerResponse): void {
   res.writeHead(answer.status, answer.headers).end(answer.body);
 }
 
+export type { RuleIdOf } from '@olchat-kit/core';
 export { type OlchatDashboardOptions, olchatDashboard } from './dashboard.js';

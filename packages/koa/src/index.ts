@@ -5,6 +5,7 @@ import type {
   HandlerResponse,
   InboundError,
   NotifyHandlerOptions,
+  RuleIdOf,
   TriggerResult,
   Notifier as TypedNotifier,
 } from '@olchat-kit/core';
@@ -29,9 +30,6 @@ type WithBody = { body?: unknown };
 export interface OlchatState {
   olchat: TriggerResult;
 }
-
-/** The rule ids a notifier knows: its rules' literal ids, or any string for a notifier of untyped rules. */
-export type RuleIdOf<R extends AnyRule> = 0 extends 1 & R ? string : R['id'];
 
 /**
  * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET` and `DELETE /messages/:id`,
@@ -82,4 +80,5 @@ function write(ctx: Context, answer: HandlerResponse): void {
   if (answer.body !== undefined) ctx.body = answer.body;
 }
 
+export type { RuleIdOf } from '@olchat-kit/core';
 export { type OlchatDashboardOptions, olchatDashboard } from './dashboard.js';

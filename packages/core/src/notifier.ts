@@ -17,12 +17,11 @@ import type {
 import { ownCopy } from './own-string.js';
 import { MemoryQueue } from './queue/memory-queue.js';
 import {
-  FINAL_STATUSES,
+  JOB_STATUSES,
   type JobMeta,
   type JobQueue,
   type JobStatus,
   type NewJob,
-  PENDING_STATUSES,
   type Priority,
 } from './queue/types.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
@@ -39,7 +38,7 @@ export interface NotifierInternalOptions {
 }
 
 const DAY_MS = 24 * 3600_000;
-const ALL_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
+const ALL_STATUSES = JOB_STATUSES;
 
 /** What a job is to be, before the queue gives it an id. */
 interface JobSpec {

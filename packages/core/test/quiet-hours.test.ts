@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/errors.js';
 import { createQuietHours, defaultTimeZone, resolveTimeZone } from '../src/quiet-hours.js';
+import { thrownValidation } from './helpers/rejection.js';
 
 const MOSCOW_PHONE = '79123456789';
 const ALMATY_PHONE = '77012345678';
@@ -28,16 +29,6 @@ function wall(at: number, zone: string): string {
   const parts = clock.formatToParts(at);
   const get = (type: string) => parts.find((part) => part.type === type)?.value;
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
-}
-
-function thrown(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
 }
 
 describe('defaultTimeZone', () => {
@@ -69,12 +60,12 @@ describe('resolveTimeZone', () => {
 
   it('refuses a zone the runtime does not know, naming it', () => {
     for (const option of ['Mars/Olympus', () => 'Nowhere/City', '+05:00', '']) {
-      const error = thrown(() => resolveTimeZone(option, MOSCOW_PHONE));
+      const error = thrownValidation(() => resolveTimeZone(option, MOSCOW_PHONE));
       expect(error.issues[0]?.path).toBe('quietHours.timeZone');
       const named = typeof option === 'function' ? option() : option;
       expect(error.message).toContain(JSON.stringify(named));
     }
-    const notAString = thrown(() => resolveTimeZone((() => 42) as unknown as () => string, MOSCOW_PHONE));
+    const notAString = thrownValidation(() => resolveTimeZone((() => 42) as unknown as () => string, MOSCOW_PHONE));
     expect(notAString.issues[0]?.path).toBe('quietHours.timeZone');
   });
 });
@@ -135,7 +126,7 @@ describe('createQuietHours over midnight (21:00–09:00)', () => {
 
   it('refuses an instant that is not epoch milliseconds', () => {
     for (const at of [Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
-      expect(thrown(() => quiet.nextAllowed(at, MOSCOW_PHONE)).issues[0]?.path).toBe('at');
+      expect(thrownValidation(() => quiet.nextAllowed(at, MOSCOW_PHONE)).issues[0]?.path).toBe('at');
     }
   });
 });
@@ -183,7 +174,7 @@ describe('createQuietHours with a zone function', () => {
   it('turns an unknown zone from the function into a ValidationError naming it', () => {
     const quiet = createQuietHours({ start: '22:00', end: '08:00', timeZone: () => 'Europe/Atlantis' });
     for (const call of [() => quiet.nextAllowed(Date.now(), MOSCOW_PHONE), () => quiet.zoneOf(MOSCOW_PHONE)]) {
-      const error = thrown(call);
+      const error = thrownValidation(call);
       expect(error.issues).toEqual([
         { path: 'quietHours.timeZone', message: expect.stringContaining('Europe/Atlantis') },
       ]);
@@ -300,13 +291,13 @@ describe('createQuietHours options', () => {
     [{ start: '21:00', end: '09:00', timeZone: 3 }, 'quietHours.timeZone'],
     [null, 'quietHours'],
   ])('%j → ValidationError at %s', (options, path) => {
-    const error = thrown(() => createQuietHours(options as never));
+    const error = thrownValidation(() => createQuietHours(options as never));
     expect(error.issues.map((issue) => issue.path)).toEqual([path]);
     expect(error.code).toBe('VALIDATION');
   });
 
   it('reports every bad option at once', () => {
-    const error = thrown(() => createQuietHours({ start: '25:00', end: 'nine', timeZone: 'Mars/Olympus' }));
+    const error = thrownValidation(() => createQuietHours({ start: '25:00', end: 'nine', timeZone: 'Mars/Olympus' }));
     expect(error.issues.map((issue) => issue.path)).toEqual([
       'quietHours.start',
       'quietHours.end',

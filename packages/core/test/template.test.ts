@@ -2,18 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/errors.js';
 import { defineRule } from '../src/rules.js';
 import { compileTemplate } from '../src/template.js';
+import { thrownValidation } from './helpers/rejection.js';
 
 const where = 'rule "visit" text';
-
-function thrown(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 function render(source: string, data: unknown, timeZone?: string): string {
   return compileTemplate(source, where).render(data, where, timeZone === undefined ? undefined : { timeZone });
@@ -102,7 +93,7 @@ describe('date formats', () => {
   ];
 
   it.each(notDates)('refuses %s at render with the field as the issue path', (_kind, visitAt) => {
-    const error = thrown(() => render('Приём {{visit.at|date}}', { visit: { at: visitAt } }));
+    const error = thrownValidation(() => render('Приём {{visit.at|date}}', { visit: { at: visitAt } }));
     expect(error.issues).toEqual([{ path: 'visit.at', message: expect.stringContaining('Expected a date') }]);
   });
 
@@ -112,20 +103,20 @@ describe('date formats', () => {
   });
 
   it('refuses a missing date field, and reports it beside other problems', () => {
-    expect(thrown(() => render('{{visitAt|date}}', {})).issues).toEqual([
+    expect(thrownValidation(() => render('{{visitAt|date}}', {})).issues).toEqual([
       { path: 'visitAt', message: `Required by the ${where} template` },
     ]);
-    const error = thrown(() => render('{{name}}: {{visitAt|date}}, {{movedAt|time}}', { movedAt: 'soon' }));
+    const error = thrownValidation(() => render('{{name}}: {{visitAt|date}}, {{movedAt|time}}', { movedAt: 'soon' }));
     expect(error.issues.map((issue) => issue.path)).toEqual(['name', 'visitAt', 'movedAt']);
   });
 
   it('reads dates from own properties only', () => {
     const inherited = Object.create({ visitAt: new Date() }) as object;
-    expect(thrown(() => render('{{visitAt|date}}', inherited)).issues[0]?.path).toBe('visitAt');
+    expect(thrownValidation(() => render('{{visitAt|date}}', inherited)).issues[0]?.path).toBe('visitAt');
   });
 
   it('refuses an unknown zone at render', () => {
-    const error = thrown(() => render('{{visitAt|date}}', { visitAt: new Date() }, 'Mars/Olympus'));
+    const error = thrownValidation(() => render('{{visitAt|date}}', { visitAt: new Date() }, 'Mars/Olympus'));
     expect(error.issues).toEqual([{ path: 'timeZone', message: expect.stringContaining('Mars/Olympus') }]);
   });
 
@@ -150,12 +141,12 @@ describe('format names at compile time', () => {
     ['{{__proto__|date}}', 'Forbidden field name'],
     ['{{visit.constructor|time}}', 'Forbidden field name'],
   ])('%s is refused', (source, message) => {
-    const error = thrown(() => compileTemplate(source, where));
+    const error = thrownValidation(() => compileTemplate(source, where));
     expect(error.issues).toEqual([{ path: where, message: expect.stringContaining(message) }]);
   });
 
   it('defineRule refuses an unknown format before any trigger', () => {
-    const error = thrown(() => defineRule({ id: 'shout', to: 'phone', text: 'Привет, {{name|upper}}' }));
+    const error = thrownValidation(() => defineRule({ id: 'shout', to: 'phone', text: 'Привет, {{name|upper}}' }));
     expect(error.message).toContain('upper');
   });
 });
@@ -170,7 +161,7 @@ describe('plain templates, unchanged', () => {
   });
 
   it('reports every missing or empty field with its path', () => {
-    const error = thrown(() => render('{{a}} {{b.c}} {{d}}', { a: 'x', b: {}, d: '  ' }));
+    const error = thrownValidation(() => render('{{a}} {{b.c}} {{d}}', { a: 'x', b: {}, d: '  ' }));
     expect(error.issues).toEqual([
       { path: 'b.c', message: `Required by the ${where} template` },
       { path: 'd', message: `Required by the ${where} template` },
@@ -185,14 +176,14 @@ describe('plain templates, unchanged', () => {
       `Вы написали: ${hostile}`,
     );
     for (const source of ['{{__proto__.polluted}}', '{{a.constructor}}', '{{prototype}}', '{{a b}}']) {
-      thrown(() => compileTemplate(source, where));
+      thrownValidation(() => compileTemplate(source, where));
     }
-    expect(thrown(() => render('x {{toString}}', {})).issues[0]?.path).toBe('toString');
+    expect(thrownValidation(() => render('x {{toString}}', {})).issues[0]?.path).toBe('toString');
   });
 
   it('keeps a Date in a plain placeholder an error, one that names the formats', () => {
     const visitAt = new Date('2026-11-29T07:00:00Z');
-    const error = thrown(() => render('Приём {{visitAt}}', { visitAt }));
+    const error = thrownValidation(() => render('Приём {{visitAt}}', { visitAt }));
     expect(error.issues).toEqual([
       { path: 'visitAt', message: 'A date: write {{visitAt|date}}, {{visitAt|time}} or {{visitAt|datetime}}' },
     ]);

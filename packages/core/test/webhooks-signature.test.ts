@@ -12,18 +12,9 @@ import {
   webhookBody,
   webhookData,
 } from '../src/webhooks/index.js';
+import { thrownValidation } from './helpers/rejection.js';
 
 const secretOf = (bytes: number, fill = 7) => `whsec_${Buffer.alloc(bytes, fill).toString('base64')}`;
-
-function caught(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('webhook secrets', () => {
   it('accepts whsec_ + canonical base64 of 24 to 64 bytes and returns the decoded key', () => {
@@ -49,7 +40,7 @@ describe('webhook secrets', () => {
     ],
     ['not a string', 12345, 'must be a string'],
   ])('rejects %s with a ValidationError at its path, without the secret', (_, secret, why) => {
-    const error = caught(() => parseWebhookSecret(secret, 'webhooks[3].secret'));
+    const error = thrownValidation(() => parseWebhookSecret(secret, 'webhooks[3].secret'));
     expect(error.issues).toEqual([{ path: 'webhooks[3].secret', message: expect.stringContaining(why) }]);
     if (typeof secret === 'string' && secret.length > 8) {
       expect(JSON.stringify(error.issues) + error.message).not.toContain(secret.slice(6));
@@ -74,7 +65,7 @@ describe('webhook endpoints option', () => {
   const good = { url: 'https://crm.example/hooks?key=abc', secret: generateWebhookSecret() };
 
   it('reports every bad field at webhooks[i].<field> in one ValidationError', () => {
-    const error = caught(() =>
+    const error = thrownValidation(() =>
       resolveEndpoints([
         good,
         { url: 'ftp://x.example/', secret: 'whsec_short', events: ['message.sent', 'message.bounced'] },

@@ -1,6 +1,16 @@
 import { decodeId, encodeId, random48 } from '../ids.js';
 import type { OutgoingMessage } from '../message.js';
-import type { DeliveryStatus, JobError, JobMeta, JobRecord, JobStatus, NewJob, Priority } from './types.js';
+import {
+  type DeliveryStatus,
+  JOB_STATUSES,
+  type JobError,
+  type JobMeta,
+  type JobRecord,
+  type JobStatus,
+  type NewJob,
+  PRIORITIES,
+  type Priority,
+} from './types.js';
 
 /*
  * The memory queue's jobs as columns: one typed array per number field and one plain array per
@@ -15,19 +25,12 @@ import type { DeliveryStatus, JobError, JobMeta, JobRecord, JobStatus, NewJob, P
  * honeypot's decoy ids must not stand out), and decoded on `get`.
  */
 
-const STATUSES: readonly JobStatus[] = [
-  'scheduled',
-  'queued',
-  'sending',
-  'sent',
-  'failed',
-  'skipped',
-  'cancelled',
-  'expired',
-];
+const STATUSES = JOB_STATUSES;
 const STATUS_CODE = Object.fromEntries(STATUSES.map((status, code) => [status, code])) as Record<JobStatus, number>;
-const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
-const PRIORITY_CODE: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+const PRIORITY_CODE = Object.fromEntries(PRIORITIES.map((priority, code) => [priority, code])) as Record<
+  Priority,
+  number
+>;
 
 /** Where a job waits: nowhere (running or finished), in its lane, or on the timer. */
 export type Place = typeof NOWHERE | typeof IN_LANE | typeof ON_TIMER;

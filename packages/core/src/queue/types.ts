@@ -13,6 +13,9 @@ export type JobStatus = PendingStatus | FinalStatus;
 
 export const PENDING_STATUSES: readonly PendingStatus[] = ['scheduled', 'queued', 'sending'];
 export const FINAL_STATUSES: readonly FinalStatus[] = ['sent', 'failed', 'skipped', 'cancelled', 'expired'];
+/** Every status, in lifecycle order (queues that store a status as a number use this order). */
+export const JOB_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'read', 'undelivered'];
 
 /** What the vendor says became of a sent message (`deliveryChecks`). */
 export type DeliveryStatus = 'delivered' | 'read' | 'undelivered';

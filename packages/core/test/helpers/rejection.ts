@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { OlchatError } from '../../src/index.js';
+import { OlchatError, ValidationError } from '../../src/index.js';
 
 /** Awaits a promise that must reject with an `OlchatError`, and returns that error. */
 export async function rejection(promise: Promise<unknown>): Promise<OlchatError> {
@@ -10,4 +10,15 @@ export async function rejection(promise: Promise<unknown>): Promise<OlchatError>
     return error as OlchatError;
   }
   throw new Error('expected a rejection');
+}
+
+/** Runs a function that must throw a `ValidationError`, and returns that error. */
+export function thrownValidation(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return error as ValidationError;
+  }
+  throw new Error('expected a ValidationError');
 }

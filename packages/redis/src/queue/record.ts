@@ -1,20 +1,15 @@
-import type { JobError, JobRecord, JobStatus, NewJob, OutgoingMessage } from '@olchat-kit/core';
-
-type Priority = JobRecord['priority'];
-type DeliveryStatus = NonNullable<JobRecord['delivery']>;
-
-const STATUSES: readonly JobStatus[] = [
-  'scheduled',
-  'queued',
-  'sending',
-  'sent',
-  'failed',
-  'skipped',
-  'cancelled',
-  'expired',
-];
-const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
-const DELIVERIES: readonly DeliveryStatus[] = ['delivered', 'read', 'undelivered'];
+import {
+  DELIVERY_STATUSES as DELIVERIES,
+  type DeliveryStatus,
+  type JobError,
+  type JobRecord,
+  type JobStatus,
+  type NewJob,
+  type OutgoingMessage,
+  PRIORITIES,
+  type Priority,
+  JOB_STATUSES as STATUSES,
+} from '@olchat-kit/core';
 
 export type Fields = Record<string, string>;
 

@@ -16,14 +16,7 @@ import type {
 } from './notifier-types.js';
 import { ownCopy } from './own-string.js';
 import { MemoryQueue } from './queue/memory-queue.js';
-import {
-  JOB_STATUSES,
-  type JobMeta,
-  type JobQueue,
-  type JobStatus,
-  type NewJob,
-  type Priority,
-} from './queue/types.js';
+import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from './queue/types.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
 import type { AnyRule, Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/errors.js';
 import { createQuietHours, defaultTimeZone, resolveTimeZone } from '../src/quiet-hours.js';
 import { thrownValidation } from './helpers/rejection.js';
 

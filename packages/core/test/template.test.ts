@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/errors.js';
 import { defineRule } from '../src/rules.js';
 import { compileTemplate } from '../src/template.js';
 import { thrownValidation } from './helpers/rejection.js';

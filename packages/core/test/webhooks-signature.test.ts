@@ -1,6 +1,5 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../src/errors.js';
 import type { JobRecord } from '../src/queue/types.js';
 import { resolveEndpoints } from '../src/webhooks/endpoints.js';
 import {

@@ -1,14 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, skipReason } from '../../../scripts/system-deps.mjs';
+import { launchChromium, chromiumMissing as missing } from '../../../test/helpers/chromium.js';
 
 // Debian's chromium (or CHROMIUM_PATH); no browser download. `pnpm test` installs it where it can;
 // elsewhere this suite is skipped with the command to run, and under CI it fails instead.
-const missing = skipReason('chromium');
-const executablePath = findChromium() ?? '';
 
 const demoScript = fileURLToPath(new URL('../demo.js', import.meta.url));
 const builtCore = fileURLToPath(new URL('../../../packages/core/dist/index.js', import.meta.url));
@@ -50,18 +48,7 @@ describe.skipIf(missing)(`the demo in a real browser (Chromium)${missing ? `: sk
     if (!existsSync(builtCore)) throw new Error('Build the packages first: pnpm -r build (pnpm test does it)');
     mkdirSync(screenshots, { recursive: true });
     await startDemo();
-    browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

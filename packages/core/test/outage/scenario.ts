@@ -31,8 +31,8 @@ export async function outageScenario(kind: 'refused' | '503', setUp: OutageSetUp
   const lines: string[] = [];
   notifier.on('line', (e) => lines.push(e.state));
   const ended: string[] = [];
-  notifier.on('failed', (r) => ended.push(`failed ${r.error.code}`));
-  notifier.on('expired', (r) => ended.push(`expired ${r.error.code}`));
+  notifier.on('failed', (r) => ended.push(`failed ${r.error.code}: ${r.error.message}`));
+  notifier.on('expired', (r) => ended.push(`expired ${r.error.code}: ${r.error.message}`));
   try {
     if (kind === 'refused') await emu.suspend();
     else emu.fail('503', Number.POSITIVE_INFINITY);

@@ -58,6 +58,13 @@ export interface WorkerHost {
  * to the notifier's worker function, and its outcome stored; BullMQ is then told where the job
  * goes (finished, delayed until due, or back to waiting).
  */
+interface Holding {
+  controller: AbortController;
+  job: Job<JobData>;
+  /** The BullMQ lock token of this pickup. */
+  owner: string;
+}
+
 export class QueueWorker {
   readonly #host: WorkerHost;
   readonly #settings: WorkerSettings;
@@ -65,7 +72,14 @@ export class QueueWorker {
   readonly #worker: Worker<JobData>;
   readonly #base: Redis;
   /** The jobs this process is working, by record id: cancel() and close() abort their signals. */
-  readonly #held = new Map<string, AbortController>();
+  readonly #held = new Map<string, Holding>();
+  /**
+   * Our own renewal of the BullMQ locks of the jobs we work. BullMQ tracks locks by job id, so a
+   * job released (or recovered from a stall) and fetched again by another of this process's slots
+   * can lose its tracking when the earlier processing ends; without renewal its lock lapses, BullMQ
+   * hands it out a third time, and a pickup that finds it in flight would end it AMBIGUOUS.
+   */
+  readonly #lockKeeper: NodeJS.Timeout;
   #abortReason: unknown;
 
   constructor(host: WorkerHost, settings: WorkerSettings, options: WorkerOptions) {
@@ -89,11 +103,20 @@ export class QueueWorker {
       autorun: true,
     });
     this.#worker.on('error', (error) => host.warn('worker', error));
+    this.#lockKeeper = setInterval(() => this.#renewLocks(), Math.max(100, Math.floor(settings.lockDurationMs / 3)));
+    this.#lockKeeper.unref();
+  }
+
+  #renewLocks(): void {
+    for (const { job, owner } of this.#held.values()) {
+      // A lock lost to another worker stays lost: that worker sends the job, ours is refused.
+      job.extendLock(owner, this.#settings.lockDurationMs).catch(() => undefined);
+    }
   }
 
   /** Aborts the signal of a job this process holds (it was cancelled). */
   abort(id: string, reason: unknown): void {
-    this.#held.get(id)?.abort(reason);
+    this.#held.get(id)?.controller.abort(reason);
   }
 
   /** Takes no more jobs and waits for the running ones; past `timeoutMs` their signals abort. */
@@ -103,9 +126,10 @@ export class QueueWorker {
       // Out of time: jobs still waiting for a slot stop and go back to the queue. A request
       // already on the wire cannot be called back: its answer (or timeout) is awaited.
       this.#abortReason = new ClosedError('The queue closed before this job was sent');
-      for (const controller of this.#held.values()) controller.abort(this.#abortReason);
+      for (const { controller } of this.#held.values()) controller.abort(this.#abortReason);
       await settlesWithin(closed, CLOSE_GRACE_MS);
     }
+    clearInterval(this.#lockKeeper);
     this.#base.disconnect();
   }
 
@@ -160,7 +184,8 @@ export class QueueWorker {
     const id = record.id;
     const controller = new AbortController();
     if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
-    this.#held.set(id, controller);
+    const holding: Holding = { controller, job, owner };
+    this.#held.set(id, holding);
     let status: JobStatus = 'queued';
     let inFlight = false;
     let markFailed = false;
@@ -209,7 +234,8 @@ export class QueueWorker {
     } catch (error) {
       outcome = { status: 'failed', error: { code: 'INTERNAL', message: String((error as Error)?.message ?? error) } };
     } finally {
-      this.#held.delete(id);
+      // A later pickup of the same job in this process may hold the entry now: leave it to that one.
+      if (this.#held.get(id) === holding) this.#held.delete(id);
     }
 
     if (outcome.status === 'failed' && !inFlight) {

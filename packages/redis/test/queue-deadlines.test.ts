@@ -82,10 +82,13 @@ describe('redisQueue: deadlines', () => {
 
   it('a job a worker holds past its deadline is left to that worker', async () => {
     const name = queues.name('expire-held');
-    const { worker, release } = holdingWorker();
+    const { worker, worked, release } = holdingWorker();
     const { queue, finished } = queues.working(name, worker);
-    const { record } = await queue.add(newJob('hold me', { deadline: Date.now() + 300 }));
-    await sleep(1_500); // several sweeps past the deadline
+    const deadline = Date.now() + 2_000;
+    const { record } = await queue.add(newJob('hold me', { deadline }));
+    // Held before its deadline (a loaded machine may take a while to hand it over), then kept past it.
+    await waitFor(() => worked.length === 1, 1_800, 'the worker to hold the job');
+    await sleep(deadline - Date.now() + 1_200); // several sweeps past the deadline
     expect(finished).toEqual([]);
     expect((await queue.get(record.id))?.status).toBe('queued');
     release();

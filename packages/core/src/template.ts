@@ -1,4 +1,5 @@
 import { ValidationError, type ValidationIssue } from './errors.js';
+import { type DateValue, MAX_EPOCH_MS, parseIsoDate } from './iso-date.js';
 import { ownCopy } from './own-string.js';
 
 /**
@@ -192,21 +193,6 @@ function ownValue(data: unknown, path: readonly string[]): unknown {
 
 const NOT_A_DATE = 'Expected a date: a Date, an ISO 8601 string or epoch milliseconds';
 
-/** An instant, or a wall time with no zone of its own (`floating`), as epoch ms of that wall time in UTC. */
-interface DateValue {
-  ms: number;
-  floating: boolean;
-}
-
-// A Date holds at most ±8.64e15 ms from the epoch.
-const MAX_EPOCH_MS = 8.64e15;
-
-// ISO 8601 as RFC 3339 profiles it: a calendar date, optionally a time (hours and minutes at
-// least) and then optionally `Z` or an offset. Not Date.parse: it also takes '12/01/2026' or
-// 'Sun Nov 29 2026 10:00:00 GMT+0300', and reads a date-time without an offset in the server's zone.
-const ISO_DATE =
-  /^(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})(?:[Tt ](?<hour>\d{2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,](?<fraction>\d{1,9}))?)?(?<zone>[Zz]|(?<sign>[+-])(?<offsetHour>\d{2})(?::?(?<offsetMinute>\d{2}))?)?)?$/;
-
 function readDate(value: unknown): DateValue | undefined {
   if (value instanceof Date) {
     const ms = value.getTime();
@@ -215,33 +201,8 @@ function readDate(value: unknown): DateValue | undefined {
   if (typeof value === 'number') {
     return Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_MS ? { ms: value, floating: false } : undefined;
   }
-  if (typeof value === 'string') return readIsoDate(value);
+  if (typeof value === 'string') return parseIsoDate(value);
   return undefined;
-}
-
-function readIsoDate(text: string): DateValue | undefined {
-  const fields = ISO_DATE.exec(text)?.groups;
-  if (!fields) return undefined;
-  const number = (name: string) => Number(fields[name] ?? 0);
-  const [year, month, day, hour, minute, second] = [
-    number('year'),
-    number('month'),
-    number('day'),
-    number('hour'),
-    number('minute'),
-    number('second'),
-  ] as const;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  if (number('offsetHour') > 23 || number('offsetMinute') > 59) return undefined;
-  const date = new Date(0);
-  // setUTCFullYear, unlike Date.UTC, keeps years 0–99 as written.
-  date.setUTCFullYear(year, month - 1, day);
-  // '2026-02-30' would roll over into March: a day the month does not have is not a date.
-  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
-  date.setUTCHours(hour, minute, second, Number((fields.fraction ?? '').slice(0, 3).padEnd(3, '0')));
-  const offsetMinutes = number('offsetHour') * 60 + number('offsetMinute');
-  const ms = date.getTime() - (fields.sign === '-' ? -offsetMinutes : offsetMinutes) * 60_000;
-  return Math.abs(ms) <= MAX_EPOCH_MS ? { ms, floating: fields.zone === undefined } : undefined;
 }
 
 interface DateFormatters {

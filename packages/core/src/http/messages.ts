@@ -1,4 +1,5 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
+import { parseIsoDate } from '../iso-date.js';
 import type { AnyNotifier, RetryOptions, TriggerOptions } from '../notifier-types.js';
 import { json } from './answers.js';
 import { InboundError } from './errors.js';
@@ -11,8 +12,7 @@ export type SendOptions = Omit<TriggerOptions, 'beforeEnqueue'>;
 
 // RFC 3339: a date, a time and an explicit zone. A time without a zone would be read in the
 // server's zone, which is nobody's business in an API call from 1C or a CRM.
-const ISO_WITH_ZONE =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
  * A `POST /messages` body split into the message and the options of `notifier.send`. The times
@@ -45,27 +45,9 @@ export function splitSendBody(body: unknown, idempotencyKey: string): { message:
 /** ms since the epoch for an RFC 3339 string such as `2025-11-28T10:00:00+03:00`; undefined for anything else. */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  const match = ISO_WITH_ZONE.exec(value);
-  if (!match) return undefined;
-  const [year, month, day, hour, minute, second = 0, offsetHour = 0, offsetMinute = 0] = match
-    .slice(1)
-    .map((part) => (part === undefined ? undefined : Number(part))) as number[];
-  // Date.parse rolls 31 April over into 1 May and 24:00 into the next day: a time that does not
-  // exist is refused, not moved.
-  const lastDay = new Date(Date.UTC(year as number, month as number, 0)).getUTCDate();
-  const exists =
-    (month as number) >= 1 &&
-    (month as number) <= 12 &&
-    (day as number) >= 1 &&
-    (day as number) <= lastDay &&
-    (hour as number) <= 23 &&
-    (minute as number) <= 59 &&
-    second <= 59 &&
-    offsetHour <= 23 &&
-    offsetMinute <= 59;
-  if (!exists) return undefined;
-  const ms = Date.parse(value.toUpperCase().replace(' ', 'T'));
-  return Number.isFinite(ms) ? ms : undefined;
+  if (!ISO_WITH_ZONE.test(value)) return undefined;
+  // The syntax is RFC 3339's (stricter than templates take); whether such a time exists is shared.
+  return parseIsoDate(value)?.ms;
 }
 
 /** `DELETE /messages/:id`: cancels a scheduled or queued job. */

@@ -315,7 +315,12 @@ describe('createDashboard: actions', () => {
     const refusals: [string, DashboardRequest][] = [
       ['no token', post(path, {})],
       ['an empty token', post(path, { token: '' })],
-      ['a tampered mac', post(path, { token: `${issued}.${nonce}.${mac.slice(0, -2)}AA` })],
+      // The first character carries six bits of the mac: changing it always changes the mac.
+      ['a tampered mac', post(path, { token: `${issued}.${nonce}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}` })],
+      [
+        'a mac spelt another way (spare bits of its last character)',
+        post(path, { token: `${issued}.${nonce}.${respell(mac)}` }),
+      ],
       ['a tampered nonce', post(path, { token: `${issued}.${nonce.slice(1)}x.${mac}` })],
       ['a token of another dashboard (another secret)', post(path, { token: foreignToken })],
       ['another site', post(path, { token }, { origin: 'https://evil.example' })],
@@ -521,3 +526,10 @@ describe('dashboard wording', () => {
     expect(en.ago(2 * 60_000)).toBe('2 minutes ago');
   });
 });
+
+/** The same bytes in base64url, spelt differently: the last character's two spare bits flipped on. */
+function respell(mac: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(mac.at(-1) as string);
+  return `${mac.slice(0, -1)}${alphabet[last | 0b11]}`;
+}

@@ -45,8 +45,10 @@ export function createActionGuard(options: GuardOptions = {}): ActionGuard {
     if (issued === undefined || nonce === undefined || signature === undefined || extra !== undefined) return false;
     const expected = mac(`${issued}.${nonce}`);
     const given = Buffer.from(signature, 'base64url');
-    // Compared whole, in constant time: a forger learns nothing from how long a refusal takes.
+    // Compared whole, in constant time: a forger learns nothing from how long a refusal takes. Only
+    // the canonical spelling counts (base64 decoding ignores a last character's spare bits).
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+    if (given.toString('base64url') !== signature) return false;
     const issuedAt = Number.parseInt(issued, 36);
     return Number.isFinite(issuedAt) && issuedAt <= now + CLOCK_SKEW_MS && now - issuedAt <= TOKEN_TTL_MS;
   }

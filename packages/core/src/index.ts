@@ -10,7 +10,19 @@ export {
   type SendFileParams,
   type SendResult,
   type SendTextParams,
-} from './client.js';
+} from './client/client.js';
+export type { LimitsOption, ResolvedLimit } from './client/limits.js';
+export type { MessageInput, OutgoingMessage } from './client/message.js';
+export {
+  DEFAULT_MARGIN_MS,
+  MAX_REQUEST_LINE_BYTES,
+  type MethodLimit,
+  OLCHAT_METHODS,
+  type OlchatMethod,
+  VENDOR_BASE_URL,
+  VENDOR_LIMITS,
+} from './client/methods.js';
+export { DEFAULT_RETRY, type RetryOptions } from './client/retry.js';
 export * from './dashboard/index.js';
 export * from './errors.js';
 export { INBOUND_ERROR_STATUS, InboundError, type InboundErrorCode } from './http/errors.js';
@@ -31,35 +43,10 @@ export type {
   QueryTriggerOptions,
   TrustProxy,
 } from './http/types.js';
-export {
-  BACKOFF_MAX_MS,
-  BACKOFF_MIN_MS,
-  DEFAULT_MAX_AGE_MS,
-  deadlineFor,
-  expiredError,
-  freesKeys,
-  isFinal,
-  isTokenRejected,
-  outcomeOfFailure,
-  retryRefusal,
-  toJobError,
-} from './lifecycle.js';
 export { SlotGate } from './limiter/gate.js';
 export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
-export type { LimitsOption, ResolvedLimit } from './limits.js';
-export type { LineOptions } from './line.js';
-export type { MessageInput, OutgoingMessage } from './message.js';
-export {
-  DEFAULT_MARGIN_MS,
-  MAX_REQUEST_LINE_BYTES,
-  type MethodLimit,
-  OLCHAT_METHODS,
-  type OlchatMethod,
-  VENDOR_BASE_URL,
-  VENDOR_LIMITS,
-} from './methods.js';
-export { createNotifier, type NotifierInternalOptions } from './notifier.js';
+export { createNotifier, type NotifierInternalOptions } from './notifier/notifier.js';
 export type {
   AnyNotifier,
   AttemptEvent,
@@ -82,9 +69,25 @@ export type {
   TriggerResult,
   WebhookEndpoint,
   WebhookEventType,
-} from './notifier-types.js';
+} from './notifier/types.js';
 export { normalizePhone } from './phone.js';
+export {
+  BACKOFF_MAX_MS,
+  BACKOFF_MIN_MS,
+  DEFAULT_MAX_AGE_MS,
+  deadlineFor,
+  expiredError,
+  freesKeys,
+  isFinal,
+  isTokenRejected,
+  outcomeOfFailure,
+  retryRefusal,
+  toJobError,
+} from './queue/lifecycle.js';
+export type { LineOptions } from './queue/line.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export { createQuietHours, defaultTimeZone, type QuietHours, resolveTimeZone } from './queue/quiet-hours.js';
+export { Scheduler } from './queue/scheduler.js';
 export {
   type ActiveJob,
   type AddResult,
@@ -109,8 +112,6 @@ export {
   type Priority,
   type WorkerOptions,
 } from './queue/types.js';
-export { createQuietHours, defaultTimeZone, type QuietHours, resolveTimeZone } from './quiet-hours.js';
-export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
 export {
   type AnyRule,
   defineRule,
@@ -120,8 +121,7 @@ export {
   type RuleDefinition,
   type RuleInput,
   type RuleTime,
-} from './rules.js';
-export { Scheduler } from './scheduler.js';
-export type { StandardSchemaV1 } from './standard-schema.js';
-export type { DateFormat, RenderContext } from './template.js';
+} from './rules/rules.js';
+export type { StandardSchemaV1 } from './rules/standard-schema.js';
+export type { DateFormat, RenderContext } from './rules/template.js';
 export * from './webhooks/index.js';

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Logger } from '../src/client.js';
+import type { Logger } from '../src/client/client.js';
 import { ClosedError, ValidationError } from '../src/errors.js';
 import type { JobRecord } from '../src/queue/types.js';
 import {

@@ -1,6 +1,6 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { parseIsoDate } from '../iso-date.js';
-import type { AnyNotifier, RetryOptions, TriggerOptions } from '../notifier-types.js';
+import type { AnyNotifier, RetryOptions, TriggerOptions } from '../notifier/types.js';
+import { parseIsoDate } from '../util/iso-date.js';
 import { json } from './answers.js';
 import { InboundError } from './errors.js';
 import type { HandlerResponse } from './types.js';

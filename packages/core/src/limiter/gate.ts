@@ -1,5 +1,5 @@
-import { Fifo } from '../fifo.js';
 import { PRIORITIES, type Priority } from '../queue/types.js';
+import { Fifo } from '../util/fifo.js';
 import { isLease, type LimiterStore, type SlotLease } from './store.js';
 
 interface Waiter {

@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { QueueFullError } from '../errors.js';
-import { NumberFifo } from '../fifo.js';
-import { expiredError, freesKeys, isFinal } from '../lifecycle.js';
-import { Scheduler } from '../scheduler.js';
+import { NumberFifo } from '../util/fifo.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
 import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
+import { expiredError, freesKeys, isFinal } from './lifecycle.js';
+import { Scheduler } from './scheduler.js';
 import { TopRecent } from './top-recent.js';
 import type {
   ActiveJob,

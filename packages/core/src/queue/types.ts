@@ -1,4 +1,4 @@
-import type { OutgoingMessage } from '../message.js';
+import type { OutgoingMessage } from '../client/message.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 
 /** Lanes: `high` before `normal` before `low`, first come first served within a lane. */

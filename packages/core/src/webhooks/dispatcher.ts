@@ -1,6 +1,6 @@
-import type { Logger } from '../client.js';
+import type { Logger } from '../client/client.js';
 import { ClosedError, ValidationError } from '../errors.js';
-import type { WebhookEndpoint, WebhookEventType } from '../notifier-types.js';
+import type { WebhookEndpoint, WebhookEventType } from '../notifier/types.js';
 import { type ResolvedEndpoint, resolveEndpoints } from './endpoints.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookData, webhookBody } from './events.js';
 import { MemoryWebhookOutbox } from './memory-outbox.js';

@@ -1,5 +1,5 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import type { WebhookEndpoint, WebhookEventType } from '../notifier-types.js';
+import type { WebhookEndpoint, WebhookEventType } from '../notifier/types.js';
 import { WEBHOOK_EVENT_TYPES } from './events.js';
 import { parseWebhookSecret } from './signature.js';
 

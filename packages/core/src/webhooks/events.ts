@@ -1,4 +1,4 @@
-import type { LineEvent, LineReason, LineState, WebhookEventType } from '../notifier-types.js';
+import type { LineEvent, LineReason, LineState, WebhookEventType } from '../notifier/types.js';
 import type { DeliveryStatus, JobError, JobMeta, JobRecord, JobStatus } from '../queue/types.js';
 
 /** Every event type a webhook endpoint may ask for (the `events` filter). */

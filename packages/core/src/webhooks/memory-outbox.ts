@@ -1,4 +1,4 @@
-import type { Logger } from '../client.js';
+import type { Logger } from '../client/client.js';
 import { ValidationError } from '../errors.js';
 import { originOf } from './endpoints.js';
 import { type HeapEntry, MinHeap } from './heap.js';

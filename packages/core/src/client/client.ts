@@ -12,15 +12,15 @@ import {
   ValidationError,
   type ValidationIssue,
   VendorError,
-} from './errors.js';
-import { gateFor, pausedForMs } from './limiter/gate.js';
-import { defaultLimiterStore } from './limiter/memory-store.js';
-import type { LimiterStore, SlotLease } from './limiter/store.js';
+} from '../errors.js';
+import { gateFor, pausedForMs } from '../limiter/gate.js';
+import { defaultLimiterStore } from '../limiter/memory-store.js';
+import type { LimiterStore, SlotLease } from '../limiter/store.js';
+import { normalizePhone } from '../phone.js';
+import { PRIORITIES, type Priority } from '../queue/types.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
 import { checkFileUrl, checkText, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
 import { MAX_REQUEST_LINE_BYTES, type MethodParams, type OlchatMethod, VENDOR_BASE_URL, v1Query } from './methods.js';
-import { normalizePhone } from './phone.js';
-import { PRIORITIES, type Priority } from './queue/types.js';
 import { redact, redactedCause } from './redact.js';
 import { failureReason, parseBody, pickBoolean, pickConnected, pickMessageId, pickStatus } from './response.js';
 import { parseRetryAfter, type RetryOptions, resolveRetry, retryDelayMs } from './retry.js';

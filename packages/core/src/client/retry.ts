@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
 
 export interface RetryOptions {
   /** Further attempts after the first. */

@@ -1,4 +1,4 @@
-import { ValidationError, type ValidationIssue } from './errors.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
 
 /**
  * Quiet hours: a daily window (`'21:00'`–`'09:00'`, or `'13:00'`–`'14:00'` within a day) in the

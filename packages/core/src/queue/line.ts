@@ -1,7 +1,7 @@
-import type { OlchatClient } from './client.js';
-import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import type { OlchatClient } from '../client/client.js';
+import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import type { LineEvent, LineInfo, LineReason, LineState } from '../notifier/types.js';
 import { isTokenRejected } from './lifecycle.js';
-import type { LineEvent, LineInfo, LineReason, LineState } from './notifier-types.js';
 
 export interface LineOptions {
   /** Not-accepted sends in a row (vendor unreachable, 502–504) that pause the line. Default 3. */

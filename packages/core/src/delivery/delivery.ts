@@ -1,10 +1,10 @@
-import type { Logger, OlchatClient } from './client.js';
-import { OlchatError, ValidationError } from './errors.js';
-import { Fifo } from './fifo.js';
-import type { LineMonitor } from './line.js';
-import type { DeliveryChecksOptions } from './notifier-types.js';
-import type { DeliveryStatus, JobRecord } from './queue/types.js';
-import { Scheduler } from './scheduler.js';
+import type { Logger, OlchatClient } from '../client/client.js';
+import { OlchatError, ValidationError } from '../errors.js';
+import type { DeliveryChecksOptions } from '../notifier/types.js';
+import type { LineMonitor } from '../queue/line.js';
+import { Scheduler } from '../queue/scheduler.js';
+import type { DeliveryStatus, JobRecord } from '../queue/types.js';
+import { Fifo } from '../util/fifo.js';
 
 /*
  * Delivery checks: for each sent message, `checkMessageStatus` at each offset of `afterMs` after

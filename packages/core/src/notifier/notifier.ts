@@ -1,26 +1,19 @@
-import type { Logger } from './client.js';
-import { DeliveryTracker, resolveDeliveryChecks } from './delivery.js';
-import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from './errors.js';
-import { toKey, toMeta, toPriority, toTime } from './job-options.js';
-import { createJobWorker } from './job-worker.js';
-import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from './lifecycle.js';
-import { LineMonitor, type LineOptions } from './line.js';
-import { type OutgoingMessage, toOutgoingMessage } from './message.js';
-import type {
-  LineEvent,
-  Notifier,
-  NotifierOptions,
-  NotifierStats,
-  TriggerOptions,
-  TriggerResult,
-} from './notifier-types.js';
-import { ownCopy } from './own-string.js';
-import { MemoryQueue } from './queue/memory-queue.js';
-import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from './queue/types.js';
-import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
-import type { AnyRule, Rule } from './rules.js';
-import { SafeEmitter } from './safe-emitter.js';
-import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
+import type { Logger } from '../client/client.js';
+import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
+import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
+import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from '../errors.js';
+import { createJobWorker } from '../queue/job-worker.js';
+import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
+import { LineMonitor, type LineOptions } from '../queue/line.js';
+import { MemoryQueue } from '../queue/memory-queue.js';
+import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
+import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from '../queue/types.js';
+import { toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
+import type { AnyRule, Rule } from '../rules/rules.js';
+import { ownCopy } from '../util/own-string.js';
+import { SafeEmitter } from '../util/safe-emitter.js';
+import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from '../webhooks/index.js';
+import type { LineEvent, Notifier, NotifierOptions, NotifierStats, TriggerOptions, TriggerResult } from './types.js';
 
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
 export interface NotifierInternalOptions {

@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
 import { DEFAULT_MARGIN_MS, type MethodLimit, OLCHAT_METHODS, type OlchatMethod, VENDOR_LIMITS } from './methods.js';
 
 export type ResolvedLimit = Required<MethodLimit>;

@@ -1,9 +1,9 @@
-import type { Logger, OlchatClient } from './client.js';
-import type { MessageInput, OutgoingMessage } from './message.js';
-import type { OlchatMethod } from './methods.js';
-import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from './queue/types.js';
-import type { QuietHoursOptions } from './quiet-hours.js';
-import type { AnyRule, RuleInput } from './rules.js';
+import type { Logger, OlchatClient } from '../client/client.js';
+import type { MessageInput, OutgoingMessage } from '../client/message.js';
+import type { OlchatMethod } from '../client/methods.js';
+import type { QuietHoursOptions } from '../queue/quiet-hours.js';
+import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from '../queue/types.js';
+import type { AnyRule, RuleInput } from '../rules/rules.js';
 
 export type { QuietHoursOptions };
 

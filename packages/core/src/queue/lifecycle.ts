@@ -1,5 +1,5 @@
-import { isCertainlyNotAccepted, OlchatError } from './errors.js';
-import type { JobError, JobOutcome, JobRecord, JobStatus } from './queue/types.js';
+import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import type { JobError, JobOutcome, JobRecord, JobStatus } from './types.js';
 
 /*
  * The job lifecycle, written once for every queue: which outcome an attempt leads to, when a job

@@ -1,10 +1,10 @@
-import type { CallOptions, OlchatClient, SendResult } from './client.js';
-import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import type { CallOptions, OlchatClient, SendResult } from '../client/client.js';
+import type { OutgoingMessage } from '../client/message.js';
+import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import type { AttemptEvent } from '../notifier/types.js';
 import { type Backoff, expiredError, isTokenRejected, outcomeOfFailure, toJobError } from './lifecycle.js';
 import type { LineMonitor } from './line.js';
-import type { OutgoingMessage } from './message.js';
-import type { AttemptEvent } from './notifier-types.js';
-import type { ActiveJob, JobOutcome } from './queue/types.js';
+import type { ActiveJob, JobOutcome } from './types.js';
 
 /** The quiet-hours calendar, as the worker needs it. */
 export interface QuietCalendar {

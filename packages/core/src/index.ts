@@ -3,7 +3,6 @@ export {
   type CallOptions,
   type CheckPhoneResult,
   type CheckStatusResult,
-  type Logger,
   type MessageStatusResult,
   OlchatClient,
   type OlchatClientOptions,
@@ -46,6 +45,7 @@ export type {
 export { SlotGate } from './limiter/gate.js';
 export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
+export type { Logger } from './logger.js';
 export { createNotifier, type NotifierInternalOptions } from './notifier/notifier.js';
 export type {
   AnyNotifier,

@@ -51,3 +51,8 @@ function commonShape(text: string): string | undefined {
 function invalid(message: string, issue: string): ValidationError {
   return new ValidationError(message, [{ path: 'phone', message: issue }]);
 }
+
+/** Kazakhstan's numbers (+7 7xx) live in `Asia/Almaty`, the rest of +7 in `Europe/Moscow`. */
+export function defaultTimeZone(phone: string): string {
+  return phone.startsWith('77') ? 'Asia/Almaty' : 'Europe/Moscow';
+}

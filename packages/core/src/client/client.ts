@@ -13,11 +13,12 @@ import {
   type ValidationIssue,
   VendorError,
 } from '../errors.js';
+import { PRIORITIES, type Priority } from '../job.js';
 import { gateFor, pausedForMs } from '../limiter/gate.js';
 import { defaultLimiterStore } from '../limiter/memory-store.js';
 import type { LimiterStore, SlotLease } from '../limiter/store.js';
+import type { Logger } from '../logger.js';
 import { normalizePhone } from '../phone.js';
-import { PRIORITIES, type Priority } from '../queue/types.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
 import { checkFileUrl, checkText, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
 import { MAX_REQUEST_LINE_BYTES, type MethodParams, type OlchatMethod, VENDOR_BASE_URL, v1Query } from './methods.js';
@@ -25,13 +26,6 @@ import { redact, redactedCause } from './redact.js';
 import { failureReason, parseBody, pickBoolean, pickConnected, pickMessageId, pickStatus } from './response.js';
 import { parseRetryAfter, type RetryOptions, resolveRetry, retryDelayMs } from './retry.js';
 import { HttpTransport, type RawAnswer, TransportFailure } from './transport.js';
-
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface OlchatClientOptions {
   /**

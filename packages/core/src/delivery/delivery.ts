@@ -1,10 +1,19 @@
-import type { Logger, OlchatClient } from '../client/client.js';
+import type { OlchatClient } from '../client/client.js';
 import { OlchatError, ValidationError } from '../errors.js';
-import type { DeliveryChecksOptions } from '../notifier/types.js';
+import type { Logger } from '../logger.js';
 import type { LineMonitor } from '../queue/line.js';
 import { Scheduler } from '../queue/scheduler.js';
 import type { DeliveryStatus, JobRecord } from '../queue/types.js';
 import { Fifo } from '../util/fifo.js';
+
+export interface DeliveryChecksOptions {
+  /** Ask the vendor about each sent message this long after the send (one check per offset, each ≥ 1 000). */
+  afterMs: number[];
+  /** A check that could not run within this long after its time is dropped. Default 1 h. */
+  maxLagMs?: number;
+  /** Most sent messages followed at once; past it the oldest stop being checked. Default 10 000. */
+  maxPending?: number;
+}
 
 /*
  * Delivery checks: for each sent message, `checkMessageStatus` at each offset of `afterMs` after

@@ -1,4 +1,4 @@
-import { PRIORITIES, type Priority } from '../queue/types.js';
+import { PRIORITIES, type Priority } from '../job.js';
 import { Fifo } from '../util/fifo.js';
 import { isLease, type LimiterStore, type SlotLease } from './store.js';
 

@@ -1,7 +1,7 @@
-import type { Logger } from '../client/client.js';
 import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
 import { LineMonitor, type LineOptions } from '../queue/line.js';

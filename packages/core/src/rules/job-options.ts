@@ -1,6 +1,5 @@
 import { ValidationError } from '../errors.js';
-import type { TimeInput } from '../notifier/types.js';
-import { type JobMeta, PRIORITIES, type Priority } from '../queue/types.js';
+import { type JobMeta, PRIORITIES, type Priority, type TimeInput } from '../job.js';
 
 export const MAX_KEY_LENGTH = 256;
 export const MAX_META_BYTES = 4096;

@@ -1,8 +1,7 @@
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { normalizePhone } from '../phone.js';
-import { defaultTimeZone } from '../queue/quiet-hours.js';
-import type { Priority } from '../queue/types.js';
+import type { Priority } from '../job.js';
+import { defaultTimeZone, normalizePhone } from '../phone.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';

@@ -1,10 +1,11 @@
-import type { Logger } from '../client/client.js';
 import { ClosedError, ValidationError } from '../errors.js';
-import type { WebhookEndpoint, WebhookEventType } from '../notifier/types.js';
+import type { WebhookEventType } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
+import type { WebhookEndpoint } from './endpoints.js';
 import { type ResolvedEndpoint, resolveEndpoints } from './endpoints.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookData, webhookBody } from './events.js';
 import { MemoryWebhookOutbox } from './memory-outbox.js';
-import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 import { type AttemptResult, EndpointPoster } from './post.js';
 import { nextAttemptAt, validateSchedule, WEBHOOK_RETRY_SCHEDULE } from './schedule.js';
 import { newWebhookId } from './signature.js';

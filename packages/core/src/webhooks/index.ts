@@ -1,3 +1,4 @@
+export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 export {
   createWebhookDispatcher,
   type WebhookDispatcher,
@@ -17,7 +18,6 @@ export {
   webhookData,
 } from './events.js';
 export { MemoryWebhookOutbox, type MemoryWebhookOutboxOptions } from './memory-outbox.js';
-export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 export { WEBHOOK_RETRY_JITTER, WEBHOOK_RETRY_SCHEDULE } from './schedule.js';
 export {
   generateWebhookSecret,

@@ -1,8 +1,8 @@
-import type { Logger } from '../client/client.js';
 import { ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 import { originOf } from './endpoints.js';
 import { type HeapEntry, MinHeap } from './heap.js';
-import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 
 export interface MemoryWebhookOutboxOptions {
   /** Most deliveries kept; past it the oldest waiting one is dropped (logged). Default 10 000. */

@@ -1,3 +1,10 @@
+/**
+ * @olchat-kit/core: what an app uses. The client and its errors, phone helpers, rules, the
+ * notifier and its in-memory parts, and the HTTP handler the adapters mount. Everything a queue,
+ * limiter store or webhook backend author needs is behind a subpath of its own:
+ * `@olchat-kit/core/queue`, `/limiter`, `/webhooks`, `/dashboard`.
+ */
+
 export {
   type AttemptInfo,
   type CallOptions,
@@ -10,24 +17,31 @@ export {
   type SendResult,
   type SendTextParams,
 } from './client/client.js';
-export type { LimitsOption, ResolvedLimit } from './client/limits.js';
+export type { LimitsOption } from './client/limits.js';
 export type { MessageInput, OutgoingMessage } from './client/message.js';
+export { type MethodLimit, type OlchatMethod, VENDOR_BASE_URL, VENDOR_LIMITS } from './client/methods.js';
+export type { RetryOptions } from './client/retry.js';
 export {
-  DEFAULT_MARGIN_MS,
-  MAX_REQUEST_LINE_BYTES,
-  type MethodLimit,
-  OLCHAT_METHODS,
-  type OlchatMethod,
-  VENDOR_BASE_URL,
-  VENDOR_LIMITS,
-} from './client/methods.js';
-export { DEFAULT_RETRY, type RetryOptions } from './client/retry.js';
-export * from './dashboard/index.js';
-export * from './errors.js';
-export { INBOUND_ERROR_STATUS, InboundError, type InboundErrorCode } from './http/errors.js';
+  AmbiguousError,
+  ClosedError,
+  HttpError,
+  JobStateError,
+  NetworkError,
+  OlchatError,
+  type OlchatErrorCode,
+  type OlchatErrorOptions,
+  QueueFullError,
+  RateLimitError,
+  StalledError,
+  TimeoutError,
+  UnknownRuleError,
+  ValidationError,
+  type ValidationIssue,
+  VendorError,
+} from './errors.js';
+export { InboundError, type InboundErrorCode } from './http/errors.js';
 export { createHandler, createNotify, type OlchatHandler } from './http/handler.js';
 export { fromNodeRequest } from './http/node.js';
-export { DEFAULT_INBOUND_LIMITS } from './http/options.js';
 export type {
   CorsOption,
   HandlerLogger,
@@ -42,11 +56,10 @@ export type {
   QueryTriggerOptions,
   TrustProxy,
 } from './http/types.js';
-export { SlotGate } from './limiter/gate.js';
-export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
-export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
+export type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority, TimeInput, WebhookEventType } from './job.js';
+export { MemoryLimiterStore } from './limiter/memory-store.js';
 export type { Logger } from './logger.js';
-export { createNotifier, type NotifierInternalOptions } from './notifier/notifier.js';
+export { createNotifier } from './notifier/notifier.js';
 export type {
   AnyNotifier,
   AttemptEvent,
@@ -61,67 +74,24 @@ export type {
   NotifierOptions,
   NotifierStats,
   QuietHoursOptions,
-  RetryOptions as JobRetryOptions,
+  RetryJobOptions,
   RuleIdOf,
-  TimeInput,
   TriggerInput,
   TriggerOptions,
   TriggerResult,
   WebhookEndpoint,
-  WebhookEventType,
 } from './notifier/types.js';
 export { normalizePhone } from './phone.js';
-export {
-  BACKOFF_MAX_MS,
-  BACKOFF_MIN_MS,
-  DEFAULT_MAX_AGE_MS,
-  deadlineFor,
-  expiredError,
-  freesKeys,
-  isFinal,
-  isTokenRejected,
-  outcomeOfFailure,
-  retryRefusal,
-  toJobError,
-} from './queue/lifecycle.js';
-export type { LineOptions } from './queue/line.js';
-export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
-export { createQuietHours, defaultTimeZone, type QuietHours, resolveTimeZone } from './queue/quiet-hours.js';
-export { Scheduler } from './queue/scheduler.js';
-export {
-  type ActiveJob,
-  type AddResult,
-  type CancelTarget,
-  DELIVERY_STATUSES,
-  type DeliveryStatus,
-  FINAL_STATUSES,
-  type FinalStatus,
-  JOB_STATUSES,
-  type JobError,
-  type JobMeta,
-  type JobOutcome,
-  type JobQueue,
-  type JobRecord,
-  type JobStats,
-  type JobStatus,
-  type ListOptions,
-  type NewJob,
-  PENDING_STATUSES,
-  type PendingStatus,
-  PRIORITIES,
-  type Priority,
-  type WorkerOptions,
-} from './queue/types.js';
+export { MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export type { JobQueue, JobRecord, JobStats } from './queue/types.js';
 export {
   type AnyRule,
   defineRule,
-  type PrepareContext,
-  type PreparedMessage,
   type Rule,
   type RuleDefinition,
   type RuleInput,
   type RuleTime,
 } from './rules/rules.js';
 export type { StandardSchemaV1 } from './rules/standard-schema.js';
-export type { DateFormat, RenderContext } from './rules/template.js';
-export * from './webhooks/index.js';
+export type { DateFormat } from './rules/template.js';
+export { generateWebhookSecret } from './webhooks/signature.js';

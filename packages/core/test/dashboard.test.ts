@@ -5,11 +5,9 @@ import { CONTENT_SECURITY_POLICY } from '../src/dashboard/answers.js';
 import { maskPhone } from '../src/dashboard/format.js';
 import { createActionGuard, TOKEN_TTL_MS } from '../src/dashboard/guard.js';
 import { MESSAGES } from '../src/dashboard/i18n.js';
+import { createDashboard, type DashboardOptions, type DashboardRequest } from '../src/dashboard/index.js';
 import {
-  createDashboard,
   createNotifier,
-  type DashboardOptions,
-  type DashboardRequest,
   defineRule,
   type HandlerResponse,
   type JobRecord,

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryQueue, type NewJob } from '../src/index.js';
+import { MemoryQueue } from '../src/index.js';
+import type { NewJob } from '../src/queue/index.js';
 import { KeyIndex } from '../src/queue/key-index.js';
 import { Lanes } from '../src/queue/lanes.js';
 import { Scheduler } from '../src/queue/scheduler.js';

@@ -1,3 +1,5 @@
+/** HTTP: the framework-free request handler both adapters translate to and from. */
+
 import { UnknownRuleError, ValidationError } from '../errors.js';
 import type { AnyNotifier as Notifier, TriggerResult } from '../notifier/types.js';
 import { newId } from '../util/ids.js';

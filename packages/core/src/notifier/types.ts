@@ -85,7 +85,7 @@ export interface NotifierStats extends JobStats {
   etaMs: number;
 }
 
-export interface RetryOptions {
+export interface RetryJobOptions {
   /** Also retry a job that ended `AMBIGUOUS` (it may have been delivered: it may arrive twice). */
   ambiguous?: boolean;
 }
@@ -112,7 +112,7 @@ export interface Notifier<R extends AnyRule = any> {
    * Puts a `failed` or `expired` job back in line with a fresh deadline. Resolves undefined for an
    * unknown id; rejects `CONFLICT` for a job in another state (or `AMBIGUOUS` without the option).
    */
-  retry(id: string, options?: RetryOptions): Promise<TriggerResult | undefined>;
+  retry(id: string, options?: RetryJobOptions): Promise<TriggerResult | undefined>;
   /** Recent jobs, newest first. */
   list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>;
   on<E extends NotifierEvent>(event: E, listener: (payload: NotifierEvents[E]) => void): this;

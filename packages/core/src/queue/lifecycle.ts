@@ -1,4 +1,5 @@
 import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import { backoffMs as backoffWithJitter } from '../util/backoff.js';
 import type { JobError, JobOutcome, JobRecord, JobStatus } from './types.js';
 
 /*
@@ -38,8 +39,7 @@ export function backoffMs(
   backoff: Backoff = DEFAULT_BACKOFF,
   random = Math.random,
 ): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.minMs * 2 ** Math.max(0, attempts - 1));
-  const jittered = ceiling / 2 + random() * (ceiling / 2);
+  const jittered = backoffWithJitter(attempts, backoff.minMs, backoff.maxMs, random);
   return Math.round(Math.min(backoff.maxMs, Math.max(jittered, retryAfterMs)));
 }
 

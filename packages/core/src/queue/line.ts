@@ -1,5 +1,6 @@
 import type { OlchatClient } from '../client/client.js';
 import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import { MAX_TIMER_MS } from '../util/backoff.js';
 import { isTokenRejected } from './lifecycle.js';
 
 export type LineState = 'up' | 'down' | 'unknown';
@@ -30,8 +31,6 @@ export interface LineOptions {
 }
 
 export type UsableVerdict = 'usable' | 'aborted' | 'deadline';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The line breaker. While sends keep failing as not accepted, or OLChat says the WhatsApp line

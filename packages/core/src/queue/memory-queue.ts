@@ -1,3 +1,9 @@
+/**
+ * The queue engine: the job contract (types.ts), its lifecycle (lifecycle.ts), the worker's
+ * attempt (job-worker.ts), the line breaker (line.ts), lanes, the scheduler and quiet hours, and
+ * the default in-memory queue (this file, on job-table.ts and key-index.ts).
+ */
+
 import { setMaxListeners } from 'node:events';
 import { QueueFullError } from '../errors.js';
 import { NumberFifo } from '../util/fifo.js';

@@ -1,3 +1,8 @@
+/**
+ * Rules: `defineRule` checks a rule once, and turns a trigger's data into a message (templates in
+ * template.ts, any Standard Schema for input, the trigger's timing and keys in job-options.ts).
+ */
+
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import type { Priority } from '../job.js';

@@ -1,3 +1,8 @@
+/**
+ * @olchat-kit/core/webhooks: status webhooks (Standard Webhooks signing, the dispatcher, event
+ * bodies, the in-memory outbox). For a durable outbox's author and a receiver's tests.
+ */
+
 export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 export {
   createWebhookDispatcher,

@@ -1,4 +1,3 @@
-import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 import { type HeapEntry, MinHeap } from '../util/heap.js';

@@ -56,13 +56,24 @@ export type {
   QueryTriggerOptions,
   TrustProxy,
 } from './http/types.js';
-export type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority, TimeInput, WebhookEventType } from './job.js';
+export type {
+  Category,
+  DeliveryStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  Priority,
+  SkipReason,
+  TimeInput,
+  WebhookEventType,
+} from './job.js';
 export { MemoryLimiterStore } from './limiter/memory-store.js';
 export type { Logger } from './logger.js';
 export { createNotifier } from './notifier/notifier.js';
 export type {
   AnyNotifier,
   AttemptEvent,
+  Contacts,
   DeliveryChecksOptions,
   LineEvent,
   LineInfo,
@@ -74,8 +85,13 @@ export type {
   NotifierOptions,
   NotifierStats,
   QuietHoursOptions,
+  ReplyOptions,
+  ReplyResult,
   RetryJobOptions,
   RuleIdOf,
+  Suppression,
+  SuppressionScope,
+  SuppressOptions,
   TriggerInput,
   TriggerOptions,
   TriggerResult,

@@ -6,14 +6,18 @@
 import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from '../errors.js';
+import { type Category, defaultCategory } from '../job.js';
 import type { Logger } from '../logger.js';
+import { MemoryPeopleStore } from '../people/memory-store.js';
+import { People } from '../people/people.js';
+import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
 import { LineMonitor, type LineOptions } from '../queue/line.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
 import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from '../queue/types.js';
-import { toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
+import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
 import type { AnyRule, Rule } from '../rules/rules.js';
 import { ownCopy } from '../util/own-string.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
@@ -38,6 +42,7 @@ interface JobSpec {
   message: OutgoingMessage;
   keys: string[];
   priority: Priority;
+  category: Category;
   sendAt: number | undefined;
   notAfter: number | undefined;
   replaceKey: string | undefined;
@@ -70,6 +75,12 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
   const prepareContext = { timeZoneOf };
   const byId = indexRules(rules);
+  // Contact memory and opt-outs live with the queue when it keeps them (Redis: shared by every
+  // process, so every process must hash phones with the app's secret), else in this process.
+  const people = new People(
+    queue.peopleStore?.() ?? new MemoryPeopleStore(),
+    phoneKeyer(resolveSecret(options.secret, queue.shared === true)),
+  );
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   checkInteger(backoff.minMs, 'backoff.minMs');
   checkInteger(backoff.maxMs, 'backoff.maxMs');
@@ -130,8 +141,22 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
 
   queue.start({
     concurrency,
-    worker: createJobWorker({ client, line, quietHours, backoff, onAttempt: (event) => events.emit('attempt', event) }),
+    worker: createJobWorker({
+      client,
+      line,
+      quietHours,
+      backoff,
+      onAttempt: (event) => events.emit('attempt', event),
+      // A phone suppressed after its job was queued: the job ends skipped, never sent.
+      beforeSend: async (job) =>
+        (await people.blocks(job.message.phone, job.category))
+          ? { status: 'skipped', reason: 'suppressed' }
+          : undefined,
+    }),
     onFinished: (record) => {
+      people.finished(record)?.catch((error: unknown) => {
+        logger.error({ err: String(error) }, 'olchat-kit: could not remember a contact');
+      });
       const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
       if (status === 'skipped') return;
       events.emit(status, record);
@@ -165,6 +190,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       throw new ValidationError('sendAt must be before notAfter', [{ path: 'sendAt', message: 'After notAfter' }]);
     }
     const deadline = deadlineFor(sendAt ?? now, notAfter, maxAgeMs);
+    // An opted-out phone: recorded as skipped, so get() says why nothing was sent.
+    const blocked = people.blocks(message.phone, spec.category);
+    if (blocked === true || (blocked !== false && (await blocked))) return addSkipped(spec, 'suppressed');
     if (spec.quiet && quietHours) {
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
@@ -179,6 +207,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       keys: spec.keys,
       keyTtlMs: dedupeTtlMs,
       priority: spec.priority,
+      category: spec.category,
       sendAt,
       notAfter,
       deadline,
@@ -187,6 +216,31 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       quiet: spec.quiet,
     };
     const { record } = await queue.add(job);
+    return { id: record.id, status: record.status };
+  }
+
+  /** A job recorded as finished at once and never worked: `when()` said no, or the phone opted out. */
+  async function addSkipped(spec: JobSpec, reason: 'when' | 'suppressed'): Promise<TriggerResult> {
+    ensureOpen();
+    const { phone } = spec.message;
+    const skipped: NewJob = {
+      ruleId: spec.ruleId,
+      // Only the recipient is kept (when it is known): never the text of a message not sent.
+      message: { phone, text: '', sendToImol: false },
+      skipped: true,
+      reason,
+      keys: spec.keys,
+      keyTtlMs: dedupeTtlMs,
+      priority: spec.priority,
+      category: spec.category,
+      sendAt: undefined,
+      notAfter: undefined,
+      deadline: Date.now(),
+      replaceKey: undefined,
+      meta: spec.meta,
+      quiet: false,
+    };
+    const { record } = await queue.add(skipped);
     return { id: record.id, status: record.status };
   }
 
@@ -201,6 +255,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     lineInfo: () => line.info(),
     refreshLine: (maxAgeMs = 0) => line.refresh(maxAgeMs),
     hasRule: (ruleId) => byId.has(ruleId),
+    contacts: people.contacts,
+    suppress: (phone, suppressOptions) => people.suppress(phone, suppressOptions),
+    unsuppress: (phone) => people.unsuppress(phone),
+    suppressed: (phone) => people.suppressed(phone),
 
     async trigger(ruleId, data, triggerOptions = {}) {
       ensureOpen();
@@ -210,23 +268,22 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const prepared = await rule.prepare(data, prepareContext);
       if (!prepared) {
         // when() said no: recorded so get() can say why nothing was sent.
-        ensureOpen();
-        const skipped: NewJob = {
-          ruleId: rule.id,
-          message: { phone: '', text: '', sendToImol: false },
-          skipped: true,
-          keys: given.keys,
-          keyTtlMs: dedupeTtlMs,
-          priority: 'normal',
-          sendAt: undefined,
-          notAfter: undefined,
-          deadline: Date.now(),
-          replaceKey: undefined,
-          meta: given.meta,
-          quiet: false,
-        };
-        const { record } = await queue.add(skipped);
-        return { id: record.id, status: record.status };
+        const priority = given.priority ?? rule.definition.priority ?? 'normal';
+        return addSkipped(
+          {
+            ruleId: rule.id,
+            message: { phone: '', text: '', sendToImol: false },
+            keys: given.keys,
+            priority,
+            category: given.category ?? rule.definition.category ?? defaultCategory(priority),
+            sendAt: undefined,
+            notAfter: undefined,
+            replaceKey: undefined,
+            meta: given.meta,
+            quiet: false,
+          },
+          'when',
+        );
       }
       const keys =
         prepared.dedupeKey === undefined
@@ -239,6 +296,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           message: prepared.message,
           keys,
           priority,
+          category: given.category ?? prepared.category ?? defaultCategory(priority),
           sendAt: given.sendAt ?? prepared.sendAt,
           notAfter: given.notAfter ?? prepared.notAfter,
           replaceKey: given.replaceKey ?? prepared.replaceKey,
@@ -259,6 +317,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           message: ownMessage(toOutgoingMessage(message)),
           keys: given.keys,
           priority,
+          category: given.category ?? defaultCategory(priority),
           sendAt: given.sendAt,
           notAfter: given.notAfter,
           replaceKey: given.replaceKey,
@@ -359,6 +418,7 @@ interface GivenOptions {
   notAfter: number | undefined;
   replaceKey: string | undefined;
   priority: Priority | undefined;
+  category: Category | undefined;
   meta: JobMeta | undefined;
 }
 
@@ -372,6 +432,7 @@ function readOptions(options: TriggerOptions): GivenOptions {
     notAfter: toTime(options.notAfter, 'notAfter'),
     replaceKey: toKey(options.replaceKey, 'replaceKey'),
     priority: toPriority(options.priority, 'priority'),
+    category: toCategory(options.category, 'category'),
     meta: toMeta(options.meta),
   };
 }

@@ -4,9 +4,38 @@
  */
 
 export { isCertainlyNotAccepted } from '../errors.js';
-export type { DeliveryStatus, FinalStatus, JobError, JobMeta, JobStatus, PendingStatus, Priority } from '../job.js';
-export { DELIVERY_STATUSES, FINAL_STATUSES, JOB_STATUSES, PENDING_STATUSES, PRIORITIES } from '../job.js';
+export type {
+  Category,
+  DeliveryStatus,
+  FinalStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  PendingStatus,
+  Priority,
+  SkipReason,
+} from '../job.js';
+export {
+  CATEGORIES,
+  DELIVERY_STATUSES,
+  defaultCategory,
+  FINAL_STATUSES,
+  JOB_STATUSES,
+  PENDING_STATUSES,
+  PRIORITIES,
+  SKIP_REASONS,
+} from '../job.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
+export { MemoryPeopleStore } from '../people/memory-store.js';
+export {
+  PEOPLE_WINDOW_MS,
+  type PeopleCounts,
+  type PeopleStore,
+  type PersonState,
+  SUPPRESSION_SCOPES,
+  type Suppression,
+  type SuppressionScope,
+} from '../people/store.js';
 export {
   BACKOFF_MAX_MS,
   BACKOFF_MIN_MS,

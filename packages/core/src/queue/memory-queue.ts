@@ -348,7 +348,11 @@ export class MemoryQueue implements JobQueue {
     const status = slot < 0 ? undefined : this.#table.status(slot);
     // A job cancelled (or expired by a sweep) while the worker held it keeps that ending.
     if (status === 'queued' || status === 'sending') {
-      const final = outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'expired';
+      const final =
+        outcome.status === 'sent' ||
+        outcome.status === 'failed' ||
+        outcome.status === 'expired' ||
+        outcome.status === 'skipped';
       // Closing and out of time: a job given back cannot wait for a later turn in this process.
       if (!final && this.#abort.signal.aborted) this.#end(slot, 'failed', CLOSED_ERROR);
       else this.#apply(slot, outcome);
@@ -363,6 +367,7 @@ export class MemoryQueue implements JobQueue {
       id: table.id(slot),
       message: table.message(slot),
       priority: table.priority(slot),
+      category: table.category(slot),
       attempts: table.attempts(slot),
       deadline: table.deadline(slot),
       quiet: table.quiet(slot),
@@ -407,6 +412,11 @@ export class MemoryQueue implements JobQueue {
       case 'expired':
         this.#end(slot, outcome.status, outcome.error);
         return;
+      case 'skipped':
+        // Never attempted (its phone was suppressed meanwhile): it ends as a trigger-time skip would.
+        table.setReason(slot, outcome.reason);
+        this.#end(slot, 'skipped', undefined);
+        return;
       case 'retry':
         this.#toWaiting(slot, 'queued', outcome.error);
         table.setRetryAt(slot, outcome.at);
@@ -436,11 +446,15 @@ export class MemoryQueue implements JobQueue {
   }
 
   /** Ends a pending job: counts, keys, the record's history, and the worker if one holds it. */
-  #end(slot: number, status: 'sent' | 'failed' | 'expired' | 'cancelled', error: JobError | undefined): void {
+  #end(
+    slot: number,
+    status: 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped',
+    error: JobError | undefined,
+  ): void {
     const table = this.#table;
     const now = Date.now();
     this.#counts[table.status(slot) as 'scheduled' | 'queued' | 'sending']--;
-    this.#counts[status]++;
+    if (status !== 'skipped') this.#counts[status]++; // stats() does not count skipped jobs
     table.setStatus(slot, status);
     table.setError(slot, error);
     table.setUpdatedAt(slot, now);

@@ -5,8 +5,9 @@
 
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import type { Priority } from '../job.js';
+import { CATEGORIES, type Category, type Priority } from '../job.js';
 import { defaultTimeZone, normalizePhone } from '../phone.js';
+import { checkOneOf } from '../util/validate.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
@@ -43,6 +44,11 @@ export interface RuleDefinition<Id extends string = string, S extends StandardSc
   priority?: Priority;
   /** Whether the notifier's quiet hours hold its messages back. Default: true for normal and low, false for high. */
   quietHours?: boolean;
+  /**
+   * What its messages are for: an opt-out of `marketing` holds back only marketing. Default:
+   * `marketing` when the job's priority is `low`, else `transactional`.
+   */
+  category?: Category;
 }
 
 export interface Rule<
@@ -71,6 +77,8 @@ export interface PreparedMessage {
   priority?: Priority;
   /** What the rule says of quiet hours; undefined: the default for its priority. */
   quietHours?: boolean;
+  /** The rule's category; undefined: the default for the job's priority. */
+  category?: Category;
 }
 
 /** A rule of any input schema, as a notifier holds them. */
@@ -88,7 +96,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
   const { id, input, to, text, file, sendToImol = false, when, dedupeKey, sendAt, notAfter, replaceKey } = definition;
-  const { priority, quietHours } = definition;
+  const { priority, quietHours, category } = definition;
   if (typeof id !== 'string' || !RULE_ID.test(id)) {
     throw new ValidationError(`Rule id must be 1–128 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})`, [
       { path: 'id', message: 'Bad rule id' },
@@ -122,6 +130,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       ]);
   }
   toPriority(priority, `${where}: priority`);
+  if (category !== undefined) checkOneOf(category, CATEGORIES, `${where}: category`);
   if (quietHours !== undefined && typeof quietHours !== 'boolean')
     throw new ValidationError(`${where}: quietHours must be a boolean`, [
       { path: 'quietHours', message: 'Expected a boolean' },
@@ -229,6 +238,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       if (notAfter) prepared.notAfter = toTime(notAfter(valid), `${where}: notAfter`);
       if (priority !== undefined) prepared.priority = priority;
       if (quietHours !== undefined) prepared.quietHours = quietHours;
+      if (category !== undefined) prepared.category = category;
       return prepared;
     },
   };

@@ -12,6 +12,7 @@
  * - `deadlines`     pending ids by deadline (the sweep expires them)
  * - `adding`        ids whose BullMQ job may not exist yet (the sweep revives a lost one)
  * - `stats`         totals of finished jobs by status
+ * - `pp:…`          contact memory, suppressions and reply counts, by phone key (see people-store.ts)
  * The scripts build these names from `base` themselves (see scripts/prelude.ts).
  */
 export class QueueKeys {

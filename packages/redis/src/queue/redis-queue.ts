@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_AGE_MS,
   freesKeys,
   type NewJob,
+  type PeopleStore,
   type WebhookOutbox,
   type WorkerOptions,
 } from '@olchat-kit/core/queue';
@@ -33,6 +34,7 @@ import { type RedisWebhookOutbox, redisWebhookOutbox } from '../webhook-outbox.j
 import { type JobData, schedule, unschedule } from './bull.js';
 import { QueueKeys } from './keys.js';
 import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
+import { RedisPeopleStore } from './people-store.js';
 import { type Fields, newJobFields, toRecord } from './record.js';
 import { CachedStats } from './stats.js';
 import { JobStore } from './store.js';
@@ -62,6 +64,8 @@ const LANES = new Set(['high', 'normal', 'low']);
  * (or, if its request may have reached OLChat, ended `AMBIGUOUS`).
  */
 export class RedisQueue implements JobQueue {
+  /** Every process on the queue shares its jobs and its people store: the notifier needs the app's `secret`. */
+  readonly shared = true;
   readonly #settings: QueueSettings;
   readonly #keys: QueueKeys;
   readonly #secret: string | undefined;
@@ -76,6 +80,7 @@ export class RedisQueue implements JobQueue {
   #sweeper: Sweeper | undefined;
   #onFinished: WorkerOptions['onFinished'] | undefined;
   #outbox: RedisWebhookOutbox | undefined;
+  #people: RedisPeopleStore | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
   #lastWarning = 0;
@@ -257,6 +262,15 @@ export class RedisQueue implements JobQueue {
       ...(logger ? { logger } : {}),
     });
     return this.#outbox;
+  }
+
+  /**
+   * Contact memory, suppressions and reply counts, beside the jobs (keys `<prefix>:<name>:~pp:…`),
+   * shared by every process on this queue. Phones arrive as HMAC keys: no digits are stored.
+   */
+  peopleStore(): PeopleStore {
+    this.#people ??= new RedisPeopleStore(this.#client, this.#keys.base, (what, call) => this.#read(what, call));
+    return this.#people;
   }
 
   start(options: WorkerOptions): void {

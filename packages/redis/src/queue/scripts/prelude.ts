@@ -4,8 +4,8 @@
  * it until it is due. Every change of a record is one of these Lua scripts, so each is atomic and
  * none can undo another process's change.
  *
- * Record fields: id, status, priority, attempts, createdAt, updatedAt, ruleId, phone, kind
- * ('text' | 'file'), meta (JSON), quiet ('1'|'0'),
+ * Record fields: id, status, priority, category, attempts, createdAt, updatedAt, ruleId, phone, kind
+ * ('text' | 'file'), meta (JSON), quiet ('1'|'0'), reason (why a skipped job was skipped),
  * sendAt, notAfter, deadline, replaceKey, keys (JSON array of idempotency keys), keysUntil,
  * keysFreed, errCode, errMessage, errStatus, messageId, delivery, deliveryCheckedAt,
  * inflight ('1' while a request may be on the wire), owner (the lock token of the pickup working

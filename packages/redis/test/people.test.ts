@@ -3,7 +3,7 @@ import { createNotifier, defineRule, MemoryLimiterStore, OlchatClient, Validatio
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisQueue, redisQueue } from '../src/index.js';
+import { type RedisQueue, redisLimiterStore, redisQueue } from '../src/index.js';
 import { assertBuilt, PeopleProcess } from './helpers/children.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { waitFor } from './helpers/windows.js';
@@ -36,10 +36,12 @@ const orderPaid = defineRule({ id: 'order-paid', to: 'phone', text: 'Заказ 
 
 /** One "process": its own client and Redis connections on the queue `name`. */
 function processOn(name: string, clientLimits?: { points: number; durationMs: number }) {
+  // A slow limit is the token's, shared by every process (as in production); a loose one needs no Redis.
+  const limiterStore = clientLimits ? redisLimiterStore({ connection: redis.connection }) : new MemoryLimiterStore();
   const client = new OlchatClient({
     token: emu.token,
     baseUrl: emu.baseUrl,
-    limiterStore: new MemoryLimiterStore(),
+    limiterStore,
     ...(clientLimits ? { limits: { sendText: clientLimits } } : {}),
   });
   const queue: RedisQueue = redisQueue({ connection: redis.connection, name, statsIntervalMs: 100 });
@@ -47,6 +49,7 @@ function processOn(name: string, clientLimits?: { points: number; durationMs: nu
   cleanup.push(async () => {
     await notifier.close({ timeoutMs: 3_000 });
     await client.close();
+    if ('close' in limiterStore) await limiterStore.close();
   });
   return { notifier, queue, people: queue.peopleStore() };
 }
@@ -102,9 +105,10 @@ describe('people on the Redis queue', () => {
 
   it('a job queued by one process is skipped before the send once another suppresses its phone', async () => {
     const name = `people-${++names}`;
-    // One send per 1.5 s: the second job waits for its slot.
-    const sender = processOn(name, { points: 1, durationMs: 1_500 });
-    const other = processOn(name);
+    // One send per 1.5 s on the token: the second job waits for its slot, in whichever process took it.
+    const slow = { points: 1, durationMs: 1_500 };
+    const sender = processOn(name, slow);
+    const other = processOn(name, slow);
     const first = await sender.notifier.trigger('campaign', { phone: '79123456780' });
     const second = await sender.notifier.trigger('campaign', { phone: '79123456789' });
     await statusBecomes(sender.notifier, first.id, 'sent');

@@ -12,6 +12,7 @@ import { healthAnswer } from './health.js';
 import type { InboundCheck } from './inbound-limits.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { resolveOptions } from './options.js';
+import { replyAnswer, suppressionAnswer } from './people.js';
 import { queryOf, readTriggerQuery } from './query.js';
 import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
 import type {
@@ -28,7 +29,10 @@ export interface OlchatHandler {
   handle(request: HandlerRequest): Promise<HandlerResponse | undefined>;
   /** Reads the body and triggers `ruleId` from it (or from `hooks.from()`), as `notify()` middleware does. */
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
-  /** The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`, `/messages/:id/retry`, `/health`. */
+  /**
+   * The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`,
+   * `/messages/:id/retry`, `/suppressions/:phone`, `/replies`, `/health`.
+   */
   readonly routes: readonly string[];
 }
 
@@ -59,6 +63,8 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     }
     if (route.name === 'form') return method === 'GET' ? queryForm(route.ruleId, request) : form(route.ruleId, request);
     if (route.name === 'health') return healthAnswer(notifier, config.healthCacheMs, config.logger);
+    // Bitrix24's outgoing webhook cannot send a header: a reply by GET carries the query secret instead.
+    if (route.name === 'replies' && method === 'GET') return queryReply(request);
     authorize(request);
     switch (route.name) {
       case 'messages':
@@ -67,7 +73,17 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return readBody(request, config.maxBodyBytes).then((body) => retryMessage(notifier, route.id, body));
       case 'message':
         return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
+      case 'suppression':
+        return suppressionAnswer(notifier, method, route.phone, () => readBody(request, config.maxBodyBytes));
+      case 'replies':
+        return readBody(request, config.maxBodyBytes).then((body) => replyAnswer(notifier, body));
     }
+  }
+
+  /** `GET /replies?secret=…&phone=…&text=…`: a reply forwarded by a Bitrix24 robot. */
+  async function queryReply(request: HandlerRequest): Promise<HandlerResponse> {
+    const authorized = config.queryTrigger as (secret: string) => boolean;
+    return replyAnswer(notifier, readTriggerQuery(queryOf(request), config.maxBodyBytes, authorized));
   }
 
   /** `POST /messages`: an ad-hoc message, with the caller's schedule, deadline, lane, replace key and meta. */

@@ -1,11 +1,21 @@
 /** The handler's routes, in the path syntax Express and @koa/router share. */
-export const ROUTE_PATHS = ['/forms/:ruleId', '/messages', '/messages/:id', '/messages/:id/retry', '/health'] as const;
+export const ROUTE_PATHS = [
+  '/forms/:ruleId',
+  '/messages',
+  '/messages/:id',
+  '/messages/:id/retry',
+  '/suppressions/:phone',
+  '/replies',
+  '/health',
+] as const;
 
 export type Route =
   | { name: 'form'; ruleId: string }
   | { name: 'messages' }
   | { name: 'message'; id: string }
   | { name: 'retry'; id: string }
+  | { name: 'suppression'; phone: string }
+  | { name: 'replies' }
   | { name: 'health' };
 
 export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
@@ -13,14 +23,16 @@ export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   messages: ['POST'],
   message: ['GET', 'HEAD', 'DELETE'],
   retry: ['POST'],
+  suppression: ['GET', 'HEAD', 'PUT', 'DELETE'],
+  replies: ['POST'],
   health: ['GET', 'HEAD'],
 };
 
-const FORM_WITH_QUERY_TRIGGER = ['GET', 'POST'] as const;
+const WITH_QUERY_TRIGGER = ['GET', 'POST'] as const;
 
-/** The methods a route answers: with the query trigger on, the form route answers GET as well. */
+/** The methods a route answers: with the query trigger on, the form and reply routes answer GET as well. */
 export function routeMethods(name: Route['name'], queryTrigger: boolean): readonly string[] {
-  return name === 'form' && queryTrigger ? FORM_WITH_QUERY_TRIGGER : ROUTE_METHODS[name];
+  return (name === 'form' || name === 'replies') && queryTrigger ? WITH_QUERY_TRIGGER : ROUTE_METHODS[name];
 }
 
 /** The route a path is for, below `prefix` (matched without regard to case, as the routers do). */
@@ -41,6 +53,10 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
       if (second === undefined) return { name: 'messages' };
       if (third === undefined) return { name: 'message', id: decode(second) };
       return third.toLowerCase() === 'retry' ? { name: 'retry', id: decode(second) } : undefined;
+    case 'suppressions':
+      return second === undefined || third !== undefined ? undefined : { name: 'suppression', phone: decode(second) };
+    case 'replies':
+      return second === undefined ? { name: 'replies' } : undefined;
     case 'health':
       return second === undefined ? { name: 'health' } : undefined;
     default:

@@ -62,7 +62,11 @@ export interface QueryTriggerOptions {
 }
 
 export interface HandlerOptions {
-  /** Enables `POST /messages` and `GET /messages/:id` for `Authorization: Bearer <apiKey>`. */
+  /**
+   * Enables the API routes for `Authorization: Bearer <apiKey>`: `POST /messages`, `GET` and
+   * `DELETE /messages/:id`, `POST /messages/:id/retry`, `GET`, `PUT` and `DELETE /suppressions/:phone`,
+   * `POST /replies`.
+   */
   apiKey?: string;
   /** Where a browser form is sent (303) after a successful `POST /forms/:ruleId`. */
   redirect?: string;
@@ -78,7 +82,8 @@ export interface HandlerOptions {
   /**
    * Also accept `GET /forms/:ruleId?secret=…&field=…` (Bitrix24's "Outgoing webhook" robot, simple 1C
    * code): the query is the form's data, with the same validation, honeypot and inbound limits as the
-   * POST route. Default off: GET answers 405.
+   * POST route. Also `GET /replies?secret=…&phone=…&text=…`: a customer's reply forwarded by a
+   * Bitrix24 robot from the open line. Default off: GET answers 405.
    */
   queryTrigger?: QueryTriggerOptions;
   /** The handler answers only below this path (the Koa router's prefix). */

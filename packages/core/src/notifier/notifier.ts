@@ -5,7 +5,7 @@
 
 import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
-import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from '../errors.js';
+import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
 import { type Category, defaultCategory } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
@@ -192,7 +192,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     const deadline = deadlineFor(sendAt ?? now, notAfter, maxAgeMs);
     // An opted-out phone: recorded as skipped, so get() says why nothing was sent.
     const blocked = people.blocks(message.phone, spec.category);
-    if (blocked === true || (blocked !== false && (await blocked))) return addSkipped(spec, 'suppressed');
+    if (blocked === true || (blocked !== false && (await nothingQueuedIfRejects(blocked))))
+      return addSkipped(spec, 'suppressed');
     if (spec.quiet && quietHours) {
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
@@ -444,6 +445,17 @@ function readOptions(options: TriggerOptions): GivenOptions {
  */
 function namespacedKey(...parts: string[]): string {
   return parts.join('');
+}
+
+/** A store that cannot be asked at trigger (Redis unreachable): its error says that nothing was queued. */
+async function nothingQueuedIfRejects<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof OlchatError && !error.message.includes('nothing was queued'))
+      error.message = `${error.message}; nothing was queued`;
+    throw error;
+  }
 }
 
 /** An ad-hoc message whose strings are the notifier's own (see `ownCopy`). */

@@ -69,7 +69,15 @@ describe('createHandler', () => {
   it('answers only its own routes, below the prefix, whatever the case or a trailing slash', async () => {
     const { notifier } = await setup();
     const handler = createHandler(notifier, { prefix: '/olchat/', inboundLimits: false });
-    expect(handler.routes).toEqual(['/forms/:ruleId', '/messages', '/messages/:id', '/messages/:id/retry', '/health']);
+    expect(handler.routes).toEqual([
+      '/forms/:ruleId',
+      '/messages',
+      '/messages/:id',
+      '/messages/:id/retry',
+      '/suppressions/:phone',
+      '/replies',
+      '/health',
+    ]);
     expect(await handler.handle(post('/forms/order', {}))).toBeUndefined();
     expect(await handler.handle(post('/olchatx/forms/order', {}))).toBeUndefined();
     expect(await handler.handle(post('/olchat/forms/order/extra', {}))).toBeUndefined();

@@ -4,8 +4,8 @@
  */
 
 import { ValidationError } from '../errors.js';
-import type { SuppressOptions } from '../people/people.js';
 import type { AnyNotifier } from '../notifier/types.js';
+import type { SuppressOptions } from '../people/people.js';
 import { json } from './answers.js';
 import { InboundError } from './errors.js';
 import type { HandlerResponse } from './types.js';

@@ -9,7 +9,7 @@ import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationEr
 import { type Category, defaultCategory } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
-import { People } from '../people/people.js';
+import { inScope, People } from '../people/people.js';
 import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
@@ -147,11 +147,12 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       quietHours,
       backoff,
       onAttempt: (event) => events.emit('attempt', event),
-      // A phone suppressed after its job was queued: the job ends skipped, never sent.
-      beforeSend: async (job) =>
-        (await people.blocks(job.message.phone, job.category))
-          ? { status: 'skipped', reason: 'suppressed' }
-          : undefined,
+      // One look at the recipient before the request is written: a phone suppressed after its job
+      // was queued ends it skipped, never sent.
+      beforeSend: async (job) => {
+        const person = await people.lookup(job.message.phone);
+        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+      },
     }),
     onFinished: (record) => {
       people.finished(record)?.catch((error: unknown) => {

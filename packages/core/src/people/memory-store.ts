@@ -60,6 +60,11 @@ export class MemoryPeopleStore implements PeopleStore {
   }
 
   async lookup(key: string): Promise<PersonState> {
+    return this.lookupNow(key);
+  }
+
+  /** `lookup()` without a promise (the notifier's check before a send). */
+  lookupNow(key: string): PersonState {
     return { known: this.#contacts.get(key) >= 0, suppression: this.#copy(this.#suppressions.get(key)) };
   }
 

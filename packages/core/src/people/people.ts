@@ -6,7 +6,13 @@ import { checkOneOf } from '../util/validate.js';
 import { MemoryPeopleStore } from './memory-store.js';
 import type { PhoneKey } from './phone-key.js';
 import { isStopWord } from './stop-words.js';
-import { type PeopleStore, SUPPRESSION_SCOPES, type Suppression, type SuppressionScope } from './store.js';
+import {
+  type PeopleStore,
+  type PersonState,
+  SUPPRESSION_SCOPES,
+  type Suppression,
+  type SuppressionScope,
+} from './store.js';
 
 export interface SuppressOptions {
   /** Default `'marketing'`: transactional messages (an order confirmation) still go out. */
@@ -101,6 +107,16 @@ export class People {
     const memory = this.#memory;
     if (memory) return memory.suppressions > 0 && inScope(memory.suppressionNow(this.#keyOf(phone)), category);
     return this.store.suppression(this.#keyOf(phone)).then((suppression) => inScope(suppression, category));
+  }
+
+  /**
+   * What a send needs to know of its recipient, in one look (one round trip on Redis): whether the
+   * phone is known, and its suppression. The memory store answers synchronously.
+   */
+  lookup(phone: string): PersonState | Promise<PersonState> {
+    const key = this.#keyOf(phone);
+    const memory = this.#memory;
+    return memory ? memory.lookupNow(key) : this.store.lookup(key);
   }
 
   /**

@@ -4,6 +4,7 @@ import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js
 import { normalizePhone } from './phone.js';
 import type { Priority } from './queue/types.js';
 import { defaultTimeZone } from './quiet-hours.js';
+import type { CheckedTemplates } from './rules/template-types.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
 
@@ -78,9 +79,17 @@ export type RuleInput<R> = R extends Rule<string, infer S> ? Input<S> : never;
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function defineRule<const Id extends string, S extends StandardSchemaV1 | undefined = undefined>(
-  definition: RuleDefinition<Id, S>,
-): Rule<Id, S> {
+/**
+ * A rule. With a schema, its templates are read against the schema's output type when the rule
+ * compiles: `{{nmae}}` is a type error, as it is a `ValidationError` here at run time.
+ */
+export function defineRule<
+  const Id extends string,
+  S extends StandardSchemaV1 | undefined = undefined,
+  Text extends string = string,
+  Url extends string = string,
+  Caption extends string = string,
+>(definition: RuleDefinition<Id, S> & CheckedTemplates<Output<S>, Text, Url, Caption>): Rule<Id, S> {
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
   const { id, input, to, text, file, sendToImol = false, when, dedupeKey, sendAt, notAfter, replaceKey } = definition;

@@ -15,6 +15,7 @@ export * from './dashboard/index.js';
 export * from './errors.js';
 export { INBOUND_ERROR_STATUS, InboundError, type InboundErrorCode } from './http/errors.js';
 export { createHandler, createNotify, type OlchatHandler } from './http/handler.js';
+export type { FormLocale } from './http/locale.js';
 export { fromNodeRequest } from './http/node.js';
 export { DEFAULT_INBOUND_LIMITS } from './http/options.js';
 export type {
@@ -83,7 +84,7 @@ export type {
   WebhookEndpoint,
   WebhookEventType,
 } from './notifier-types.js';
-export { normalizePhone } from './phone.js';
+export { isPhone, normalizePhone } from './phone.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
 export {
   type ActiveJob,

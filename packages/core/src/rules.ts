@@ -4,9 +4,11 @@ import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js
 import { normalizePhone } from './phone.js';
 import type { Priority } from './queue/types.js';
 import { defaultTimeZone } from './quiet-hours.js';
+import { russianSchemaIssue } from './rules/schema-issues-ru.js';
 import type { CheckedTemplates } from './rules/template-types.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
+import { russianOf, withRussian } from './util/russian-issues.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
 type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : Record<string, unknown>;
@@ -145,16 +147,17 @@ export function defineRule<
   async function validate(data: unknown): Promise<Output<S>> {
     if (input === undefined) {
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-        throw new ValidationError(`${where}: data must be an object`, [{ path: '', message: 'Expected an object' }]);
+        throw new ValidationError(`${where}: data must be an object`, [
+          withRussian({ path: '', message: 'Expected an object' }, 'Заполните форму'),
+        ]);
       }
       return data as Output<S>;
     }
     const result = await (input as StandardSchemaV1)['~standard'].validate(data);
     if (result.issues) {
-      const issues: ValidationIssue[] = result.issues.map((issue) => ({
-        path: issuePath(issue),
-        message: issue.message,
-      }));
+      const issues: ValidationIssue[] = result.issues.map((issue) =>
+        withRussian({ path: issuePath(issue), message: issue.message }, russianSchemaIssue(issue, data)),
+      );
       throw new ValidationError(
         `${where}: invalid input: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
         issues,
@@ -167,13 +170,17 @@ export function defineRule<
     const raw = typeof to === 'function' ? to(data) : lookup(data, recipientPath as string[]);
     const path = typeof to === 'string' ? to : 'to';
     if (raw === undefined || raw === null || raw === '') {
-      throw new ValidationError(`${where}: no recipient phone`, [{ path, message: 'Required' }]);
+      throw new ValidationError(`${where}: no recipient phone`, [
+        withRussian({ path, message: 'Required' }, 'Укажите номер телефона'),
+      ]);
     }
     try {
       return normalizePhone(raw);
     } catch (error) {
+      const cause = (error as ValidationError).issues[0];
+      const issue = { path, message: cause?.message ?? 'Invalid phone' };
       throw new ValidationError(`${where}: ${(error as Error).message}`, [
-        { path, message: (error as ValidationError).issues[0]?.message ?? 'Invalid phone' },
+        withRussian(issue, (cause && russianOf(cause)) ?? 'Введите номер телефона'),
       ]);
     }
   }
@@ -190,7 +197,10 @@ export function defineRule<
       throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
     if (out.length > max)
       throw new ValidationError(`${where}: ${path} renders longer than ${max} characters`, [
-        { path, message: `At most ${max} characters` },
+        withRussian(
+          { path, message: `At most ${max} characters` },
+          `Сообщение длиннее ${max} символов: сократите текст`,
+        ),
       ]);
     return out;
   }

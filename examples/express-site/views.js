@@ -121,10 +121,11 @@ export function reminderPage({ delaySec, inboxUrl, reminder }) {
   const scheduled = reminder
     ? `<p class="notice" role="status">Напоминание запланировано на <strong id="scheduled-at">${escapeHtml(clockTime(reminder.sendAt))}</strong> — ${escapeHtml(REMINDER_STATES[reminder.status] ?? reminder.status)}. <a href="/demo/reminder?job=${encodeURIComponent(reminder.id)}">Обновить</a></p>`
     : '';
+  const delay = delaySec === 60 ? 'минуту' : `${delaySec} с`;
   return layout(
     'Напоминание',
-    `<h1>Напоминание через ${delaySec} с</h1>
-<p>Сообщение уйдёт в WhatsApp на +7 700 123 45 67 через ${delaySec} с после нажатия. Нажмёте ещё раз — оно перенесётся на новое время, второго сообщения не будет.</p>
+    `<h1>Напоминание через ${delay}</h1>
+<p>Сообщение уйдёт в WhatsApp на +7 700 123 45 67 через ${delay} после нажатия. Нажмёте ещё раз — оно перенесётся на новое время, второго сообщения не будет.</p>
 ${scheduled}
 <form method="post" action="/demo/reminder">
 <button type="submit">Запланировать</button>

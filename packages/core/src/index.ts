@@ -19,12 +19,19 @@ export {
 } from './client/client.js';
 export type { LimitsOption } from './client/limits.js';
 export type { MessageInput, OutgoingMessage } from './client/message.js';
-export { type MethodLimit, type OlchatMethod, VENDOR_BASE_URL, VENDOR_LIMITS } from './client/methods.js';
+export {
+  MAX_REQUEST_LINE_BYTES,
+  type MethodLimit,
+  type OlchatMethod,
+  VENDOR_BASE_URL,
+  VENDOR_LIMITS,
+} from './client/methods.js';
 export type { RetryOptions } from './client/retry.js';
 export {
   AmbiguousError,
   ClosedError,
   HttpError,
+  isCertainlyNotAccepted,
   JobStateError,
   NetworkError,
   OlchatError,

@@ -34,7 +34,10 @@ function conformance(adapter: 'express' | 'koa', major: number): TestProjectInli
 export default defineConfig({
   resolve: {
     // Tests run against the sources; the pack test checks the built packages separately.
-    alias: [{ find: /^@olchat-kit\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
+    alias: [
+      { find: /^@olchat-kit\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+      { find: /^@olchat-kit\/([a-z-]+)\/([a-z-]+)$/, replacement: `${packages}$1/src/$2/index.ts` },
+    ],
   },
   test: {
     testTimeout: 60_000,

@@ -8,11 +8,11 @@ import {
   type LimitsOption,
   MemoryLimiterStore,
   type AnyNotifier as Notifier,
-  type NotifierInternalOptions,
   type NotifierOptions,
   type NotifyHandlerOptions,
   OlchatClient,
 } from '@olchat-kit/core';
+import type { NotifierInternalOptions } from '@olchat-kit/core/queue';
 import { type EmulatorOptions, startEmulator } from '@olchat-kit/testing';
 import request from 'supertest';
 import { afterEach } from 'vitest';

@@ -1,4 +1,5 @@
-import { isTokenRejected, OlchatError, ValidationError } from '@olchat-kit/core';
+import { OlchatError, ValidationError } from '@olchat-kit/core';
+import { isTokenRejected } from '@olchat-kit/core/queue';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export interface Failure {

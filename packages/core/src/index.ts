@@ -1,23 +1,55 @@
+/**
+ * @olchat-kit/core: what an app uses. The client and its errors, phone helpers, rules, the
+ * notifier and its in-memory parts, and the HTTP handler the adapters mount. Everything a queue,
+ * limiter store or webhook backend author needs is behind a subpath of its own:
+ * `@olchat-kit/core/queue`, `/limiter`, `/webhooks`, `/dashboard`.
+ */
+
 export {
   type AttemptInfo,
   type CallOptions,
   type CheckPhoneResult,
   type CheckStatusResult,
-  type Logger,
   type MessageStatusResult,
   OlchatClient,
   type OlchatClientOptions,
   type SendFileParams,
   type SendResult,
   type SendTextParams,
-} from './client.js';
-export * from './dashboard/index.js';
-export * from './errors.js';
-export { INBOUND_ERROR_STATUS, InboundError, type InboundErrorCode } from './http/errors.js';
+} from './client/client.js';
+export type { LimitsOption } from './client/limits.js';
+export type { MessageInput, OutgoingMessage } from './client/message.js';
+export {
+  MAX_REQUEST_LINE_BYTES,
+  type MethodLimit,
+  type OlchatMethod,
+  VENDOR_BASE_URL,
+  VENDOR_LIMITS,
+} from './client/methods.js';
+export type { RetryOptions } from './client/retry.js';
+export {
+  AmbiguousError,
+  ClosedError,
+  HttpError,
+  isCertainlyNotAccepted,
+  JobStateError,
+  NetworkError,
+  OlchatError,
+  type OlchatErrorCode,
+  type OlchatErrorOptions,
+  QueueFullError,
+  RateLimitError,
+  StalledError,
+  TimeoutError,
+  UnknownRuleError,
+  ValidationError,
+  type ValidationIssue,
+  VendorError,
+} from './errors.js';
+export { InboundError, type InboundErrorCode } from './http/errors.js';
 export { createHandler, createNotify, type OlchatHandler } from './http/handler.js';
 export type { FormLocale } from './http/locale.js';
 export { fromNodeRequest } from './http/node.js';
-export { DEFAULT_INBOUND_LIMITS } from './http/options.js';
 export type {
   CorsOption,
   HandlerLogger,
@@ -32,35 +64,10 @@ export type {
   QueryTriggerOptions,
   TrustProxy,
 } from './http/types.js';
-export {
-  BACKOFF_MAX_MS,
-  BACKOFF_MIN_MS,
-  DEFAULT_MAX_AGE_MS,
-  deadlineFor,
-  expiredError,
-  freesKeys,
-  isFinal,
-  isTokenRejected,
-  outcomeOfFailure,
-  retryRefusal,
-  toJobError,
-} from './lifecycle.js';
-export { SlotGate } from './limiter/gate.js';
-export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
-export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
-export type { LimitsOption, ResolvedLimit } from './limits.js';
-export type { LineOptions } from './line.js';
-export type { MessageInput, OutgoingMessage } from './message.js';
-export {
-  DEFAULT_MARGIN_MS,
-  MAX_REQUEST_LINE_BYTES,
-  type MethodLimit,
-  OLCHAT_METHODS,
-  type OlchatMethod,
-  VENDOR_BASE_URL,
-  VENDOR_LIMITS,
-} from './methods.js';
-export { createNotifier, type NotifierInternalOptions } from './notifier.js';
+export type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority, TimeInput, WebhookEventType } from './job.js';
+export { MemoryLimiterStore } from './limiter/memory-store.js';
+export type { Logger } from './logger.js';
+export { createNotifier } from './notifier/notifier.js';
 export type {
   AnyNotifier,
   AttemptEvent,
@@ -75,54 +82,24 @@ export type {
   NotifierOptions,
   NotifierStats,
   QuietHoursOptions,
-  RetryOptions as JobRetryOptions,
+  RetryJobOptions,
   RuleIdOf,
-  TimeInput,
   TriggerInput,
   TriggerOptions,
   TriggerResult,
   WebhookEndpoint,
-  WebhookEventType,
-} from './notifier-types.js';
+} from './notifier/types.js';
 export { isPhone, normalizePhone } from './phone.js';
-export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
-export {
-  type ActiveJob,
-  type AddResult,
-  type CancelTarget,
-  DELIVERY_STATUSES,
-  type DeliveryStatus,
-  FINAL_STATUSES,
-  type FinalStatus,
-  JOB_STATUSES,
-  type JobError,
-  type JobMeta,
-  type JobOutcome,
-  type JobQueue,
-  type JobRecord,
-  type JobStats,
-  type JobStatus,
-  type ListOptions,
-  type NewJob,
-  PENDING_STATUSES,
-  type PendingStatus,
-  PRIORITIES,
-  type Priority,
-  type WorkerOptions,
-} from './queue/types.js';
-export { createQuietHours, defaultTimeZone, type QuietHours, resolveTimeZone } from './quiet-hours.js';
-export { DEFAULT_RETRY, type RetryOptions } from './retry.js';
+export { MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export type { JobQueue, JobRecord, JobStats } from './queue/types.js';
 export {
   type AnyRule,
   defineRule,
-  type PrepareContext,
-  type PreparedMessage,
   type Rule,
   type RuleDefinition,
   type RuleInput,
   type RuleTime,
-} from './rules.js';
-export { Scheduler } from './scheduler.js';
-export type { StandardSchemaV1 } from './standard-schema.js';
-export type { DateFormat, RenderContext } from './template.js';
-export * from './webhooks/index.js';
+} from './rules/rules.js';
+export type { StandardSchemaV1 } from './rules/standard-schema.js';
+export type { DateFormat } from './rules/template.js';
+export { generateWebhookSecret } from './webhooks/signature.js';

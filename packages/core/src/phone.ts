@@ -70,3 +70,20 @@ function commonShape(text: string): string | undefined {
 function invalid(message: string, issue: string, russian: string): ValidationError {
   return new ValidationError(message, [withRussian({ path: 'phone', message: issue }, russian)]);
 }
+
+/** Kazakhstan's numbers (+7 7xx) live in `Asia/Almaty`, the rest of +7 in `Europe/Moscow`. */
+export function defaultTimeZone(phone: string): string {
+  return phone.startsWith('77') ? 'Asia/Almaty' : 'Europe/Moscow';
+}
+
+/**
+ * A phone as an operator may see it: the country code, the operator code and the last two digits
+ * (`79123456789` → `+7 912 ***-**-89`). Enough to tell jobs apart, not enough to call anyone.
+ */
+export function maskPhone(phone: string | undefined): string {
+  if (phone === undefined || phone === '') return '—';
+  const digits = phone.replace(/\D/g, '');
+  if (digits.length === 11) return `+${digits[0]} ${digits.slice(1, 4)} ***-**-${digits.slice(-2)}`;
+  if (digits.length <= 4) return '*'.repeat(digits.length);
+  return `+${digits.slice(0, 2)}${'*'.repeat(digits.length - 4)}${digits.slice(-2)}`;
+}

@@ -3,15 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  HttpError,
-  isCertainlyNotAccepted,
-  type LimiterStore,
-  MemoryLimiterStore,
-  OlchatClient,
-  type OlchatClientOptions,
-  RateLimitError,
-} from '../src/index.js';
+import { HttpError, MemoryLimiterStore, OlchatClient, type OlchatClientOptions, RateLimitError } from '../src/index.js';
+import type { LimiterStore } from '../src/limiter/index.js';
+import { isCertainlyNotAccepted } from '../src/queue/index.js';
 import { rejection } from './helpers/rejection.js';
 import { maxInAnyWindow } from './helpers/stamping-server.js';
 

@@ -2,14 +2,11 @@ import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CONTENT_SECURITY_POLICY } from '../src/dashboard/answers.js';
-import { maskPhone } from '../src/dashboard/format.js';
 import { createActionGuard, TOKEN_TTL_MS } from '../src/dashboard/guard.js';
 import { MESSAGES } from '../src/dashboard/i18n.js';
+import { createDashboard, type DashboardOptions, type DashboardRequest } from '../src/dashboard/index.js';
 import {
-  createDashboard,
   createNotifier,
-  type DashboardOptions,
-  type DashboardRequest,
   defineRule,
   type HandlerResponse,
   type JobRecord,
@@ -20,6 +17,7 @@ import {
   type OlchatClientOptions,
   ValidationError,
 } from '../src/index.js';
+import { maskPhone } from '../src/phone.js';
 
 // Scaled-down limits keep the file quick; the limiter itself is proven at vendor scale elsewhere.
 const limits = { sendText: { points: 5, durationMs: 500 }, sendFile: { points: 5, durationMs: 500 } };

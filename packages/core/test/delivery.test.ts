@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mapDeliveryStatus } from '../src/delivery.js';
+import { mapDeliveryStatus } from '../src/delivery/delivery.js';
 import {
   type AnyNotifier,
   createNotifier,

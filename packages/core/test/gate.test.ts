@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type LimiterStore, MemoryLimiterStore, SlotGate, type SlotLease, type SlotWait } from '../src/index.js';
-import { gateCount, gateFor } from '../src/limiter/gate.js';
+import { MemoryLimiterStore } from '../src/index.js';
+import { gateCount, gateFor, SlotGate } from '../src/limiter/gate.js';
+import type { LimiterStore, SlotLease, SlotWait } from '../src/limiter/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

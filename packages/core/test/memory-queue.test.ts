@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Fifo, NumberFifo } from '../src/fifo.js';
-import { newId } from '../src/ids.js';
-import { MemoryQueue, type NewJob } from '../src/index.js';
+import { MemoryQueue } from '../src/index.js';
+import type { NewJob } from '../src/queue/index.js';
 import { KeyIndex } from '../src/queue/key-index.js';
 import { Lanes } from '../src/queue/lanes.js';
-import { Scheduler } from '../src/scheduler.js';
+import { Scheduler } from '../src/queue/scheduler.js';
+import { Fifo, NumberFifo } from '../src/util/fifo.js';
+import { newId } from '../src/util/ids.js';
 
 const message = { phone: '79123456789', text: 'x', sendToImol: false };
 const lane = { priority: 'normal', deadline: Date.now() + 3600_000, quiet: false } as const;

@@ -1,13 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import {
-  type AnyNotifier,
-  createNotifier,
-  defineRule,
-  type JobRecord,
-  type NotifierInternalOptions,
-  type NotifierOptions,
-} from '../src/index.js';
+import { type AnyNotifier, createNotifier, defineRule, type JobRecord, type NotifierOptions } from '../src/index.js';
+import type { NotifierInternalOptions } from '../src/queue/index.js';
 import { FakeVendor } from './helpers/fake-vendor.js';
 import { rejection } from './helpers/rejection.js';
 

@@ -11,11 +11,11 @@ import {
   MemoryLimiterStore,
   MemoryQueue,
   type AnyNotifier as Notifier,
-  type NotifierInternalOptions,
   OlchatClient,
   type OlchatClientOptions,
   OlchatError,
 } from '../src/index.js';
+import type { NotifierInternalOptions } from '../src/queue/index.js';
 import { rejection } from './helpers/rejection.js';
 
 // Scaled-down limits keep the suite quick; the limiter itself is proven at vendor scale in burst.test.ts.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createQuietHours, defaultTimeZone, resolveTimeZone } from '../src/quiet-hours.js';
+import { createQuietHours, defaultTimeZone, resolveTimeZone } from '../src/queue/quiet-hours.js';
 import { thrownValidation } from './helpers/rejection.js';
 
 const MOSCOW_PHONE = '79123456789';

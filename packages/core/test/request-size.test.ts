@@ -1,12 +1,7 @@
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MAX_REQUEST_LINE_BYTES,
-  MemoryLimiterStore,
-  OlchatClient,
-  type OutgoingMessage,
-  ValidationError,
-} from '../src/index.js';
+import { MAX_REQUEST_LINE_BYTES } from '../src/client/methods.js';
+import { MemoryLimiterStore, OlchatClient, type OutgoingMessage, ValidationError } from '../src/index.js';
 import { rejection } from './helpers/rejection.js';
 
 const token = 'request-size-secret-token';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureReason, parseBody, pickConnected, pickMessageId, pickStatus } from '../src/response.js';
+import { failureReason, parseBody, pickConnected, pickMessageId, pickStatus } from '../src/client/response.js';
 
 describe('reading undocumented answers tolerantly', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defineRule } from '../src/rules.js';
-import { compileTemplate } from '../src/template.js';
+import { defineRule } from '../src/rules/rules.js';
+import { compileTemplate } from '../src/rules/template.js';
 import { thrownValidation } from './helpers/rejection.js';
 
 const where = 'rule "visit" text';

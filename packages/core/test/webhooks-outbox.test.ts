@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../src/client.js';
-import { type HeapEntry, MinHeap } from '../src/webhooks/heap.js';
+import type { Logger } from '../src/logger.js';
+import { type HeapEntry, MinHeap } from '../src/util/heap.js';
 import { MemoryWebhookOutbox, WEBHOOK_RETRY_SCHEDULE, type WebhookDelivery } from '../src/webhooks/index.js';
 import { nextAttemptAt, parseRetryAfter } from '../src/webhooks/schedule.js';
 

@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Logger } from '../src/client.js';
 import { ClosedError, ValidationError } from '../src/errors.js';
+import type { Logger } from '../src/logger.js';
 import type { JobRecord } from '../src/queue/types.js';
 import {
   createWebhookDispatcher,

@@ -1,10 +1,5 @@
-import {
-  createDashboard,
-  type DashboardOptions,
-  fromNodeRequest,
-  type HandlerResponse,
-  type AnyNotifier as Notifier,
-} from '@olchat-kit/core';
+import { fromNodeRequest, type HandlerResponse, type AnyNotifier as Notifier } from '@olchat-kit/core';
+import { createDashboard, type DashboardOptions } from '@olchat-kit/core/dashboard';
 import express, { type Response, type Router } from 'express';
 
 export type OlchatDashboardOptions = DashboardOptions;

@@ -1,12 +1,6 @@
 import Router from '@koa/router';
-import {
-  createDashboard,
-  type DashboardOptions,
-  fromNodeRequest,
-  type HandlerResponse,
-  type AnyNotifier as Notifier,
-  ValidationError,
-} from '@olchat-kit/core';
+import { fromNodeRequest, type HandlerResponse, type AnyNotifier as Notifier, ValidationError } from '@olchat-kit/core';
+import { createDashboard, type DashboardOptions } from '@olchat-kit/core/dashboard';
 import type { Context, Middleware } from 'koa';
 
 export interface OlchatDashboardOptions extends DashboardOptions {

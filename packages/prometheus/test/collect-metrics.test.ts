@@ -5,12 +5,12 @@ import {
   type JobRecord,
   MemoryLimiterStore,
   MemoryQueue,
-  type NotifierInternalOptions,
   type NotifierOptions,
   OlchatClient,
   type OlchatClientOptions,
   OlchatError,
 } from '@olchat-kit/core';
+import type { NotifierInternalOptions } from '@olchat-kit/core/queue';
 import { startEmulator } from '@olchat-kit/testing';
 import { type OpenMetricsContentType, Registry, register } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type LimiterStore, type Logger, type SlotLease, type SlotWait, ValidationError } from '@olchat-kit/core';
+import { type Logger, ValidationError } from '@olchat-kit/core';
+import type { LimiterStore, SlotLease, SlotWait } from '@olchat-kit/core/limiter';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import {

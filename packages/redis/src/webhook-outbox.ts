@@ -1,12 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  type ClaimedWebhookDelivery,
-  ClosedError,
-  type Logger,
-  ValidationError,
-  type WebhookDelivery,
-  type WebhookOutbox,
-} from '@olchat-kit/core';
+import { ClosedError, type Logger, ValidationError } from '@olchat-kit/core';
+import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '@olchat-kit/core/queue';
 import type { Redis } from 'ioredis';
 import {
   closeClient,

@@ -1,4 +1,5 @@
-import { OlchatClient, type SlotLease, type SlotWait } from '@olchat-kit/core';
+import { OlchatClient } from '@olchat-kit/core';
+import type { SlotLease, SlotWait } from '@olchat-kit/core/limiter';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisLimiterStore, RedisUnavailableError, redisLimiterStore } from '../src/index.js';

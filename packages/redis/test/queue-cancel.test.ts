@@ -1,4 +1,4 @@
-import type { ActiveJob, JobOutcome } from '@olchat-kit/core';
+import type { ActiveJob, JobOutcome } from '@olchat-kit/core/queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deliver, gate, newJob, Queues, textOf } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';

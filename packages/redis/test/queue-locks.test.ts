@@ -1,4 +1,4 @@
-import type { ActiveJob, JobOutcome } from '@olchat-kit/core';
+import type { ActiveJob, JobOutcome } from '@olchat-kit/core/queue';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { newJob, Queues } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';

@@ -1,4 +1,4 @@
-import type { JobOutcome } from '@olchat-kit/core';
+import type { JobOutcome } from '@olchat-kit/core/queue';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

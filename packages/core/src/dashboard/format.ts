@@ -1,15 +1,3 @@
-/**
- * A phone as an operator may see it: the country code, the operator code and the last two digits
- * (`79123456789` → `+7 912 ***-**-89`). Enough to tell jobs apart, not enough to call anyone.
- */
-export function maskPhone(phone: string | undefined): string {
-  if (phone === undefined || phone === '') return '—';
-  const digits = phone.replace(/\D/g, '');
-  if (digits.length === 11) return `+${digits[0]} ${digits.slice(1, 4)} ***-**-${digits.slice(-2)}`;
-  if (digits.length <= 4) return '*'.repeat(digits.length);
-  return `+${digits.slice(0, 2)}${'*'.repeat(digits.length - 4)}${digits.slice(-2)}`;
-}
-
 export type Unit = 'day' | 'hour' | 'minute' | 'second';
 
 /** A duration as at most two units (`1 h 20 min`, `3 min 5 s`), the largest first. */

@@ -1,4 +1,4 @@
-import type { LineReason, LineState } from '../notifier-types.js';
+import type { LineReason, LineState } from '../notifier/types.js';
 import type { DeliveryStatus, JobStatus, Priority } from '../queue/types.js';
 import { russianPlural, splitDuration, type Unit } from './format.js';
 

@@ -1,6 +1,8 @@
+/** HTTP: the framework-free request handler both adapters translate to and from. */
+
 import { UnknownRuleError, ValidationError } from '../errors.js';
-import { newId } from '../ids.js';
-import type { AnyNotifier as Notifier, TriggerResult } from '../notifier-types.js';
+import type { AnyNotifier as Notifier, TriggerResult } from '../notifier/types.js';
+import { newId } from '../util/ids.js';
 import { errorAnswer, headerValue, isBrowserForm, json, redirectAnswer } from './answers.js';
 import { readBody } from './body.js';
 import { clientIp, ipLimitKey } from './client-ip.js';

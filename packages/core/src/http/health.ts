@@ -1,4 +1,4 @@
-import type { AnyNotifier, LineInfo, LineReason } from '../notifier-types.js';
+import type { AnyNotifier, LineInfo, LineReason } from '../notifier/types.js';
 import { json } from './answers.js';
 import { closedError } from './errors.js';
 import type { HandlerLogger, HandlerResponse } from './types.js';

@@ -1,6 +1,6 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { parseIsoDate } from '../iso-date.js';
-import type { AnyNotifier, RetryOptions, TriggerOptions } from '../notifier-types.js';
+import type { AnyNotifier, RetryJobOptions, TriggerOptions } from '../notifier/types.js';
+import { parseIsoDate } from '../util/iso-date.js';
 import { json } from './answers.js';
 import { InboundError } from './errors.js';
 import type { HandlerResponse } from './types.js';
@@ -67,7 +67,7 @@ export async function retryMessage(notifier: AnyNotifier, id: string, body: unkn
   return json(202, result);
 }
 
-function retryOptions(body: unknown): RetryOptions {
+function retryOptions(body: unknown): RetryJobOptions {
   // No body at all: an app's own parser may leave undefined where the handler reads an empty object.
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) {

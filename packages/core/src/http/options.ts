@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { checkInteger } from '../util/validate.js';
 import { bearerCheck, secretCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { type CorsHeaders, corsHeaders } from './cors.js';
@@ -39,7 +40,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
   if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.trim() === '')) fail('apiKey', 'Expected a string');
   if (redirect !== undefined && (typeof redirect !== 'string' || redirect === '' || /[\r\n]/.test(redirect)))
     fail('redirect', 'Expected a URL or path');
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) fail('maxBodyBytes', 'Expected a positive integer');
+  checkInteger(maxBodyBytes, 'maxBodyBytes');
   if (honeypot !== undefined && honeypot !== false && (typeof honeypot !== 'string' || honeypot === ''))
     fail('honeypot', 'Expected a field name or false');
   if (cors !== undefined && typeof cors !== 'boolean' && !isCorsObject(cors))
@@ -52,7 +53,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
     fail('trustProxy', 'Expected a boolean, a number of proxies or a function');
   if (queryTrigger !== undefined) checkQueryTrigger(queryTrigger);
   if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) fail('prefix', 'Expected a path');
-  if (!Number.isInteger(healthCacheMs) || healthCacheMs < 0) fail('healthCacheMs', 'Expected ms');
+  checkInteger(healthCacheMs, 'healthCacheMs', 0);
   if (typeof logger?.error !== 'function') fail('logger', 'Expected { error(obj, msg) }');
   if (!FORM_LOCALES.includes(locale)) fail('locale', "Expected 'ru' or 'en'");
   if (inboundLimits !== false && (typeof inboundLimits !== 'object' || inboundLimits === null))
@@ -85,9 +86,8 @@ function limitCheck(
   const chosen = limit ?? fallback;
   const path = `inboundLimits.${name === 'ip' ? 'perIp' : 'perPhone'}`;
   if (typeof chosen !== 'object' || chosen === null) fail(path, 'Expected { points, durationMs } or false');
-  if (!Number.isInteger(chosen.points) || chosen.points < 1) fail(`${path}.points`, 'Expected a positive integer');
-  if (!Number.isInteger(chosen.durationMs) || chosen.durationMs < 1)
-    fail(`${path}.durationMs`, 'Expected a positive integer');
+  checkInteger(chosen.points, `${path}.points`);
+  checkInteger(chosen.durationMs, `${path}.durationMs`);
   return inboundCheck(owner, name, chosen);
 }
 

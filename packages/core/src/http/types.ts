@@ -1,4 +1,4 @@
-import type { TriggerResult } from '../notifier-types.js';
+import type { TriggerResult } from '../notifier/types.js';
 import type { InboundError } from './errors.js';
 import type { FormLocale } from './locale.js';
 

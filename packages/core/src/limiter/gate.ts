@@ -1,5 +1,8 @@
-import { Fifo } from '../fifo.js';
-import { PRIORITIES, type Priority } from '../queue/types.js';
+/** The limiter: one waiting line per key in front of a slot store (store.ts; memory-store.ts). */
+
+import { PRIORITIES, type Priority } from '../job.js';
+import { MAX_TIMER_MS } from '../util/backoff.js';
+import { Fifo } from '../util/fifo.js';
 import { isLease, type LimiterStore, type SlotLease } from './store.js';
 
 interface Waiter {
@@ -15,7 +18,6 @@ interface Waiter {
 }
 
 const DEFAULT_MAX_POLL_MS = 100;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The waiting line for one key of one store. Only the first waiter of the highest non-empty

@@ -1,5 +1,5 @@
-import { decodeId, encodeId, random48 } from '../ids.js';
-import type { OutgoingMessage } from '../message.js';
+import type { OutgoingMessage } from '../client/message.js';
+import { decodeId, encodeId, random48 } from '../util/ids.js';
 import {
   type DeliveryStatus,
   JOB_STATUSES,

@@ -1,4 +1,4 @@
-import { NumberFifo } from '../fifo.js';
+import { NumberFifo } from '../util/fifo.js';
 import { PRIORITIES, type Priority } from './types.js';
 
 /**

@@ -1,11 +1,17 @@
+/**
+ * The queue engine: the job contract (types.ts), its lifecycle (lifecycle.ts), the worker's
+ * attempt (job-worker.ts), the line breaker (line.ts), lanes, the scheduler and quiet hours, and
+ * the default in-memory queue (this file, on job-table.ts and key-index.ts).
+ */
+
 import { setMaxListeners } from 'node:events';
 import { QueueFullError } from '../errors.js';
-import { NumberFifo } from '../fifo.js';
-import { expiredError, freesKeys, isFinal } from '../lifecycle.js';
-import { Scheduler } from '../scheduler.js';
+import { NumberFifo } from '../util/fifo.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
 import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
+import { expiredError, freesKeys, isFinal } from './lifecycle.js';
+import { Scheduler } from './scheduler.js';
 import { TopRecent } from './top-recent.js';
 import type {
   ActiveJob,

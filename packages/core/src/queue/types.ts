@@ -1,34 +1,17 @@
-import type { OutgoingMessage } from '../message.js';
-import type { WebhookOutbox } from '../webhooks/outbox.js';
+import type { OutgoingMessage } from '../client/message.js';
+import type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority } from '../job.js';
+import type { WebhookOutbox } from './outbox.js';
 
-/** Lanes: `high` before `normal` before `low`, first come first served within a lane. */
-export type Priority = 'high' | 'normal' | 'low';
-export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
-
-/** Not finished yet: waiting for `sendAt` (or the end of quiet hours), waiting in its lane, or being sent. */
-export type PendingStatus = 'scheduled' | 'queued' | 'sending';
-/** Finished: a job in one of these states never changes again (except `failed`/`expired` by `retry()`). */
-export type FinalStatus = 'sent' | 'failed' | 'skipped' | 'cancelled' | 'expired';
-export type JobStatus = PendingStatus | FinalStatus;
-
-export const PENDING_STATUSES: readonly PendingStatus[] = ['scheduled', 'queued', 'sending'];
-export const FINAL_STATUSES: readonly FinalStatus[] = ['sent', 'failed', 'skipped', 'cancelled', 'expired'];
-/** Every status, in lifecycle order (queues that store a status as a number use this order). */
-export const JOB_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'read', 'undelivered'];
-
-/** What the vendor says became of a sent message (`deliveryChecks`). */
-export type DeliveryStatus = 'delivered' | 'read' | 'undelivered';
-
-/** What a failed job keeps of its error: safe to show in an HTTP answer. */
-export interface JobError {
-  code: string;
-  message: string;
-  status?: number;
-}
-
-/** The app's own data carried through to events and webhooks: plain JSON, at most 4 KiB. */
-export type JobMeta = Record<string, unknown>;
+export type {
+  DeliveryStatus,
+  FinalStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  PendingStatus,
+  Priority,
+} from '../job.js';
+export { DELIVERY_STATUSES, FINAL_STATUSES, JOB_STATUSES, PENDING_STATUSES, PRIORITIES } from '../job.js';
 
 interface JobRecordFields {
   id: string;

@@ -1,5 +1,5 @@
-import type { StandardSchemaV1 } from '../standard-schema.js';
 import { isCyrillic, RUSSIAN_FALLBACK } from '../util/russian-issues.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
  * What a customer reads, in Russian, for an issue a rule's schema raised about a form field.

@@ -1,10 +1,13 @@
-import type { Logger } from '../client.js';
 import { ClosedError, ValidationError } from '../errors.js';
-import type { WebhookEndpoint, WebhookEventType } from '../notifier-types.js';
+import type { WebhookEventType } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
+import { MAX_TIMER_MS } from '../util/backoff.js';
+import { checkInteger } from '../util/validate.js';
+import type { WebhookEndpoint } from './endpoints.js';
 import { type ResolvedEndpoint, resolveEndpoints } from './endpoints.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookData, webhookBody } from './events.js';
 import { MemoryWebhookOutbox } from './memory-outbox.js';
-import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 import { type AttemptResult, EndpointPoster } from './post.js';
 import { nextAttemptAt, validateSchedule, WEBHOOK_RETRY_SCHEDULE } from './schedule.js';
 import { newWebhookId } from './signature.js';
@@ -56,7 +59,6 @@ const OUTBOX_RETRY_MS = 1_000;
 /** The timer never fires sooner than this after a pump: a delivery due "now" that no claim took cannot spin. */
 const MIN_TIMER_MS = 10;
 /** setTimeout's ceiling is 2^31 − 1 ms; the timer is simply re-armed when it fires early. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
 
@@ -105,8 +107,8 @@ class Dispatcher implements WebhookDispatcher {
       throw new ValidationError('createWebhookDispatcher needs { endpoints }');
     }
     const { timeoutMs = 10_000, concurrency = 4, schedule = WEBHOOK_RETRY_SCHEDULE } = options;
-    positiveInteger(timeoutMs, 'timeoutMs');
-    positiveInteger(concurrency, 'concurrency');
+    checkInteger(timeoutMs, 'timeoutMs');
+    checkInteger(concurrency, 'concurrency');
     const endpoints = resolveEndpoints(options.endpoints);
     this.#schedule = validateSchedule(schedule);
     this.#concurrency = concurrency;
@@ -313,13 +315,5 @@ class Dispatcher implements WebhookDispatcher {
     if (!this.#outboxFailing) return;
     this.#outboxFailing = false;
     this.#logger.info({}, 'olchat-kit: the webhook outbox answers again');
-  }
-}
-
-function positiveInteger(value: unknown, name: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(`${name} must be a positive integer`, [
-      { path: name, message: 'must be a positive integer' },
-    ]);
   }
 }

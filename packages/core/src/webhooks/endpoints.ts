@@ -1,7 +1,15 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import type { WebhookEndpoint, WebhookEventType } from '../notifier-types.js';
+import type { WebhookEventType } from '../job.js';
 import { WEBHOOK_EVENT_TYPES } from './events.js';
 import { parseWebhookSecret } from './signature.js';
+
+export interface WebhookEndpoint {
+  url: string;
+  /** `whsec_` followed by the base64 key (the Standard Webhooks format). */
+  secret: string;
+  /** Only these events; default all. */
+  events?: WebhookEventType[];
+}
 
 /** An endpoint checked and ready to post to. */
 export interface ResolvedEndpoint {

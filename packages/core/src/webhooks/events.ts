@@ -1,4 +1,5 @@
-import type { LineEvent, LineReason, LineState, WebhookEventType } from '../notifier-types.js';
+import type { WebhookEventType } from '../job.js';
+import type { LineEvent, LineReason, LineState } from '../queue/line.js';
 import type { DeliveryStatus, JobError, JobMeta, JobRecord, JobStatus } from '../queue/types.js';
 
 /** Every event type a webhook endpoint may ask for (the `events` filter). */

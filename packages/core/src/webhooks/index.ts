@@ -1,3 +1,9 @@
+/**
+ * @olchat-kit/core/webhooks: status webhooks (Standard Webhooks signing, the dispatcher, event
+ * bodies, the in-memory outbox). For a durable outbox's author and a receiver's tests.
+ */
+
+export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 export {
   createWebhookDispatcher,
   type WebhookDispatcher,
@@ -17,7 +23,6 @@ export {
   webhookData,
 } from './events.js';
 export { MemoryWebhookOutbox, type MemoryWebhookOutboxOptions } from './memory-outbox.js';
-export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 export { WEBHOOK_RETRY_JITTER, WEBHOOK_RETRY_SCHEDULE } from './schedule.js';
 export {
   generateWebhookSecret,

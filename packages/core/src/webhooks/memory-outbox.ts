@@ -1,8 +1,8 @@
-import type { Logger } from '../client.js';
-import { ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
+import { type HeapEntry, MinHeap } from '../util/heap.js';
+import { checkInteger } from '../util/validate.js';
 import { originOf } from './endpoints.js';
-import { type HeapEntry, MinHeap } from './heap.js';
-import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 
 export interface MemoryWebhookOutboxOptions {
   /** Most deliveries kept; past it the oldest waiting one is dropped (logged). Default 10 000. */
@@ -45,12 +45,7 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
 
   constructor(options: MemoryWebhookOutboxOptions = {}) {
     const { maxPending = 10_000, logger } = options;
-    if (!Number.isInteger(maxPending) || maxPending < 1) {
-      throw new ValidationError('maxPending must be a positive integer', [
-        { path: 'maxPending', message: 'must be a positive integer' },
-      ]);
-    }
-    this.#maxPending = maxPending;
+    this.#maxPending = checkInteger(maxPending, 'maxPending');
     this.#logger = logger;
   }
 

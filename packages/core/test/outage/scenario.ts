@@ -1,13 +1,7 @@
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { expect } from 'vitest';
-import {
-  type AnyNotifier,
-  createNotifier,
-  type JobQueue,
-  type LimiterStore,
-  MemoryLimiterStore,
-  OlchatClient,
-} from '../../src/index.js';
+import { type AnyNotifier, createNotifier, type JobQueue, MemoryLimiterStore, OlchatClient } from '../../src/index.js';
+import type { LimiterStore } from '../../src/limiter/index.js';
 
 export interface OutageSetUp {
   queue?: JobQueue;

@@ -1,15 +1,10 @@
+import type { DeliveryStatus, JobError, JobRecord, JobStatus, OutgoingMessage, Priority } from '@olchat-kit/core';
 import {
   DELIVERY_STATUSES as DELIVERIES,
-  type DeliveryStatus,
-  type JobError,
-  type JobRecord,
-  type JobStatus,
   type NewJob,
-  type OutgoingMessage,
   PRIORITIES,
-  type Priority,
   JOB_STATUSES as STATUSES,
-} from '@olchat-kit/core';
+} from '@olchat-kit/core/queue';
 
 export type Fields = Record<string, string>;
 

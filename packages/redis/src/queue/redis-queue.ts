@@ -1,20 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import {
-  type AddResult,
   ClosedError,
-  DEFAULT_MAX_AGE_MS,
-  freesKeys,
   type JobQueue,
   type JobRecord,
   type JobStats,
-  type NewJob,
   OlchatError,
   QueueFullError,
   ValidationError,
   VENDOR_LIMITS,
+} from '@olchat-kit/core';
+import {
+  type AddResult,
+  DEFAULT_MAX_AGE_MS,
+  freesKeys,
+  type NewJob,
   type WebhookOutbox,
   type WorkerOptions,
-} from '@olchat-kit/core';
+} from '@olchat-kit/core/queue';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {

@@ -1,4 +1,5 @@
-import type { JobOutcome, JobStats, JobStatus } from '@olchat-kit/core';
+import type { JobStats, JobStatus } from '@olchat-kit/core';
+import type { JobOutcome } from '@olchat-kit/core/queue';
 import type { Redis } from 'ioredis';
 import type { LuaScript } from '../lua.js';
 import type { QueueKeys } from './keys.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { expiredError, freesKeys, type JobOutcome } from '@olchat-kit/core';
+import { expiredError, freesKeys, type JobOutcome } from '@olchat-kit/core/queue';
 import type { Queue } from 'bullmq';
 import { type JobData, schedule, unschedule } from './bull.js';
 import type { Fields } from './record.js';

@@ -1,15 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type ActiveJob,
-  ClosedError,
-  expiredError,
-  freesKeys,
-  type JobOutcome,
-  JobStateError,
-  type JobStatus,
-  OlchatError,
-  type WorkerOptions,
-} from '@olchat-kit/core';
+import { ClosedError, JobStateError, type JobStatus, OlchatError } from '@olchat-kit/core';
+import { type ActiveJob, expiredError, freesKeys, type JobOutcome, type WorkerOptions } from '@olchat-kit/core/queue';
 import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createClient, describeRedisError, quickReconnect, type RedisConnection } from '../connection.js';

@@ -1,4 +1,5 @@
-import type { ActiveJob, JobOutcome, JobRecord, NewJob, WorkerOptions } from '@olchat-kit/core';
+import type { JobRecord } from '@olchat-kit/core';
+import type { ActiveJob, JobOutcome, NewJob, WorkerOptions } from '@olchat-kit/core/queue';
 import { type RedisQueue, type RedisQueueOptions, redisQueue } from '../../src/index.js';
 import type { RedisServer } from './redis-server.js';
 import { waitFor } from './windows.js';

@@ -1,4 +1,4 @@
-import type { LineInfo, NotifierStats } from '../../notifier-types.js';
+import type { LineInfo, NotifierStats } from '../../notifier/types.js';
 import {
   FINAL_STATUSES,
   type JobRecord,

@@ -1,5 +1,5 @@
+import { maskPhone } from '../../phone.js';
 import type { JobError, JobRecord, JobStatus } from '../../queue/types.js';
-import { maskPhone } from '../format.js';
 import { html, type SafeHtml } from '../html.js';
 import { jobPath, type ViewContext } from './context.js';
 

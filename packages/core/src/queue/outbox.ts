@@ -1,4 +1,4 @@
-import type { WebhookEventType } from '../notifier-types.js';
+import type { WebhookEventType } from '../job.js';
 
 /** One webhook for one endpoint, stored until an attempt gets a 2xx or the schedule runs out. */
 export interface WebhookDelivery {

@@ -1,7 +1,7 @@
-import { ValidationError, type ValidationIssue } from './errors.js';
-import { type DateValue, MAX_EPOCH_MS, parseIsoDate } from './iso-date.js';
-import { ownCopy } from './own-string.js';
-import { withRussian } from './util/russian-issues.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { type DateValue, MAX_EPOCH_MS, parseIsoDate } from '../util/iso-date.js';
+import { ownCopy } from '../util/own-string.js';
+import { withRussian } from '../util/russian-issues.js';
 
 /**
  * `{{field}}` and `{{nested.field}}` templates, plus three fixed date formats:

@@ -1,10 +1,22 @@
-import type { CallOptions, OlchatClient, SendResult } from './client.js';
-import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import type { CallOptions, OlchatClient, SendResult } from '../client/client.js';
+import type { OutgoingMessage } from '../client/message.js';
+import type { OlchatMethod } from '../client/methods.js';
+import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
 import { type Backoff, expiredError, isTokenRejected, outcomeOfFailure, toJobError } from './lifecycle.js';
 import type { LineMonitor } from './line.js';
-import type { OutgoingMessage } from './message.js';
-import type { AttemptEvent } from './notifier-types.js';
-import type { ActiveJob, JobOutcome } from './queue/types.js';
+import type { ActiveJob, JobOutcome } from './types.js';
+
+/** One request the notifier made: what the metrics count. */
+export interface AttemptEvent {
+  method: OlchatMethod;
+  ruleId?: string;
+  /** Time spent waiting for the limit slot. */
+  waitMs: number;
+  /** Time from writing the request to its answer (or failure). */
+  durationMs: number;
+  /** The error code, when it failed. */
+  code?: string;
+}
 
 /** The quiet-hours calendar, as the worker needs it. */
 export interface QuietCalendar {

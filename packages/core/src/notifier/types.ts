@@ -1,42 +1,20 @@
-import type { Logger, OlchatClient } from './client.js';
-import type { MessageInput, OutgoingMessage } from './message.js';
-import type { OlchatMethod } from './methods.js';
-import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from './queue/types.js';
-import type { QuietHoursOptions } from './quiet-hours.js';
-import type { AnyRule, RuleInput } from './rules.js';
+import type { OlchatClient } from '../client/client.js';
+import type { MessageInput, OutgoingMessage } from '../client/message.js';
+import type { DeliveryChecksOptions } from '../delivery/delivery.js';
+import type { TimeInput } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { AttemptEvent } from '../queue/job-worker.js';
+import type { LineEvent, LineInfo, LineState } from '../queue/line.js';
+import type { QuietHoursOptions } from '../queue/quiet-hours.js';
+import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from '../queue/types.js';
+import type { AnyRule, RuleInput } from '../rules/rules.js';
+import type { WebhookEndpoint } from '../webhooks/endpoints.js';
 
-export type { QuietHoursOptions };
-
-/** When a time may be given: a `Date`, or ms since the epoch. */
-export type TimeInput = Date | number;
-
-export interface DeliveryChecksOptions {
-  /** Ask the vendor about each sent message this long after the send (one check per offset, each ≥ 1 000). */
-  afterMs: number[];
-  /** A check that could not run within this long after its time is dropped. Default 1 h. */
-  maxLagMs?: number;
-  /** Most sent messages followed at once; past it the oldest stop being checked. Default 10 000. */
-  maxPending?: number;
-}
-
-export type WebhookEventType =
-  | 'message.sent'
-  | 'message.failed'
-  | 'message.expired'
-  | 'message.cancelled'
-  | 'message.delivered'
-  | 'message.read'
-  | 'message.undelivered'
-  | 'line.down'
-  | 'line.up';
-
-export interface WebhookEndpoint {
-  url: string;
-  /** `whsec_` followed by the base64 key (the Standard Webhooks format). */
-  secret: string;
-  /** Only these events; default all. */
-  events?: WebhookEventType[];
-}
+export type { DeliveryStatus, JobMeta, TimeInput, WebhookEventType } from '../job.js';
+export type { Logger } from '../logger.js';
+export type { AttemptEvent } from '../queue/job-worker.js';
+export type { LineEvent, LineInfo, LineReason, LineState } from '../queue/line.js';
+export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint };
 
 export interface NotifierOptions<R extends AnyRule = AnyRule> {
   client: OlchatClient;
@@ -87,34 +65,6 @@ export interface TriggerResult {
   status: JobStatus;
 }
 
-export type LineState = 'up' | 'down' | 'unknown';
-/** Why the line cannot be used: the vendor is not answering, the WhatsApp session is down, or the token is refused. */
-export type LineReason = 'vendor_unreachable' | 'line_down' | 'token_rejected';
-
-export interface LineEvent {
-  state: LineState;
-  reason?: LineReason;
-}
-
-export interface LineInfo extends LineEvent {
-  /** When the state last changed (ms since the epoch). */
-  since: number;
-  /** When the vendor was last heard from (a send or a status check), if ever. */
-  checkedAt?: number;
-}
-
-/** One request the notifier made: what the metrics count. */
-export interface AttemptEvent {
-  method: OlchatMethod;
-  ruleId?: string;
-  /** Time spent waiting for the limit slot. */
-  waitMs: number;
-  /** Time from writing the request to its answer (or failure). */
-  durationMs: number;
-  /** The error code, when it failed. */
-  code?: string;
-}
-
 type Final<S extends JobStatus> = JobRecord & { status: S };
 
 export interface NotifierEvents {
@@ -135,7 +85,7 @@ export interface NotifierStats extends JobStats {
   etaMs: number;
 }
 
-export interface RetryOptions {
+export interface RetryJobOptions {
   /** Also retry a job that ended `AMBIGUOUS` (it may have been delivered: it may arrive twice). */
   ambiguous?: boolean;
 }
@@ -162,7 +112,7 @@ export interface Notifier<R extends AnyRule = any> {
    * Puts a `failed` or `expired` job back in line with a fresh deadline. Resolves undefined for an
    * unknown id; rejects `CONFLICT` for a job in another state (or `AMBIGUOUS` without the option).
    */
-  retry(id: string, options?: RetryOptions): Promise<TriggerResult | undefined>;
+  retry(id: string, options?: RetryJobOptions): Promise<TriggerResult | undefined>;
   /** Recent jobs, newest first. */
   list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>;
   on<E extends NotifierEvent>(event: E, listener: (payload: NotifierEvents[E]) => void): this;

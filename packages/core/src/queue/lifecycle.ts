@@ -1,5 +1,6 @@
-import { isCertainlyNotAccepted, OlchatError } from './errors.js';
-import type { JobError, JobOutcome, JobRecord, JobStatus } from './queue/types.js';
+import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import { backoffMs as backoffWithJitter } from '../util/backoff.js';
+import type { JobError, JobOutcome, JobRecord, JobStatus } from './types.js';
 
 /*
  * The job lifecycle, written once for every queue: which outcome an attempt leads to, when a job
@@ -38,8 +39,7 @@ export function backoffMs(
   backoff: Backoff = DEFAULT_BACKOFF,
   random = Math.random,
 ): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.minMs * 2 ** Math.max(0, attempts - 1));
-  const jittered = ceiling / 2 + random() * (ceiling / 2);
+  const jittered = backoffWithJitter(attempts, backoff.minMs, backoff.maxMs, random);
   return Math.round(Math.min(backoff.maxMs, Math.max(jittered, retryAfterMs)));
 }
 

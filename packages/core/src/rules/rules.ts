@@ -1,14 +1,18 @@
-import { ValidationError, type ValidationIssue } from './errors.js';
+/**
+ * Rules: `defineRule` checks a rule once, and turns a trigger's data into a message (templates in
+ * template.ts, any Standard Schema for input, the trigger's timing and keys in job-options.ts).
+ */
+
+import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import type { Priority } from '../job.js';
+import { defaultTimeZone, normalizePhone } from '../phone.js';
+import { russianOf, withRussian } from '../util/russian-issues.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
-import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
-import { normalizePhone } from './phone.js';
-import type { Priority } from './queue/types.js';
-import { defaultTimeZone } from './quiet-hours.js';
-import { russianSchemaIssue } from './rules/schema-issues-ru.js';
-import type { CheckedTemplates } from './rules/template-types.js';
+import { russianSchemaIssue } from './schema-issues-ru.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
-import { russianOf, withRussian } from './util/russian-issues.js';
+import type { CheckedTemplates } from './template-types.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
 type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : Record<string, unknown>;

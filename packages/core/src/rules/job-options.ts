@@ -1,6 +1,6 @@
-import { ValidationError } from './errors.js';
-import type { TimeInput } from './notifier-types.js';
-import { type JobMeta, PRIORITIES, type Priority } from './queue/types.js';
+import { ValidationError } from '../errors.js';
+import { type JobMeta, PRIORITIES, type Priority, type TimeInput } from '../job.js';
+import { checkOneOf } from '../util/validate.js';
 
 export const MAX_KEY_LENGTH = 256;
 export const MAX_META_BYTES = 4096;
@@ -19,12 +19,7 @@ export function toTime(value: unknown, path: string): number | undefined {
 
 export function toPriority(value: unknown, path: string): Priority | undefined {
   if (value === undefined) return undefined;
-  if (!PRIORITIES.includes(value as Priority)) {
-    throw new ValidationError(`${path} must be 'high', 'normal' or 'low'`, [
-      { path, message: "Expected 'high', 'normal' or 'low'" },
-    ]);
-  }
-  return value as Priority;
+  return checkOneOf(value, PRIORITIES, path);
 }
 
 export function toKey(value: unknown, path: string): string | undefined {

@@ -1,3 +1,39 @@
+/**
+ * The binary heap, written once. `siftUp` and `siftDown` work on any storage through `before(i, j)`
+ * and `swap(i, j)`: the scheduler keeps its entries in parallel arrays (24 bytes an entry), the
+ * `MinHeap` below keeps entry objects that know their place (so one can leave from the middle).
+ */
+export interface HeapOrder {
+  /** The entry at `i` comes out before the one at `j`. */
+  before(i: number, j: number): boolean;
+  swap(i: number, j: number): void;
+}
+
+/** Moves the entry at `index` up to its place; returns where it ended. */
+export function siftUp(order: HeapOrder, index: number): number {
+  while (index > 0) {
+    const parent = (index - 1) >> 1;
+    if (!order.before(index, parent)) break;
+    order.swap(index, parent);
+    index = parent;
+  }
+  return index;
+}
+
+/** Moves the entry at `index` down to its place among the first `size` entries. */
+export function siftDown(order: HeapOrder, index: number, size: number): number {
+  for (;;) {
+    const left = 2 * index + 1;
+    const right = left + 1;
+    let first = index;
+    if (left < size && order.before(left, first)) first = left;
+    if (right < size && order.before(right, first)) first = right;
+    if (first === index) return index;
+    order.swap(index, first);
+    index = first;
+  }
+}
+
 /** A place in a `MinHeap`: what `remove()` takes. */
 export interface HeapEntry<T> {
   readonly value: T;
@@ -11,12 +47,16 @@ export interface HeapEntry<T> {
  * item dropped by a bound leave at once instead of lingering until its time comes.
  */
 export class MinHeap<T> {
-  readonly #before: (a: T, b: T) => boolean;
   readonly #entries: HeapEntry<T>[] = [];
+  readonly #order: HeapOrder;
 
   /** `before(a, b)`: a comes out first. */
   constructor(before: (a: T, b: T) => boolean) {
-    this.#before = before;
+    const entries = this.#entries;
+    this.#order = {
+      before: (i, j) => before((entries[i] as HeapEntry<T>).value, (entries[j] as HeapEntry<T>).value),
+      swap: (i, j) => this.#swap(i, j),
+    };
   }
 
   get size(): number {
@@ -30,7 +70,7 @@ export class MinHeap<T> {
   push(value: T): HeapEntry<T> {
     const entry: HeapEntry<T> = { value, index: this.#entries.length };
     this.#entries.push(entry);
-    this.#up(entry.index);
+    siftUp(this.#order, entry.index);
     return entry;
   }
 
@@ -50,44 +90,10 @@ export class MinHeap<T> {
     if (last !== entry) {
       this.#entries[index] = last;
       last.index = index;
-      this.#down(index);
-      this.#up(last.index);
+      siftDown(this.#order, index, this.#entries.length);
+      siftUp(this.#order, last.index);
     }
     return true;
-  }
-
-  #up(index: number): void {
-    const entries = this.#entries;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.#before((entries[index] as HeapEntry<T>).value, (entries[parent] as HeapEntry<T>).value)) break;
-      this.#swap(index, parent);
-      index = parent;
-    }
-  }
-
-  #down(index: number): void {
-    const entries = this.#entries;
-    for (;;) {
-      const left = 2 * index + 1;
-      const right = left + 1;
-      let first = index;
-      if (
-        left < entries.length &&
-        this.#before((entries[left] as HeapEntry<T>).value, (entries[first] as HeapEntry<T>).value)
-      ) {
-        first = left;
-      }
-      if (
-        right < entries.length &&
-        this.#before((entries[right] as HeapEntry<T>).value, (entries[first] as HeapEntry<T>).value)
-      ) {
-        first = right;
-      }
-      if (first === index) return;
-      this.#swap(index, first);
-      index = first;
-    }
   }
 
   #swap(i: number, j: number): void {

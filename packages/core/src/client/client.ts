@@ -1,3 +1,9 @@
+/**
+ * The client: one method per OLChat call, each waiting for its limiter slot, with the vendor's
+ * methods and limits (methods.ts, limits.ts), the transport, tolerant answer reading (response.ts),
+ * the client's own retries (retry.ts), message checks (message.ts) and token redaction (redact.ts).
+ */
+
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import {
@@ -12,26 +18,21 @@ import {
   ValidationError,
   type ValidationIssue,
   VendorError,
-} from './errors.js';
-import { gateFor, pausedForMs } from './limiter/gate.js';
-import { defaultLimiterStore } from './limiter/memory-store.js';
-import type { LimiterStore, SlotLease } from './limiter/store.js';
+} from '../errors.js';
+import { PRIORITIES, type Priority } from '../job.js';
+import { gateFor, pausedForMs } from '../limiter/gate.js';
+import { defaultLimiterStore } from '../limiter/memory-store.js';
+import type { LimiterStore, SlotLease } from '../limiter/store.js';
+import type { Logger } from '../logger.js';
+import { normalizePhone } from '../phone.js';
+import { checkInteger, checkOneOf } from '../util/validate.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
 import { checkFileUrl, checkText, MESSAGE_LIMITS, type OutgoingMessage } from './message.js';
 import { MAX_REQUEST_LINE_BYTES, type MethodParams, type OlchatMethod, VENDOR_BASE_URL, v1Query } from './methods.js';
-import { normalizePhone } from './phone.js';
-import { PRIORITIES, type Priority } from './queue/types.js';
 import { redact, redactedCause } from './redact.js';
 import { failureReason, parseBody, pickBoolean, pickConnected, pickMessageId, pickStatus } from './response.js';
 import { parseRetryAfter, type RetryOptions, resolveRetry, retryDelayMs } from './retry.js';
 import { HttpTransport, type RawAnswer, TransportFailure } from './transport.js';
-
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface OlchatClientOptions {
   /**
@@ -155,11 +156,7 @@ export class OlchatClient {
     const { baseUrl = process.env.OLCHAT_BASE_URL || VENDOR_BASE_URL, timeoutMs = 10_000 } = options;
     const token = resolveToken(options.token);
     const url = parseBaseUrl(baseUrl);
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
-      throw new ValidationError('timeoutMs must be a positive integer', [
-        { path: 'timeoutMs', message: 'Expected ms' },
-      ]);
-    }
+    checkInteger(timeoutMs, 'timeoutMs');
     this.#token = token;
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
@@ -595,17 +592,11 @@ function resolveToken(given: unknown): string {
 }
 
 function callRetries(value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  throw new ValidationError('retries must be an integer ≥ 0', [
-    { path: 'retries', message: 'Expected an integer ≥ 0' },
-  ]);
+  return checkInteger(value, 'retries', 0);
 }
 
 function callPriority(value: unknown): Priority {
-  if (PRIORITIES.includes(value as Priority)) return value as Priority;
-  throw new ValidationError(`priority must be one of ${PRIORITIES.join(', ')}`, [
-    { path: 'priority', message: `Expected one of ${PRIORITIES.join(', ')}` },
-  ]);
+  return checkOneOf(value, PRIORITIES, 'priority');
 }
 
 /** A Cyrillic letter is two UTF-8 bytes, each `%XX` in the URL. */

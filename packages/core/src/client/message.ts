@@ -1,5 +1,5 @@
-import { ValidationError, type ValidationIssue } from './errors.js';
-import { normalizePhone } from './phone.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { normalizePhone } from '../phone.js';
 
 /** One WhatsApp message ready to queue: the phone already normalised, the text already rendered. */
 export type OutgoingMessage =

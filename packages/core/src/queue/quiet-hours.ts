@@ -1,4 +1,5 @@
-import { ValidationError, type ValidationIssue } from './errors.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { defaultTimeZone } from '../phone.js';
 
 /**
  * Quiet hours: a daily window (`'21:00'`–`'09:00'`, or `'13:00'`–`'14:00'` within a day) in the
@@ -21,11 +22,6 @@ export interface QuietHours {
   zoneOf(phone: string): string;
   /** `at` itself when it is outside quiet hours in the recipient's zone, else the instant they end. */
   nextAllowed(at: number, phone: string): number;
-}
-
-/** Kazakhstan's numbers (+7 7xx) live in `Asia/Almaty`, the rest of +7 in `Europe/Moscow`. */
-export function defaultTimeZone(phone: string): string {
-  return phone.startsWith('77') ? 'Asia/Almaty' : 'Europe/Moscow';
 }
 
 /** The zone for a recipient: the option's string, the function's answer, or the default. */
@@ -254,3 +250,5 @@ function firstShowing(wall: WallTime, zone: string, after: number, hint: number)
   }
   return high;
 }
+
+export { defaultTimeZone };

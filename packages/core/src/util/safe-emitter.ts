@@ -1,4 +1,4 @@
-import type { Logger } from './client.js';
+import type { Logger } from '../logger.js';
 
 type Listener = (payload: never) => unknown;
 

@@ -1,4 +1,6 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
+import { backoffMs } from '../util/backoff.js';
+import { checkInteger } from '../util/validate.js';
 
 export interface RetryOptions {
   /** Further attempts after the first. */
@@ -18,14 +20,7 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = {
 
 export function resolveRetry(option: Partial<RetryOptions> | undefined): RetryOptions {
   const retry = { ...DEFAULT_RETRY, ...option };
-  for (const field of ['retries', 'minDelayMs', 'maxDelayMs'] as const) {
-    const value = retry[field];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new ValidationError(`retry.${field} must be an integer ≥ 0`, [
-        { path: `retry.${field}`, message: 'Expected an integer ≥ 0' },
-      ]);
-    }
-  }
+  for (const field of ['retries', 'minDelayMs', 'maxDelayMs'] as const) checkInteger(retry[field], `retry.${field}`, 0);
   if (retry.maxDelayMs < retry.minDelayMs) {
     throw new ValidationError('retry.maxDelayMs must be ≥ retry.minDelayMs', [
       { path: 'retry.maxDelayMs', message: 'Smaller than minDelayMs' },
@@ -39,18 +34,14 @@ export function resolveRetry(option: Partial<RetryOptions> | undefined): RetryOp
   return retry;
 }
 
-/**
- * Exponential backoff with full jitter over the upper half, so retries of many senders spread
- * out; a server's `Retry-After` is a floor.
- */
+/** The client's retry delay: the shared backoff, with a server's `Retry-After` as a floor. */
 export function retryDelayMs(
   retry: RetryOptions,
   attempt: number,
   retryAfterMs?: number,
   random = Math.random,
 ): number {
-  const ceiling = Math.min(retry.maxDelayMs, retry.minDelayMs * 2 ** Math.max(0, attempt - 1));
-  const backoff = ceiling / 2 + random() * (ceiling / 2);
+  const backoff = backoffMs(attempt, retry.minDelayMs, retry.maxDelayMs, random);
   return Math.round(Math.max(backoff, retryAfterMs ?? 0));
 }
 

@@ -1,4 +1,5 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
+import { checkInteger } from '../util/validate.js';
 import { DEFAULT_MARGIN_MS, type MethodLimit, OLCHAT_METHODS, type OlchatMethod, VENDOR_LIMITS } from './methods.js';
 
 export type ResolvedLimit = Required<MethodLimit>;
@@ -47,9 +48,5 @@ export function resolveLimits(
 }
 
 function check(method: string, field: string, value: unknown, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ValidationError(`limits.${method}.${field} must be an integer ≥ ${min}`, [
-      { path: `limits.${method}.${field}`, message: `Expected an integer ≥ ${min}` },
-    ]);
-  }
+  checkInteger(value, `limits.${method}.${field}`, min);
 }

@@ -1,4 +1,5 @@
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../util/backoff.js';
+import { type HeapOrder, siftDown, siftUp } from '../util/heap.js';
 
 /**
  * Items due at given times, with one timer for all of them: a binary min-heap ordered by time
@@ -39,13 +40,7 @@ export class Scheduler<T> {
     this.#at.push(at);
     this.#seq.push(this.#nextSeq++);
     this.#items.push(item);
-    let i = this.#items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#before(i, parent)) break;
-      this.#swap(i, parent);
-      i = parent;
-    }
+    siftUp(this.#order, this.#items.length - 1);
     if (at < this.#timerAt) this.#arm();
   }
 
@@ -79,18 +74,10 @@ export class Scheduler<T> {
     this.#at.pop();
     this.#seq.pop();
     this.#items.pop();
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let smallest = i;
-      if (left < last && this.#before(left, smallest)) smallest = left;
-      if (right < last && this.#before(right, smallest)) smallest = right;
-      if (smallest === i) break;
-      this.#swap(i, smallest);
-      i = smallest;
-    }
+    siftDown(this.#order, 0, last);
   }
+
+  readonly #order: HeapOrder = { before: (i, j) => this.#before(i, j), swap: (i, j) => this.#swap(i, j) };
 
   #before(i: number, j: number): boolean {
     const a = this.#at[i] as number;

@@ -1,26 +1,25 @@
-import type { Logger } from './client.js';
-import { DeliveryTracker, resolveDeliveryChecks } from './delivery.js';
-import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from './errors.js';
-import { toKey, toMeta, toPriority, toTime } from './job-options.js';
-import { createJobWorker } from './job-worker.js';
-import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from './lifecycle.js';
-import { LineMonitor, type LineOptions } from './line.js';
-import { type OutgoingMessage, toOutgoingMessage } from './message.js';
-import type {
-  LineEvent,
-  Notifier,
-  NotifierOptions,
-  NotifierStats,
-  TriggerOptions,
-  TriggerResult,
-} from './notifier-types.js';
-import { ownCopy } from './own-string.js';
-import { MemoryQueue } from './queue/memory-queue.js';
-import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from './queue/types.js';
-import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
-import type { AnyRule, Rule } from './rules.js';
-import { SafeEmitter } from './safe-emitter.js';
-import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
+/**
+ * The notifier: the front an app talks to. It turns triggers into jobs on a queue, runs the queue
+ * engine's worker, delivery checks and webhooks, and emits events; it holds no state of its own.
+ */
+
+import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
+import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
+import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { createJobWorker } from '../queue/job-worker.js';
+import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
+import { LineMonitor, type LineOptions } from '../queue/line.js';
+import { MemoryQueue } from '../queue/memory-queue.js';
+import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
+import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from '../queue/types.js';
+import { toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
+import type { AnyRule, Rule } from '../rules/rules.js';
+import { ownCopy } from '../util/own-string.js';
+import { SafeEmitter } from '../util/safe-emitter.js';
+import { checkInteger } from '../util/validate.js';
+import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from '../webhooks/index.js';
+import type { LineEvent, Notifier, NotifierOptions, NotifierStats, TriggerOptions, TriggerResult } from './types.js';
 
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
 export interface NotifierInternalOptions {
@@ -60,10 +59,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
   const queue: JobQueue = options.queue ?? new MemoryQueue();
   const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
-  positiveInteger(concurrency, 'concurrency');
-  positiveInteger(dedupeTtlMs, 'dedupeTtlMs');
-  positiveInteger(maxAgeMs, 'maxAgeMs');
-  if (maxQueued !== undefined) positiveInteger(maxQueued, 'maxQueued');
+  checkInteger(concurrency, 'concurrency');
+  checkInteger(dedupeTtlMs, 'dedupeTtlMs');
+  checkInteger(maxAgeMs, 'maxAgeMs');
+  if (maxQueued !== undefined) checkInteger(maxQueued, 'maxQueued');
   if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
   const quietHours: QuietHours | undefined =
@@ -72,8 +71,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const prepareContext = { timeZoneOf };
   const byId = indexRules(rules);
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-  positiveInteger(backoff.minMs, 'backoff.minMs');
-  positiveInteger(backoff.maxMs, 'backoff.maxMs');
+  checkInteger(backoff.minMs, 'backoff.minMs');
+  checkInteger(backoff.maxMs, 'backoff.maxMs');
 
   const deliveryChecks = resolveDeliveryChecks(options.deliveryChecks);
   const wantsWebhooks = options.webhooks !== undefined && options.webhooks.length > 0;
@@ -303,7 +302,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           { path: 'status', message: 'Unknown status' },
         ]);
       }
-      if (limit !== undefined) positiveInteger(limit, 'limit');
+      if (limit !== undefined) checkInteger(limit, 'limit');
       return queue.list(listOptions);
     },
 
@@ -393,11 +392,4 @@ function ownMessage(message: OutgoingMessage): OutgoingMessage {
   const { url, caption } = message.file;
   const file = caption === undefined ? { url: ownCopy(url) } : { url: ownCopy(url), caption: ownCopy(caption) };
   return { phone, file, sendToImol };
-}
-
-function positiveInteger(value: unknown, name: string): void {
-  if (!Number.isInteger(value) || (value as number) < 1)
-    throw new ValidationError(`${name} must be a positive integer`, [
-      { path: name, message: 'Expected an integer ≥ 1' },
-    ]);
 }

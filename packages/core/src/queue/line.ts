@@ -1,7 +1,23 @@
-import type { OlchatClient } from './client.js';
-import { isCertainlyNotAccepted, OlchatError } from './errors.js';
+import type { OlchatClient } from '../client/client.js';
+import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import { MAX_TIMER_MS } from '../util/backoff.js';
 import { isTokenRejected } from './lifecycle.js';
-import type { LineEvent, LineInfo, LineReason, LineState } from './notifier-types.js';
+
+export type LineState = 'up' | 'down' | 'unknown';
+/** Why the line cannot be used: the vendor is not answering, the WhatsApp session is down, or the token is refused. */
+export type LineReason = 'vendor_unreachable' | 'line_down' | 'token_rejected';
+
+export interface LineEvent {
+  state: LineState;
+  reason?: LineReason;
+}
+
+export interface LineInfo extends LineEvent {
+  /** When the state last changed (ms since the epoch). */
+  since: number;
+  /** When the vendor was last heard from (a send or a status check), if ever. */
+  checkedAt?: number;
+}
 
 export interface LineOptions {
   /** Not-accepted sends in a row (vendor unreachable, 502–504) that pause the line. Default 3. */
@@ -15,8 +31,6 @@ export interface LineOptions {
 }
 
 export type UsableVerdict = 'usable' | 'aborted' | 'deadline';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The line breaker. While sends keep failing as not accepted, or OLChat says the WhatsApp line

@@ -1,10 +1,22 @@
-import type { Logger, OlchatClient } from './client.js';
-import { OlchatError, ValidationError } from './errors.js';
-import { Fifo } from './fifo.js';
-import type { LineMonitor } from './line.js';
-import type { DeliveryChecksOptions } from './notifier-types.js';
-import type { DeliveryStatus, JobRecord } from './queue/types.js';
-import { Scheduler } from './scheduler.js';
+/** Delivery: after a send, ask the vendor what became of the message, under its own limit. */
+
+import type { OlchatClient } from '../client/client.js';
+import { OlchatError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { LineMonitor } from '../queue/line.js';
+import { Scheduler } from '../queue/scheduler.js';
+import type { DeliveryStatus, JobRecord } from '../queue/types.js';
+import { Fifo } from '../util/fifo.js';
+import { checkInteger } from '../util/validate.js';
+
+export interface DeliveryChecksOptions {
+  /** Ask the vendor about each sent message this long after the send (one check per offset, each ≥ 1 000). */
+  afterMs: number[];
+  /** A check that could not run within this long after its time is dropped. Default 1 h. */
+  maxLagMs?: number;
+  /** Most sent messages followed at once; past it the oldest stop being checked. Default 10 000. */
+  maxPending?: number;
+}
 
 /*
  * Delivery checks: for each sent message, `checkMessageStatus` at each offset of `afterMs` after
@@ -93,15 +105,8 @@ export function resolveDeliveryChecks(
   if (option === undefined || option === false) return undefined;
   const afterMs = (option as DeliveryChecksOptions | null)?.afterMs;
   const { maxLagMs = DEFAULT_MAX_LAG_MS, maxPending = DEFAULT_MAX_PENDING } = option;
-  for (const [name, value] of [
-    ['maxLagMs', maxLagMs],
-    ['maxPending', maxPending],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new ValidationError(`deliveryChecks.${name} must be a positive integer`, [
-        { path: `deliveryChecks.${name}`, message: 'Expected an integer ≥ 1' },
-      ]);
-  }
+  checkInteger(maxLagMs, 'deliveryChecks.maxLagMs');
+  checkInteger(maxPending, 'deliveryChecks.maxPending');
   if (
     !Array.isArray(afterMs) ||
     afterMs.length === 0 ||

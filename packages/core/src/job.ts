@@ -1,0 +1,47 @@
+/**
+ * The job vocabulary every part shares: statuses, lanes, delivery words, errors and event names.
+ * It sits below the client, the queue and the notifier so none of them imports another for a word.
+ */
+
+/** Lanes: `high` before `normal` before `low`, first come first served within a lane. */
+export type Priority = 'high' | 'normal' | 'low';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+
+/** Not finished yet: waiting for `sendAt` (or the end of quiet hours), waiting in its lane, or being sent. */
+export type PendingStatus = 'scheduled' | 'queued' | 'sending';
+/** Finished: a job in one of these states never changes again (except `failed`/`expired` by `retry()`). */
+export type FinalStatus = 'sent' | 'failed' | 'skipped' | 'cancelled' | 'expired';
+export type JobStatus = PendingStatus | FinalStatus;
+
+export const PENDING_STATUSES: readonly PendingStatus[] = ['scheduled', 'queued', 'sending'];
+export const FINAL_STATUSES: readonly FinalStatus[] = ['sent', 'failed', 'skipped', 'cancelled', 'expired'];
+/** Every status, in lifecycle order (queues that store a status as a number use this order). */
+export const JOB_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'read', 'undelivered'];
+
+/** What the vendor says became of a sent message (`deliveryChecks`). */
+export type DeliveryStatus = 'delivered' | 'read' | 'undelivered';
+
+/** What a failed job keeps of its error: safe to show in an HTTP answer. */
+export interface JobError {
+  code: string;
+  message: string;
+  status?: number;
+}
+
+/** The app's own data carried through to events and webhooks: plain JSON, at most 4 KiB. */
+export type JobMeta = Record<string, unknown>;
+
+/** When a time may be given: a `Date`, or ms since the epoch. */
+export type TimeInput = Date | number;
+
+export type WebhookEventType =
+  | 'message.sent'
+  | 'message.failed'
+  | 'message.expired'
+  | 'message.cancelled'
+  | 'message.delivered'
+  | 'message.read'
+  | 'message.undelivered'
+  | 'line.down'
+  | 'line.up';

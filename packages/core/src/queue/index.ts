@@ -1,0 +1,37 @@
+/**
+ * @olchat-kit/core/queue: the contract a job queue implements (the in-memory one here,
+ * @olchat-kit/redis's on BullMQ) and the lifecycle rules every queue follows, written once.
+ */
+
+export { isCertainlyNotAccepted } from '../errors.js';
+export type { DeliveryStatus, FinalStatus, JobError, JobMeta, JobStatus, PendingStatus, Priority } from '../job.js';
+export { DELIVERY_STATUSES, FINAL_STATUSES, JOB_STATUSES, PENDING_STATUSES, PRIORITIES } from '../job.js';
+export type { NotifierInternalOptions } from '../notifier/notifier.js';
+export {
+  BACKOFF_MAX_MS,
+  BACKOFF_MIN_MS,
+  DEFAULT_MAX_AGE_MS,
+  deadlineFor,
+  expiredError,
+  freesKeys,
+  isFinal,
+  isTokenRejected,
+  outcomeOfFailure,
+  retryRefusal,
+  toJobError,
+} from './lifecycle.js';
+export type { LineOptions } from './line.js';
+export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './memory-queue.js';
+export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
+export type {
+  ActiveJob,
+  AddResult,
+  CancelTarget,
+  JobOutcome,
+  JobQueue,
+  JobRecord,
+  JobStats,
+  ListOptions,
+  NewJob,
+  WorkerOptions,
+} from './types.js';

@@ -37,8 +37,6 @@ export {
   DEFAULT_MAX_AGE_MS,
   deadlineFor,
   expiredError,
-  freesKeys,
-  isFinal,
   isTokenRejected,
   outcomeOfFailure,
   retryRefusal,
@@ -85,6 +83,21 @@ export type {
 } from './notifier-types.js';
 export { normalizePhone } from './phone.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
+export {
+  allows,
+  freesKeys,
+  isFinal,
+  KEYS_AFTER,
+  type KeyRule,
+  LIFECYCLE_EVENTS,
+  type LifecycleEvent,
+  NOT_ACCEPTED,
+  type NoJob,
+  nextStatus,
+  statusesFor,
+  TRANSITIONS,
+  type Transition,
+} from './queue/transitions.js';
 export {
   type ActiveJob,
   type AddResult,

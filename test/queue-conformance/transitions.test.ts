@@ -358,6 +358,22 @@ describe('closing', () => {
     });
   }
 
+  it('close() is not held up past its timeout by a job waiting out a backoff', async () => {
+    const queue = freshQueue();
+    const desk = new Desk(queue);
+    const { record } = await queue.add(newJob('backoff'));
+    const pickup = await desk.next();
+    await pickup.attempt();
+    pickup.end({ status: 'retry', at: Date.now() + 60_000, error: NOT_ACCEPTED });
+    await eventually(async () => expect((await queue.get(record.id))?.error).toEqual(NOT_ACCEPTED));
+    const closed = queue.close({ timeoutMs: 300 }).then(() => 'closed' as const);
+    const stuck = sleep(10_000).then(() => 'stuck' as const);
+    expect(await Promise.race([closed, stuck])).toBe('closed');
+    // A durable queue keeps it waiting; one that keeps nothing ends it.
+    if (durable) expect(await statusOf(reopen(nameOf(queue)), record.id)).toBe('queued');
+    else expect(await queue.get(record.id)).toMatchObject({ status: 'failed', error: { code: 'CLOSED' } });
+  });
+
   it('a closed queue takes no more jobs', async () => {
     const queue = freshQueue();
     await queue.close({ timeoutMs: 1_000 });

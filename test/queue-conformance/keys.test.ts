@@ -114,9 +114,9 @@ describe('keys', () => {
 
   it('keys hold for keyTtlMs, then a new job takes them', async () => {
     const queue = freshQueue();
-    const { record } = await queue.add(newJob('first', { keys: ['idem:ttl'], keyTtlMs: 1_500 }));
+    const { record } = await queue.add(newJob('first', { keys: ['idem:ttl'], keyTtlMs: 2_000 }));
     expect((await queue.add(newJob('dup', { keys: ['idem:ttl'] }))).record.id).toBe(record.id);
-    await sleep(2_500);
+    await sleep(3_000);
     const later = await queue.add(newJob('later', { keys: ['idem:ttl'] }));
     expect(later.created).toBe(true);
     expect(later.record.id).not.toBe(record.id);

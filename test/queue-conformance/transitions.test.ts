@@ -386,7 +386,7 @@ describe('the table', () => {
   const notHere = new Map<string, string>([
     [
       'sending --deadline',
-      "only a dead worker's job (packages/redis/test/queue-recovery.test.ts): a live worker decides",
+      "only a durable queue's job whose worker died between attempts: a live worker decides for its own",
     ],
     ...(durable
       ? [['scheduled --close'], ['queued --close'], ['sending --close']].map(

@@ -231,7 +231,8 @@ export class Desk {
   /** The record `onFinished` reported for this job (its latest, after a retry). */
   async finishedWith(id: string, status?: JobStatus): Promise<JobRecord> {
     return eventually(() => {
-      const record = this.finished.findLast((r) => r.id === id && (status === undefined || r.status === status));
+      const matching = this.finished.filter((r) => r.id === id && (status === undefined || r.status === status));
+      const record = matching[matching.length - 1];
       if (!record) throw new Error(`job ${id} has not been reported finished${status ? ` as ${status}` : ''}`);
       return record;
     });

@@ -110,6 +110,36 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       expect(nothingQueued(notifier)).toBe(true);
     });
 
+    it('invalid input speaks Russian to the customer by default, English with locale: en', async () => {
+      const { http } = await setup();
+      const bad = { name: '', phone: '+1 202 555 0100' };
+      const russian = await http.post('/olchat/forms/order').send(bad);
+      expect(russian.status).toBe(400);
+      expect(russian.body.issues).toEqual([
+        { path: 'name', message: 'Заполните это поле' },
+        { path: 'orderId', message: 'Заполните это поле' },
+      ]);
+      expect(russian.body.message).toMatch(/^Проверьте данные формы/);
+      const phone = await http
+        .post('/olchat/forms/order')
+        .type('form')
+        .send(form({ ...valid, phone: '12345' }));
+      expect(phone.body.issues).toEqual([
+        { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)' },
+      ]);
+
+      const { http: english } = await setup({ router: { locale: 'en' } });
+      const zod = await english.post('/olchat/forms/order').send(bad);
+      expect(zod.body.issues).toEqual([
+        { path: 'name', message: expect.stringMatching(/^Too small/) },
+        { path: 'orderId', message: 'Invalid input: expected string, received undefined' },
+      ]);
+      const own = await english.post('/olchat/forms/order').send({ ...valid, phone: '12345' });
+      expect(own.body.issues).toEqual([
+        { path: 'phone', message: 'Expected a Russian or Kazakh number such as +7 912 345-67-89' },
+      ]);
+    });
+
     it('unknown rule: 404 unknown_rule', async () => {
       const { http } = await setup();
       const res = await http.post('/olchat/forms/nope').send(valid);
@@ -1358,6 +1388,22 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
         'malformed_body',
       );
       expect(nothingQueued(notifier)).toBe(true);
+    });
+
+    it('invalid input in Russian by default, to the answer and to onInvalid; English with locale: en', async () => {
+      const { http } = await setup();
+      const russian = await http.post('/order').send({ name: 'Анна', orderId: '1', phone: '12345' });
+      expect(russian.body.issues).toEqual([
+        { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)' },
+      ]);
+      const custom = await http.post('/order-custom').send({ name: 'Анна', phone: PHONE });
+      expect(custom.body.issues).toEqual([{ path: 'orderId', message: 'Заполните это поле' }]);
+
+      const { http: english } = await setup({ notifyOptions: { locale: 'en' } });
+      const en = await english.post('/order-custom').send({ name: 'Анна', phone: PHONE });
+      expect(en.body.issues).toEqual([
+        { path: 'orderId', message: 'Invalid input: expected string, received undefined' },
+      ]);
     });
 
     it('`from` picks the data; `onInvalid` answers instead of the default', async () => {

@@ -10,6 +10,7 @@ import { preflightHeaders } from './cors.js';
 import { closedError, InboundError, toInboundError } from './errors.js';
 import { healthAnswer } from './health.js';
 import type { InboundCheck } from './inbound-limits.js';
+import { inLocale } from './locale.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { resolveOptions } from './options.js';
 import { replyAnswer, suppressionAnswer } from './people.js';
@@ -218,7 +219,9 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       try {
         result = await answer(route, request);
       } catch (error) {
-        result = errorAnswer(failure(error));
+        // A form's refusal may reach its customer: in the locale. The messages API's callers are programs.
+        const refused = failure(error);
+        result = errorAnswer(route.name === 'form' ? inLocale(refused, config.locale) : refused);
       }
       if (!config.cors) return result;
       return { ...result, headers: { ...result.headers, ...config.cors(headerValue(request.headers.origin)) } };
@@ -230,7 +233,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         const job = await submit(ruleId, request, () => readBody(request, config.maxBodyBytes), hooks);
         return { ok: true, job };
       } catch (error) {
-        const refused = failure(error);
+        const refused = inLocale(failure(error), config.locale);
         return { ok: false, error: refused, response: errorAnswer(refused) };
       }
     },

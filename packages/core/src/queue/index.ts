@@ -42,8 +42,6 @@ export {
   DEFAULT_MAX_AGE_MS,
   deadlineFor,
   expiredError,
-  freesKeys,
-  isFinal,
   isTokenRejected,
   outcomeOfFailure,
   retryRefusal,
@@ -52,6 +50,21 @@ export {
 export type { LineOptions } from './line.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './memory-queue.js';
 export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
+export {
+  allows,
+  freesKeys,
+  isFinal,
+  KEYS_AFTER,
+  type KeyRule,
+  LIFECYCLE_EVENTS,
+  type LifecycleEvent,
+  NOT_ACCEPTED,
+  type NoJob,
+  nextStatus,
+  statusesFor,
+  TRANSITIONS,
+  type Transition,
+} from './transitions.js';
 export type {
   ActiveJob,
   AddResult,

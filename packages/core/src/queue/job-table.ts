@@ -126,7 +126,8 @@ export class JobTable {
     this.#createdAt[slot] = now;
     this.#updatedAt[slot] = now;
     this.#deadline[slot] = job.deadline;
-    this.#sendAt[slot] = job.sendAt ?? Number.NaN;
+    // A sendAt already past is no schedule: the job was due at once.
+    this.#sendAt[slot] = job.sendAt !== undefined && job.sendAt > now ? job.sendAt : Number.NaN;
     this.#keysUntil[slot] = job.keys.length > 0 ? now + job.keyTtlMs : Number.NaN;
     this.#nonce[slot] = random48();
     // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.

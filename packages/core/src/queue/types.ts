@@ -58,6 +58,10 @@ export type JobRecord =
   | (JobRecordFields & { status: 'failed' | 'expired'; error: JobError })
   | (JobRecordFields & { status: Exclude<JobStatus, 'failed' | 'expired'> });
 
+/**
+ * Unfinished jobs by status, and how many jobs ended each way since the queue began (a job put
+ * back by `requeue()` leaves its ending's count).
+ */
 export interface JobStats {
   scheduled: number;
   queued: number;
@@ -163,7 +167,8 @@ export interface ListOptions {
 /**
  * What a notifier needs of a queue. The in-memory queue is the default; `@olchat-kit/redis`
  * provides a durable one. Adding persists the job before it resolves; keys are checked and
- * set atomically with the add.
+ * set atomically with the add. Every status change follows the table in `transitions.ts`; the
+ * queue conformance suite (test/queue-conformance) holds both queues to it.
  */
 export interface JobQueue {
   /**
@@ -184,7 +189,9 @@ export interface JobQueue {
   cancel(target: CancelTarget): Promise<JobRecord | undefined>;
   /**
    * Puts a `failed` or `expired` job back in its lane with a new deadline; the record as queued,
-   * or undefined when the job is unknown or not in one of those states.
+   * or undefined when the job is unknown or not in one of those states. The keys its ending freed
+   * point at it again where no newer job took them; it leaves its ending's count in `stats()`.
+   * Rejects with `QueueFullError` when `maxQueued` jobs are already unfinished.
    */
   requeue(id: string, deadline: number): Promise<JobRecord | undefined>;
   /** Records what the vendor said of a sent job's delivery (`delivery` undefined: no news, only the check). */

@@ -7,10 +7,13 @@ import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/me
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { CATEGORIES, type Category, type Priority } from '../job.js';
 import { defaultTimeZone, normalizePhone } from '../phone.js';
+import { russianOf, withRussian } from '../util/russian-issues.js';
 import { checkOneOf } from '../util/validate.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
+import { russianSchemaIssue } from './schema-issues-ru.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
+import type { CheckedTemplates } from './template-types.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
 type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : Record<string, unknown>;
@@ -90,9 +93,17 @@ export type RuleInput<R> = R extends Rule<string, infer S> ? Input<S> : never;
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function defineRule<const Id extends string, S extends StandardSchemaV1 | undefined = undefined>(
-  definition: RuleDefinition<Id, S>,
-): Rule<Id, S> {
+/**
+ * A rule. With a schema, its templates are read against the schema's output type when the rule
+ * compiles: `{{nmae}}` is a type error, as it is a `ValidationError` here at run time.
+ */
+export function defineRule<
+  const Id extends string,
+  S extends StandardSchemaV1 | undefined = undefined,
+  Text extends string = string,
+  Url extends string = string,
+  Caption extends string = string,
+>(definition: RuleDefinition<Id, S> & CheckedTemplates<Output<S>, Text, Url, Caption>): Rule<Id, S> {
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
   const { id, input, to, text, file, sendToImol = false, when, dedupeKey, sendAt, notAfter, replaceKey } = definition;
@@ -149,16 +160,17 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
   async function validate(data: unknown): Promise<Output<S>> {
     if (input === undefined) {
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-        throw new ValidationError(`${where}: data must be an object`, [{ path: '', message: 'Expected an object' }]);
+        throw new ValidationError(`${where}: data must be an object`, [
+          withRussian({ path: '', message: 'Expected an object' }, 'Заполните форму'),
+        ]);
       }
       return data as Output<S>;
     }
     const result = await (input as StandardSchemaV1)['~standard'].validate(data);
     if (result.issues) {
-      const issues: ValidationIssue[] = result.issues.map((issue) => ({
-        path: issuePath(issue),
-        message: issue.message,
-      }));
+      const issues: ValidationIssue[] = result.issues.map((issue) =>
+        withRussian({ path: issuePath(issue), message: issue.message }, russianSchemaIssue(issue, data)),
+      );
       throw new ValidationError(
         `${where}: invalid input: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
         issues,
@@ -171,13 +183,17 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
     const raw = typeof to === 'function' ? to(data) : lookup(data, recipientPath as string[]);
     const path = typeof to === 'string' ? to : 'to';
     if (raw === undefined || raw === null || raw === '') {
-      throw new ValidationError(`${where}: no recipient phone`, [{ path, message: 'Required' }]);
+      throw new ValidationError(`${where}: no recipient phone`, [
+        withRussian({ path, message: 'Required' }, 'Укажите номер телефона'),
+      ]);
     }
     try {
       return normalizePhone(raw);
     } catch (error) {
+      const cause = (error as ValidationError).issues[0];
+      const issue = { path, message: cause?.message ?? 'Invalid phone' };
       throw new ValidationError(`${where}: ${(error as Error).message}`, [
-        { path, message: (error as ValidationError).issues[0]?.message ?? 'Invalid phone' },
+        withRussian(issue, (cause && russianOf(cause)) ?? 'Введите номер телефона'),
       ]);
     }
   }
@@ -194,7 +210,10 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
     if (out.length > max)
       throw new ValidationError(`${where}: ${path} renders longer than ${max} characters`, [
-        { path, message: `At most ${max} characters` },
+        withRussian(
+          { path, message: `At most ${max} characters` },
+          `Сообщение длиннее ${max} символов: сократите текст`,
+        ),
       ]);
     return out;
   }

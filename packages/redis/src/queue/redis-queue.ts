@@ -216,12 +216,19 @@ export class RedisQueue implements JobQueue {
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) return undefined;
     if (!Number.isFinite(deadline)) throw new ValidationError('deadline must be a time in ms since the epoch');
     const now = Date.now();
-    const fields = await this.#read('requeue the job', () =>
-      this.#store.requeue(id, deadline, this.#pendingTtl(deadline, 0, now), now),
+    const reply = await this.#read('requeue the job', () =>
+      this.#store.requeue(id, deadline, this.#pendingTtl(deadline, 0, now), this.#maxQueued, now),
     );
-    if (!fields) return undefined;
+    if (reply.kind === 'refused') return undefined;
+    if (reply.kind === 'full') {
+      throw new QueueFullError(
+        `The queue already holds ${reply.pending} unfinished jobs (maxQueued ${this.#maxQueued})`,
+        Math.min(60_000, Math.max(1_000, Math.ceil((reply.pending - this.#maxQueued + 1) * SEND_INTERVAL_MS))),
+      );
+    }
+    const { fields } = reply;
     const record = toRecord(fields, now) as JobRecord;
-    this.#stats.move(undefined, 'queued');
+    this.#stats.move(reply.from, 'queued');
     // A new BullMQ job id for this round; should the add fail, the sweep adds it again.
     await schedule(this.#queue, { id, bull: fields.bull ?? id, priority: record.priority, dueAt: now }, now).catch(
       (error) => this.#warn('queue', error),

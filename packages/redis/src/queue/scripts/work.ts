@@ -61,7 +61,7 @@ export const MARK_ATTEMPT = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 local status = rcall('HGET', rec, 'status')
-if rcall('HGET', rec, 'owner') ~= ARGV[6] or (status ~= 'queued' and status ~= 'sending') then
+if rcall('HGET', rec, 'owner') ~= ARGV[6] or not CAN_ATTEMPT[status] then
   return { 0, status or '' }
 end
 if status == 'queued' then

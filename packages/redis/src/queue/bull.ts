@@ -26,11 +26,12 @@ const NEVER = 1_000_000_000;
 /**
  * A schedule due within this is handed to BullMQ when it is added (BullMQ's timers are exact); one
  * due later waits in the record store alone, and the sweep (every `sweepIntervalMs`) hands it over
- * once it comes this close. A BullMQ job costs about as much Redis memory as the record itself: a
- * reminder waiting for days needs none.
+ * once it comes this close: ten sweeps before its time, so a slow or missed sweep does not make it
+ * late. A BullMQ job costs about as much Redis memory as the record itself: a reminder waiting for
+ * days needs none.
  */
 export function handOffWithinMs(sweepIntervalMs: number): number {
-  return Math.max(60_000, 10 * sweepIntervalMs);
+  return 10 * sweepIntervalMs;
 }
 
 export function jobOptions(bullId: string, priority: string, delayMs: number): JobsOptions {

@@ -51,7 +51,12 @@ describe('redisQueue: how jobs are stored', () => {
     const queue = queues.open(name);
     const sendAt = Date.now() + 3 * DAY_MS;
     const { record } = await queue.add(
-      newJob(REMINDER, { ruleId: 'visit-reminder', keys: ['dedupe:visit-reminder:v-1'], sendAt, deadline: sendAt + DAY_MS }),
+      newJob(REMINDER, {
+        ruleId: 'visit-reminder',
+        keys: ['dedupe:visit-reminder:v-1'],
+        sendAt,
+        deadline: sendAt + DAY_MS,
+      }),
     );
     expect(record.id).toMatch(/^[A-Za-z0-9_-]{16}$/); // the memory queue's shape of id
     const all = await inspect.keys(`olchat:${name}:*`);
@@ -129,7 +134,11 @@ describe('redisQueue: how jobs are stored', () => {
       { phone: PHONE, text: long, sendToImol: false },
       { phone: PHONE, text: 'a'.repeat(64), sendToImol: true },
       { phone: PHONE, text: 'Я', sendToImol: false },
-      { phone: PHONE, file: { url: 'https://example.com/счёт №7.pdf', caption: 'Счёт 🧾 '.repeat(40) }, sendToImol: true },
+      {
+        phone: PHONE,
+        file: { url: 'https://example.com/счёт №7.pdf', caption: 'Счёт 🧾 '.repeat(40) },
+        sendToImol: true,
+      },
       { phone: PHONE, file: { url: 'https://example.com/a.pdf' }, sendToImol: false },
     ];
     const seen = new Map<string, OutgoingMessage[]>();

@@ -26,10 +26,11 @@ for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'later', '-inf', ARGV[10], 'LIMI
   rcall('ZREM', B .. 'later', id)
   local f = rcall('HMGET', rec, 's', 'b', 'p', 't', 'd')
   if f[1] == 'scheduled' then
-    rcall('ZADD', B .. 'due', f[4], id)
-    rcall('ZADD', B .. 'deadlines', f[5], id)
+    local at = f[4] or NOW
+    rcall('ZADD', B .. 'due', at, id)
+    rcall('ZADD', B .. 'deadlines', f[5] or NOW, id)
     rcall('ZADD', B .. 'adding', NOW, id)
-    table.insert(revive, { id, f[2] or id, f[3] or 'normal', f[4] })
+    table.insert(revive, { id, f[2] or id, f[3] or 'normal', at })
   elseif not f[1] then
     rcall('ZREM', skey('scheduled'), id) -- its record is gone (no process swept for that long)
   end

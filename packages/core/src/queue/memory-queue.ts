@@ -92,7 +92,8 @@ export class MemoryQueue implements JobQueue {
     const table = this.#table;
     const hit = this.#findKey(newJob.keys, now);
     if (hit >= 0) return { record: table.record(hit), created: false };
-    if (!newJob.skipped && this.#pending() >= this.#maxQueued) {
+    const tooLate = !newJob.skipped && newJob.deadline <= now;
+    if (!newJob.skipped && !tooLate && this.#pending() >= this.#maxQueued) {
       throw new QueueFullError(
         `The queue already holds ${this.#maxQueued} unfinished messages; nothing was queued`,
         RETRY_WHEN_FULL_MS,
@@ -119,6 +120,9 @@ export class MemoryQueue implements JobQueue {
     if (replaceKey !== undefined) this.#replaceKeys.set(replaceKey, slot);
     if (newJob.skipped) {
       this.#markFinished(slot, now);
+    } else if (tooLate) {
+      this.#counts[status as 'scheduled' | 'queued']++; // #end moves it from there
+      this.#end(slot, 'expired', expiredError(undefined));
     } else if (status === 'scheduled') {
       this.#counts.scheduled++;
       this.#wait(slot, dueAt);

@@ -3,6 +3,7 @@ import {
   type AddResult,
   ClosedError,
   DEFAULT_MAX_AGE_MS,
+  expiredError,
   freesKeys,
   type JobQueue,
   type JobRecord,
@@ -109,13 +110,24 @@ export class RedisQueue implements JobQueue {
     const priority = LANES.has(job.priority) ? job.priority : 'normal';
     const deadline = Number.isFinite(job.deadline) ? job.deadline : now + DEFAULT_MAX_AGE_MS;
     const sendAt = Number.isFinite(job.sendAt) && (job.sendAt as number) > now ? job.sendAt : undefined;
-    const status = job.skipped ? 'skipped' : sendAt === undefined ? 'queued' : 'scheduled';
+    // A deadline already past when it is added: the job ends 'expired' at once, never worked.
+    const status = job.skipped
+      ? 'skipped'
+      : deadline <= now
+        ? 'expired'
+        : sendAt === undefined
+          ? 'queued'
+          : 'scheduled';
     const normalized: NewJob = { ...job, priority, deadline, quiet: job.quiet === true };
     const keyTtlMs = positiveOr(job.keyTtlMs, DAY_MS);
     let fields: (string | number)[];
     let message: string;
     try {
       fields = newJobFields(id, normalized, now, deadline, sendAt);
+      if (status === 'expired') {
+        const error = expiredError(undefined);
+        fields.push('errCode', error.code, 'errMessage', error.message);
+      }
       message = job.skipped ? '' : JSON.stringify(job.message);
     } catch {
       throw new ValidationError('A job must be plain JSON (its message and meta)');
@@ -132,6 +144,7 @@ export class RedisQueue implements JobQueue {
           maxQueued: this.#maxQueued,
           replaceKey: job.skipped ? undefined : job.replaceKey,
           freeKeysOnCancel: freesKeys('cancelled', undefined),
+          freeKeysOnExpiry: freesKeys('expired', expiredError(undefined)),
           pendingTtlMs: this.#pendingTtl(deadline, keyTtlMs, now),
           deadline,
           sendAt,
@@ -156,7 +169,13 @@ export class RedisQueue implements JobQueue {
     if (reply.kind === 'hit') return { record: toRecord(reply.fields) as JobRecord, created: false };
 
     const record = toRecord(reply.fields) as JobRecord;
-    if (status !== 'skipped') {
+    const result: AddResult = { record, created: true };
+    // The job it replaced is told first, as it ended first.
+    if (reply.replaced) result.replaced = this.#cancelled(reply.replaced);
+    if (status === 'expired') {
+      this.#stats.move(undefined, 'expired');
+      this.#announce(reply.fields);
+    } else if (status !== 'skipped') {
       this.#stats.move(undefined, status);
       // The record is in Redis: the job is accepted. Should this add to BullMQ fail, the sweep
       // finds the job in `adding` and adds it again.
@@ -164,8 +183,6 @@ export class RedisQueue implements JobQueue {
         this.#warn('queue', error),
       );
     }
-    const result: AddResult = { record, created: true };
-    if (reply.replaced) result.replaced = this.#cancelled(reply.replaced);
     return result;
   }
 

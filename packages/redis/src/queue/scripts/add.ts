@@ -9,11 +9,13 @@ import { PRELUDE } from './prelude.js';
  *    has not marked in flight: its markAttempt is then refused); a job being sent or finished is
  *    left alone, and the new job simply takes the key;
  * 4. the record is created, its keys set, and it joins its status set, `deadlines`, `due` (when
- *    scheduled) and `adding` (until a worker or the sweep sees its BullMQ job).
+ *    scheduled) and `adding` (until a worker or the sweep sees its BullMQ job); a job added past
+ *    its deadline ('expired', not counted against `maxQueued`) is finished at once instead, its
+ *    message kept for a retry.
  *
- * ARGV[5..]: id, status ('queued' | 'scheduled' | 'skipped'), keys (JSON array), keyTtlMs,
+ * ARGV[5..]: id, status ('queued' | 'scheduled' | 'skipped' | 'expired'), keys (JSON array), keyTtlMs,
  * maxQueued, replaceKey or '', freeKeysOnCancel ('1'|'0'), pendingTtlMs, deadline, sendAt or '', message
- * (JSON, '' when skipped), then the record's fields as field, value, …
+ * (JSON, '' when skipped), freeKeysOnExpiry ('1'|'0'), then the record's fields as field, value, …
  * Returns { 'hit', id, fields } | { 'full', pending } | { 'new', id, fields, replacedFields }.
  */
 export const ADD = new LuaScript(`${PRELUDE}
@@ -39,7 +41,7 @@ if status ~= 'skipped' then
   end
   local pending = rcall('ZCARD', skey('scheduled')) + rcall('ZCARD', skey('queued')) + rcall('ZCARD', skey('sending'))
   if target then pending = pending - 1 end
-  if pending >= tonumber(ARGV[9]) then return { 'full', pending } end
+  if status ~= 'expired' and pending >= tonumber(ARGV[9]) then return { 'full', pending } end
   if target then
     finalize(target, rkey(target), 'cancelled', '', '', '', '', ARGV[11])
     replaced = rcall('HGETALL', rkey(target))
@@ -47,13 +49,16 @@ if status ~= 'skipped' then
 end
 
 local rec = rkey(id)
-rcall('HSET', rec, unpack(ARGV, 16, #ARGV))
+rcall('HSET', rec, unpack(ARGV, 17, #ARGV))
 if #keys > 0 then
   rcall('HSET', rec, 'keys', ARGV[7], 'keysUntil', tonumber(NOW) + keyTtl)
   for _, key in ipairs(keys) do rcall('SET', B .. 'key:' .. key, id, 'PX', keyTtl) end
 end
 if status == 'skipped' then
   finalize(id, rec, 'skipped', '', '', '', '', '0')
+elseif status == 'expired' then
+  rcall('SET', mkey(id), ARGV[15])
+  finalize(id, rec, 'expired', '', '', '', '', ARGV[16])
 else
   setStatus(id, rec, false, status)
   rcall('ZADD', B .. 'deadlines', ARGV[13], id)

@@ -45,7 +45,7 @@ export {
   toJobError,
 } from './lifecycle.js';
 export { SlotGate } from './limiter/gate.js';
-export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
+export { defaultLimiterStore, MemoryLimiterStore, type MemoryLimiterStoreOptions } from './limiter/memory-store.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
 export type { LimitsOption, ResolvedLimit } from './limits.js';
 export type { LineOptions } from './line.js';

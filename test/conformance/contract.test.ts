@@ -1058,11 +1058,12 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
       expect((await health(http)).status).toBe(200);
       emu.setConnected(false);
-      emu.setLatency(2_000);
-      // The check this probe starts takes OLChat two seconds: the probe does not wait for it.
+      emu.setLatency(6_000);
+      // The check this probe starts takes OLChat six seconds: the probe does not wait for it (it
+      // answers the stale state, and well within the check's time even on a loaded machine).
       const started = performance.now();
       const stale = await health(http);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(performance.now() - started).toBeLessThan(3_000);
       expect(stale.status).toBe(200);
       expect(stale.body.status).toBe('ok');
       await healthBecomes(http, 503);
@@ -1104,7 +1105,9 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
         expect(res.status).toBe(503);
         expect(res.body.reason).toBe('vendor_unreachable');
       }
-      expect(slowest).toBeLessThan(500);
+      // Generous for a loaded machine; a probe that waited for OLChat's checks and their retries would
+      // still be slower than the cached answer by far.
+      expect(slowest).toBeLessThan(2_000);
       await emu.resume();
       await healthBecomes(http, 200);
     });
@@ -1140,16 +1143,17 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     it('never blocks on a vendor that does not answer: the first probe waits at most a second, the rest not at all', async () => {
       const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
       emu.fail('timeout', Number.POSITIVE_INFINITY);
+      // The hanging check would take the client's 10 s timeout: the first probe gives up after 1 s
+      // (the bound is generous for a loaded machine).
       const started = performance.now();
       const first = await health(http);
-      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(performance.now() - started).toBeLessThan(5_000);
       expect(first.status).toBe(200);
       expect(first.body).toMatchObject({ status: 'unknown', line: { state: 'unknown' } });
-      for (let i = 0; i < 5; i++) {
-        const again = performance.now();
-        expect((await health(http)).body.status).toBe('unknown');
-        expect(performance.now() - again).toBeLessThan(500);
-      }
+      // The rest do not wait at all: ten probes that each waited that second would take ten seconds.
+      const again = performance.now();
+      for (let i = 0; i < 10; i++) expect((await health(http)).body.status).toBe('unknown');
+      expect(performance.now() - again).toBeLessThan(5_000);
       // One check in flight however many probes came: the vendor is not asked again meanwhile.
       expect(emu.requests.filter((r) => r.method === 'checkStatus')).toHaveLength(1);
       await emu.close(); // ends the hanging request rather than waiting for the client's timeout

@@ -1,7 +1,8 @@
 /*
- * Waiting in tests, shared by every package's tests: real time, always bounded, with bounds generous
- * enough for a loaded two-core machine. No imports of the packages, so any test can use it.
+ * Waiting in tests, shared by every package's tests: always bounded, with bounds generous enough for
+ * a loaded two-core machine. No imports of the packages, so any test can use it.
  */
+import { vi } from 'vitest';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -9,20 +10,22 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * Polls `check` every 20 ms until it gives a truthy value, and resolves with that value; after
- * `timeoutMs` it throws, naming `what` it waited for.
+ * `timeoutMs` it throws, naming `what` it waited for. On `vi.waitFor`, so it also works under fake
+ * timers (each poll then moves the fake clock by the interval, as `vi.waitFor` does).
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   check: () => T | Promise<T>,
   timeoutMs: number,
   what: string,
 ): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as Exclude<T, false | 0 | '' | null | undefined>;
-    if (Date.now() > until) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await check();
+      if (!value) throw new Error(`Still waiting after ${timeoutMs} ms for ${what}`);
+      return value as Exclude<T, false | 0 | '' | null | undefined>;
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
 }
 
 /** The most arrivals (ms timestamps) that fall in any window of `windowMs`, as a strict sliding window counts. */

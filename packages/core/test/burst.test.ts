@@ -1,7 +1,7 @@
 import { startEmulator } from '@olchat-kit/testing';
 import { describe, expect, it, vi } from 'vitest';
+import { maxInAnyWindow } from '../../../test/helpers/waiting.js';
 import { MemoryLimiterStore, OlchatClient } from '../src/index.js';
-import { maxInAnyWindow } from './helpers/stamping-server.js';
 
 describe('bursts against the emulator (vendor limits, random latency)', () => {
   it('40 sendText: all delivered, the first 5 at once, never more than 5 in any 3 s, no 429', async () => {

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { maxInAnyWindow } from '../../../test/helpers/waiting.js';
 import {
   HttpError,
   isCertainlyNotAccepted,
@@ -13,7 +14,6 @@ import {
   RateLimitError,
 } from '../src/index.js';
 import { rejection } from './helpers/rejection.js';
-import { maxInAnyWindow } from './helpers/stamping-server.js';
 
 const phone = '79123456789';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

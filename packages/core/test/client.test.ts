@@ -235,7 +235,11 @@ describe('OlchatClient against the emulator', () => {
   });
 
   it('repeats an ambiguous send only when the user opted in', async () => {
-    const { emu, client } = await setup({ timeoutMs: 300, retry: { ambiguous: true, minDelayMs: 5, maxDelayMs: 10 } });
+    // A timeout that ends the hanging request soon, yet leaves the real second send ample time on a loaded machine.
+    const { emu, client } = await setup({
+      timeoutMs: 2_000,
+      retry: { ambiguous: true, minDelayMs: 5, maxDelayMs: 10 },
+    });
     emu.fail('timeout');
     await client.sendText({ phone, text: 'twice is fine' });
     expect(emu.messages).toHaveLength(2);

@@ -1,9 +1,9 @@
 import { OlchatClient, type SlotLease, type SlotWait } from '@olchat-kit/core';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxInAnyWindow, sleep } from '../../../test/helpers/waiting.js';
 import { type RedisLimiterStore, RedisUnavailableError, redisLimiterStore } from '../src/index.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { maxInAnyWindow, sleep } from './helpers/windows.js';
 
 let redis: RedisServer;
 

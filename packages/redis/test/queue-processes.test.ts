@@ -1,10 +1,10 @@
 import type { JobRecord } from '@olchat-kit/core';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { assertBuilt, QueueProcess } from './helpers/children.js';
 import { deliver, Queues } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 /*
  * Real processes on one Redis (append-only file on, so a restart keeps what it acknowledged):

@@ -1,6 +1,7 @@
 import { createNotifier, defineRule, type JobStats, OlchatClient } from '@olchat-kit/core';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import {
   type RedisQueue,
   type RedisQueueOptions,
@@ -9,7 +10,6 @@ import {
   redisQueue,
 } from '../src/index.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 let redis: RedisServer;
 let emu: Emulator;

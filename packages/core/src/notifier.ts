@@ -16,6 +16,7 @@ import type {
 } from './notifier-types.js';
 import { ownCopy } from './own-string.js';
 import { MemoryQueue } from './queue/memory-queue.js';
+import { createClaimer } from './queue/slot-claim.js';
 import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from './queue/types.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
 import type { AnyRule, Rule } from './rules.js';
@@ -132,6 +133,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   queue.start({
     concurrency,
     worker: createJobWorker({ client, line, quietHours, backoff, onAttempt: (event) => events.emit('attempt', event) }),
+    // Slot first: a queue that can takes a limit slot, then its best job for it.
+    claim: createClaimer(client, line),
     onFinished: (record) => {
       const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
       if (status === 'skipped') return;

@@ -7,6 +7,8 @@ export {
   type MessageStatusResult,
   OlchatClient,
   type OlchatClientOptions,
+  type ReservableMethod,
+  type ReserveOptions,
   type SendFileParams,
   type SendResult,
   type SendTextParams,
@@ -46,6 +48,7 @@ export {
 } from './lifecycle.js';
 export { SlotGate } from './limiter/gate.js';
 export { defaultLimiterStore, MemoryLimiterStore } from './limiter/memory-store.js';
+export type { SlotReservation } from './limiter/reservation.js';
 export type { LimiterStore, SlotLease, SlotWait } from './limiter/store.js';
 export type { LimitsOption, ResolvedLimit } from './limits.js';
 export type { LineOptions } from './line.js';
@@ -89,6 +92,7 @@ export {
   type ActiveJob,
   type AddResult,
   type CancelTarget,
+  type Claim,
   DELIVERY_STATUSES,
   type DeliveryStatus,
   FINAL_STATUSES,
@@ -107,6 +111,8 @@ export {
   type PendingStatus,
   PRIORITIES,
   type Priority,
+  type SendKind,
+  sendKindOf,
   type WorkerOptions,
 } from './queue/types.js';
 export { createQuietHours, defaultTimeZone, type QuietHours, resolveTimeZone } from './quiet-hours.js';

@@ -33,7 +33,7 @@ if (status ~= 'failed' and status ~= 'expired') or rcall('EXISTS', mkey(id)) == 
 local round = rcall('HINCRBY', rec, 'gen', 1)
 setStatus(id, rec, status, 'queued')
 rcall('HSET', rec, 'bull', id .. '.' .. round, 'deadline', ARGV[6], 'inflight', '0')
-rcall('HDEL', rec, 'owner', 'retryAt')
+rcall('HDEL', rec, 'owner', 'retryAt', 'armed', 'stalls')
 rcall('ZADD', B .. 'deadlines', ARGV[6], id)
 rcall('ZADD', B .. 'adding', NOW, id)
 rcall('PEXPIRE', rec, ARGV[7])

@@ -9,7 +9,9 @@
  * sendAt, notAfter, deadline, replaceKey, keys (JSON array of idempotency keys), keysUntil,
  * keysFreed, errCode, errMessage, errStatus, messageId, delivery, deliveryCheckedAt,
  * inflight ('1' while a request may be on the wire), owner (the lock token of the pickup working
- * it), retryAt (a retry's backoff), bull (the id of its BullMQ job), gen (how often it was requeued).
+ * it), armed ('1' while a pickup that holds the job's limit slot works it), stalls (how many such
+ * pickups died), retryAt (a retry's backoff), bull (the id of its BullMQ job), gen (how often it was
+ * requeued).
  * The message itself (JSON) is a string beside the record (`msg:<id>`), with the same lifetime until it
  * is sent or cancelled: kept out of the hash, the record stays small (Redis stores a hash whose values
  * are all short in one compact block, about a third of the memory).
@@ -75,7 +77,7 @@ end
 local function finalize(id, rec, status, code, message, httpStatus, messageId, free)
   setStatus(id, rec, rcall('HGET', rec, 'status'), status)
   rcall('HSET', rec, 'inflight', '0')
-  rcall('HDEL', rec, 'owner', 'retryAt')
+  rcall('HDEL', rec, 'owner', 'retryAt', 'armed')
   if code ~= '' then
     setError(rec, code, message, httpStatus)
   elseif status ~= 'failed' and status ~= 'expired' then

@@ -2,17 +2,37 @@ import { LuaScript } from '../../lua.js';
 import { PRELUDE } from './prelude.js';
 
 /**
+ * The job BullMQ would hand out next, left where it is: its kind ('text' | 'file') and lane, so a
+ * worker can take the limit slot it needs first (slot first); nothing when no job waits.
+ * ARGV[5]: BullMQ's key base. Returns { kind, priority } or {}.
+ */
+export const PEEK = new LuaScript(`${PRELUDE}
+local bullBase = ARGV[5]
+local bullId = rcall('LINDEX', bullBase .. 'wait', -1)
+if not bullId or string.sub(bullId, 1, 2) == '0:' then bullId = rcall('ZRANGE', bullBase .. 'prioritized', 0, 0)[1] end
+if not bullId then return {} end
+local id = bullId
+local ok, data = pcall(cjson.decode, rcall('HGET', bullBase .. bullId, 'data') or '')
+if ok and type(data) == 'table' and type(data.id) == 'string' then id = data.id end
+local f = rcall('HMGET', rkey(id), 'kind', 'priority')
+return { f[1] or 'text', f[2] or 'normal' }`);
+
+/**
  * A worker picked a BullMQ job up. Decides, from the record, whether it may be worked:
  * - 'gone': no record (it expired long ago); 'stale': the BullMQ job of an earlier round (the job
  *   was requeued since, under a new BullMQ id); 'final': already finished (cancelled, expired, or
  *   its process died after recording the outcome). Nothing to do for any of these.
  * - 'ended': its last process died with the request in flight (AMBIGUOUS, unless retrying those
- *   was opted in), or it stalled more than maxStalledCount times (STALLED).
+ *   was opted in), or more than maxStalledCount of its processes died holding its limit slot
+ *   (STALLED). A process that died while the job only waited (for a slot, or the line) is not
+ *   counted: that job was never about to be sent.
  * - 'early': not due yet (a schedule or a backoff); answers when it is.
  * - 'work': owned by this pickup's token; a due schedule joins its lane ('queued'). Answers the
- *   record's fields and the message.
- * ARGV[5..]: id, bullId, token, stalledCount, maxStalledCount, retryAmbiguous ('1'|'0'),
- * ambiguousMessage, stalledMessage, freeKeysIfAmbiguous, freeKeysIfStalled, earlyToleranceMs.
+ *   record's fields and the message. A pickup that holds a limit slot of the job's kind (its
+ *   claim) arms the record: until its outcome is stored, its death counts as a stall.
+ * ARGV[5..]: id, bullId, token, claimKind ('text' | 'file' | '' without one), maxStalledCount,
+ * retryAmbiguous ('1'|'0'), ambiguousMessage, stalledMessage, freeKeysIfAmbiguous,
+ * freeKeysIfStalled, earlyToleranceMs.
  */
 export const PICKUP = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
@@ -29,9 +49,13 @@ if rcall('HGET', rec, 'inflight') == '1' then
   end
   rcall('HSET', rec, 'inflight', '0')
 end
-if tonumber(ARGV[8]) > tonumber(ARGV[9]) then
-  finalize(id, rec, 'failed', 'STALLED', ARGV[12], '', '', ARGV[14])
-  return { 'ended', rcall('HGETALL', rec) }
+-- Armed and no outcome stored since: the pickup that held its slot never finished.
+if rcall('HGET', rec, 'armed') == '1' then
+  rcall('HDEL', rec, 'armed')
+  if rcall('HINCRBY', rec, 'stalls', 1) > tonumber(ARGV[9]) then
+    finalize(id, rec, 'failed', 'STALLED', ARGV[12], '', '', ARGV[14])
+    return { 'ended', rcall('HGETALL', rec) }
+  end
 end
 local latest = tonumber(NOW) + tonumber(ARGV[15])
 if status == 'scheduled' then
@@ -49,6 +73,7 @@ else
 end
 rcall('HDEL', rec, 'retryAt')
 rcall('HSET', rec, 'owner', ARGV[7])
+if ARGV[8] ~= '' and ARGV[8] == (rcall('HGET', rec, 'kind') or 'text') then rcall('HSET', rec, 'armed', '1') end
 return { 'work', rcall('HGETALL', rec), rcall('GET', mkey(id)) or '' }`);
 
 /**
@@ -101,7 +126,7 @@ if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' then
   return { 1, rcall('HGETALL', rec) }
 end
 rcall('HSET', rec, 'inflight', '0')
-rcall('HDEL', rec, 'owner', 'retryAt')
+rcall('HDEL', rec, 'owner', 'retryAt', 'armed')
 if outcome == 'deferred' then
   setStatus(id, rec, status, 'scheduled')
   rcall('HSET', rec, 'sendAt', ARGV[13])

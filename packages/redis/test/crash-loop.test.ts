@@ -60,7 +60,7 @@ it('a crash loop (one of three workers SIGKILLed every few seconds) fails no job
       kills++;
       workers.push(worker());
     }
-    await waitFor(allEnded, 45_000, `all ${JOBS} jobs to end`);
+    await waitFor(allEnded, 30_000, `all ${JOBS} jobs to end`);
 
     const ended = await records();
     const texts = emu.messages.map((m) => m.text);
@@ -86,4 +86,4 @@ it('a crash loop (one of three workers SIGKILLed every few seconds) fails no job
     await queue.close({ timeoutMs: 1_000 });
     await emu.close();
   }
-}, 110_000);
+}, 90_000);

@@ -66,17 +66,17 @@ export interface WorkerHost {
   ready(): Promise<void>;
 }
 
-/**
- * This process's worker: it takes jobs from BullMQ by hand, slot first (see `#dispatch`); each job
- * is checked against its record, given to the notifier's worker function, and its outcome stored;
- * BullMQ is then told where the job goes (finished, delayed until due, or back to waiting).
- */
 interface Holding {
   controller: AbortController;
   /** The BullMQ lock token of this pickup. */
   owner: string;
 }
 
+/**
+ * This process's worker: it takes jobs from BullMQ by hand, slot first (see `#dispatch`); each job
+ * is checked against its record, given to the notifier's worker function, and its outcome stored;
+ * BullMQ is then told where the job goes (finished, delayed until due, or back to waiting).
+ */
 export class QueueWorker {
   readonly #host: WorkerHost;
   readonly #settings: WorkerSettings;

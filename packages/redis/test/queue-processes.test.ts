@@ -62,10 +62,11 @@ const delivered = (queueName: string) => inspect.lrange(`delivered:${queueName}`
 describe('the Redis queue across processes, SIGKILL and Redis restarts', () => {
   it('schedules, cancels and replace keys survive the processes that made them and Redis restarts', async () => {
     const name = queues.name('survive');
-    const sendAt = Date.now() + 4_000;
     // A adds a reminder (with a replace key) and another job, starts working, and is killed.
     const a = await processOn(name);
     await a.request('start', { concurrency: 2 }, 'started');
+    // Counted from here: starting a process on a loaded machine can take seconds.
+    const sendAt = Date.now() + 4_000;
     const reminder = await add(a, textJob('visit at 10:00', { replaceKey: 'visit:1', sendAt }));
     const other = await add(a, textJob('other', { sendAt }));
     expect(reminder.status).toBe('scheduled');

@@ -122,16 +122,18 @@ export class QueueWorker {
     this.#worker.on('error', (error) => host.warn('worker', error));
     // Jobs are fetched by hand, so BullMQ's look for dead workers' jobs is started by hand too.
     this.#worker.startStalledCheckTimer().catch((error) => host.warn('worker', error));
-    this.#lockKeeper = setInterval(() => this.#renewLocks(), Math.max(100, Math.floor(settings.lockDurationMs / 3)));
+    // Four renewals per lock: a busy event loop or a slow Redis may hold one or two of them up.
+    this.#lockKeeper = setInterval(() => this.#renewLocks(), Math.max(100, Math.floor(settings.lockDurationMs / 4)));
     this.#lockKeeper.unref();
     this.#loop = this.#dispatch();
   }
 
+  /** One call for every lock we hold. A lock lost to another worker stays lost: that worker sends the job. */
   #renewLocks(): void {
-    for (const [token, job] of this.#fetched) {
-      // A lock lost to another worker stays lost: that worker sends the job, ours is refused.
-      job.extendLock(token, this.#settings.lockDurationMs).catch(() => undefined);
-    }
+    if (this.#fetched.size === 0) return;
+    const tokens = [...this.#fetched.keys()];
+    const ids = [...this.#fetched.values()].map((job) => job.id as string);
+    this.#worker.extendJobLocks(ids, tokens, this.#settings.lockDurationMs).catch(() => undefined);
   }
 
   /** Aborts the signal of a job this process holds (it was cancelled). */

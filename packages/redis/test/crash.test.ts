@@ -1,9 +1,9 @@
 import { createNotifier, type JobRecord, type Notifier, OlchatClient } from '@olchat-kit/core';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisQueue, type RedisQueueOptions, redisLimiterStore, redisQueue } from '../src/index.js';
-import { assertBuilt, Sender } from './helpers/children.js';
+import { assertBuilt, Sender, type SenderConfig } from './helpers/children.js';
 import { RedisServer } from './helpers/redis-server.js';
 import { sleep, waitFor } from './helpers/windows.js';
 
@@ -17,6 +17,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.destroy();
 });
+
+// Every sender a test starts is killed after it, whatever the test did: none outlives a failure.
+const senders: Sender[] = [];
+afterEach(async () => {
+  await Promise.all(senders.splice(0).map((sender) => sender.kill()));
+});
+
+function startSender(config: SenderConfig): Sender {
+  const sender = new Sender(config);
+  senders.push(sender);
+  return sender;
+}
 
 /** The emulator answers the 3rd sendText only after 8 s: a kill then lands while it is in flight. */
 async function emulatorWithSlowThird(): Promise<Emulator> {
@@ -33,7 +45,7 @@ async function emulatorWithSlowThird(): Promise<Emulator> {
  */
 async function killMidSend(queueName: string, queueOptions: Partial<RedisQueueOptions>, count = 20) {
   const emu = await emulatorWithSlowThird();
-  const producer = new Sender({
+  const producer = startSender({
     redisPort: redis.port,
     baseUrl: emu.baseUrl,
     token: emu.token,
@@ -112,7 +124,7 @@ describe('a process killed with SIGKILL mid-send', () => {
      * Slot first: it waits in Redis, not in the process, so killing the process holds nothing back.
      */
     async function killWhileSecondWaits(emu: Emulator, inspect: Redis, name: string, count = 2) {
-      const sender = new Sender({
+      const sender = startSender({
         redisPort: redis.port,
         baseUrl: emu.baseUrl,
         token: emu.token,
@@ -162,7 +174,7 @@ describe('a process killed with SIGKILL mid-send', () => {
         const { ids } = await killWhileSecondWaits(emu, inspect, name);
         // Two more processes wait for the slot (still held by the first send) and die.
         for (let round = 0; round < 2; round++) {
-          const again = new Sender({
+          const again = startSender({
             redisPort: redis.port,
             baseUrl: emu.baseUrl,
             token: emu.token,

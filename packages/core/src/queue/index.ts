@@ -69,11 +69,14 @@ export type {
   ActiveJob,
   AddResult,
   CancelTarget,
+  Claim,
   JobOutcome,
   JobQueue,
   JobRecord,
   JobStats,
   ListOptions,
   NewJob,
+  SendKind,
   WorkerOptions,
 } from './types.js';
+export { sendKindOf } from './types.js';

@@ -17,8 +17,9 @@
  *   ec, em, es the error's code, message and HTTP status · mi messageId
  *   dv delivery · dc deliveryCheckedAt · dr the vendor's word at the delivery check
  *   f '1' while a request may be on the wire (in flight) · o owner (the lock token of the pickup
- *   working it) · ra retryAt (a retry's backoff) · b the id of its BullMQ job (absent: the job's
- *   id) · g how often it was requeued.
+ *   working it) · am '1' while a pickup that holds the job's limit slot works it (armed) · sl how
+ *   many such pickups died (stalls) · ra retryAt (a retry's backoff) · b the id of its BullMQ job
+ *   (absent: the job's id) · g how often it was requeued.
  * The record's id is its key's last part; the scripts add it to every record they answer (`view`).
  *
  * A job scheduled far ahead has no BullMQ job at all until its time nears: it waits in `later`,
@@ -134,7 +135,7 @@ end
 -- point at it, so a key never points at nothing (a late duplicate gets the first job's outcome).
 local function finalize(id, rec, status, code, message, httpStatus, messageId, free)
   setStatus(id, rec, rcall('HGET', rec, 's'), status)
-  rcall('HDEL', rec, 'f', 'o', 'ra')
+  rcall('HDEL', rec, 'f', 'o', 'ra', 'am')
   if code ~= '' then
     setError(rec, code, message, httpStatus)
   elseif status ~= 'failed' and status ~= 'expired' then

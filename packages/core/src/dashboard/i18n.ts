@@ -134,7 +134,12 @@ const ru: Messages = {
   closed: 'Отправка остановлена (notifier закрыт): новые сообщения не принимаются.',
 
   line: 'Линия WhatsApp',
-  lineState: { up: 'работает', down: 'не работает', unknown: 'состояние неизвестно' },
+  lineState: {
+    up: 'работает',
+    down: 'не работает',
+    unknown: 'состояние неизвестно',
+    flagged: 'под подозрением в спаме',
+  },
   lineReason: {
     vendor_unreachable: 'OLChat не отвечает',
     line_down: 'WhatsApp-сессия отключена',
@@ -244,7 +249,7 @@ const en: Messages = {
   closed: 'Sending has stopped (the notifier is closed): no new messages are accepted.',
 
   line: 'WhatsApp line',
-  lineState: { up: 'up', down: 'down', unknown: 'unknown' },
+  lineState: { up: 'up', down: 'down', unknown: 'unknown', flagged: 'flagged for spam' },
   lineReason: {
     vendor_unreachable: 'OLChat is not answering',
     line_down: 'the WhatsApp session is disconnected',

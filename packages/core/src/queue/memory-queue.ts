@@ -16,6 +16,7 @@ import { TopRecent } from './top-recent.js';
 import type {
   ActiveJob,
   AddResult,
+  CancelFilter,
   CancelTarget,
   DeliveryStatus,
   JobError,
@@ -159,6 +160,25 @@ export class MemoryQueue implements JobQueue {
     return this.#table.record(slot);
   }
 
+  async cancelMany(filter: CancelFilter): Promise<number> {
+    const table = this.#table;
+    const now = Date.now();
+    const matching: number[] = [];
+    for (const slot of table.recorded()) {
+      const status = table.status(slot);
+      if (status !== 'scheduled' && status !== 'queued') continue;
+      if (filter.ruleId !== undefined && table.ruleId(slot) !== filter.ruleId) continue;
+      if (filter.priority !== undefined && table.priority(slot) !== filter.priority) continue;
+      // A schedule whose time came is queued from that moment, as its record says.
+      const shown = status === 'scheduled' && table.dueAt(slot) <= now ? 'queued' : status;
+      if (filter.status !== undefined && shown !== filter.status) continue;
+      matching.push(slot);
+    }
+    // Ended after the scan: ending a job may free slots the scan would otherwise meet again.
+    for (const slot of matching) this.#end(slot, 'cancelled', undefined);
+    return matching.length;
+  }
+
   async requeue(id: string, deadline: number): Promise<JobRecord | undefined> {
     const table = this.#table;
     const slot = table.slotOfId(id);
@@ -210,6 +230,12 @@ export class MemoryQueue implements JobQueue {
     if (options.maxQueued !== undefined) this.#maxQueued = options.maxQueued;
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
     this.#sweepTimer.unref();
+    const gates = options.gates;
+    if (gates) {
+      // Held lanes are passed over where the next job is chosen; when one opens, work resumes.
+      this.#lanes.gate((lane) => gates.isOpen(lane));
+      gates.onChange(() => this.#pump());
+    }
     this.#pump();
   }
 

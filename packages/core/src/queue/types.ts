@@ -1,5 +1,6 @@
 import type { OutgoingMessage } from '../client/message.js';
 import type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority } from '../job.js';
+import type { LaneGateChange, LaneGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
 
 export type {
@@ -128,9 +129,23 @@ export interface WorkerOptions {
   onFinished: (record: JobRecord) => void;
   /** Most jobs not yet finished (scheduled, queued and sending together); past it `add()` rejects `QUEUE_FULL`. */
   maxQueued?: number;
+  /**
+   * Which lanes may hand out a job now (operator pauses, a flagged line): asked where the queue
+   * chooses its next job, so a held lane keeps its jobs `queued` and holds no worker. The queue
+   * takes up jobs again when it calls back (`onChange`).
+   */
+  gates?: LaneGates;
 }
 
 export type CancelTarget = string | { replaceKey: string };
+
+/** Which pending jobs `cancelMany` cancels: every one that matches all the fields given. */
+export interface CancelFilter {
+  ruleId?: string;
+  priority?: Priority;
+  /** `scheduled` or `queued` (as `get()` would say now); default both. A job being sent is never cancelled. */
+  status?: 'scheduled' | 'queued';
+}
 
 export interface ListOptions {
   /** Only jobs in this state. */
@@ -156,6 +171,8 @@ export interface JobQueue {
    * sent is not cancelled.
    */
   cancel(target: CancelTarget): Promise<JobRecord | undefined>;
+  /** Cancels every `scheduled` or `queued` job the filter matches (each heard of as `cancel` is); how many. */
+  cancelMany(filter: CancelFilter): Promise<number>;
   /**
    * Puts a `failed` or `expired` job back in its lane with a new deadline; the record as queued,
    * or undefined when the job is unknown or not in one of those states.
@@ -181,4 +198,11 @@ export interface JobQueue {
    * queue); without it the notifier keeps them in memory.
    */
   webhookOutbox?(): WebhookOutbox;
+  /**
+   * A queue shared by several processes keeps lane pauses and the line's flag for all of them: it
+   * stores the change, applies it to the `gates` it was started with, and keeps those in step with
+   * the changes other processes make. Whether the change changed anything. Without it, the
+   * notifier changes its gates itself (they live in its process).
+   */
+  updateGates?(change: LaneGateChange): Promise<boolean>;
 }

@@ -443,10 +443,24 @@ describe('createDashboard: routes and options', () => {
       '/jobs/:id',
       '/jobs/:id/cancel',
       '/jobs/:id/retry',
+      '/lanes/:lane/pause',
+      '/lanes/:lane/resume',
+      '/lanes/:lane/clear',
+      '/lanes/resume',
       '/assets/dashboard.css',
       '/assets/icon.svg',
     ]);
-    for (const path of ['/other', '/jobs', '/jobs/a/b', '/jobs/a/delete', '/assets/x.js']) {
+    for (const path of [
+      '/other',
+      '/jobs',
+      '/jobs/a/b',
+      '/jobs/a/delete',
+      '/assets/x.js',
+      '/lanes',
+      '/lanes/urgent/pause',
+      '/lanes/low/drop',
+      '/lanes/pause',
+    ]) {
       expect(await dashboard.handle(get(path)), path).toBeUndefined();
     }
     const html = (await page(dashboard, '/')).body;

@@ -69,7 +69,19 @@ describe('createHandler', () => {
   it('answers only its own routes, below the prefix, whatever the case or a trailing slash', async () => {
     const { notifier } = await setup();
     const handler = createHandler(notifier, { prefix: '/olchat/', inboundLimits: false });
-    expect(handler.routes).toEqual(['/forms/:ruleId', '/messages', '/messages/:id', '/messages/:id/retry', '/health']);
+    expect(handler.routes).toEqual([
+      '/forms/:ruleId',
+      '/messages',
+      '/messages/cancel',
+      '/messages/:id',
+      '/messages/:id/retry',
+      '/lanes',
+      '/lanes/pause',
+      '/lanes/resume',
+      '/lanes/:lane/pause',
+      '/lanes/:lane/resume',
+      '/health',
+    ]);
     expect(await handler.handle(post('/forms/order', {}))).toBeUndefined();
     expect(await handler.handle(post('/olchatx/forms/order', {}))).toBeUndefined();
     expect(await handler.handle(post('/olchat/forms/order/extra', {}))).toBeUndefined();

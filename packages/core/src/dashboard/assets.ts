@@ -30,6 +30,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .state-up { color: var(--up); }
 .state-down { color: var(--down); }
 .state-unknown { color: var(--unknown); }
+.state-flagged { color: var(--down); }
 .muted { color: var(--muted); }
 .counts { display: flex; flex-wrap: wrap; gap: 8px 20px; margin: 0; padding: 0; list-style: none; }
 .counts a { display: block; text-decoration: none; color: var(--muted); }

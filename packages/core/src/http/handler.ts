@@ -11,6 +11,7 @@ import { closedError, InboundError, toInboundError } from './errors.js';
 import { healthAnswer } from './health.js';
 import type { InboundCheck } from './inbound-limits.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
+import { cancelManyAnswer, laneAction, lanesAnswer } from './operators.js';
 import { resolveOptions } from './options.js';
 import { queryOf, readTriggerQuery } from './query.js';
 import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
@@ -28,7 +29,7 @@ export interface OlchatHandler {
   handle(request: HandlerRequest): Promise<HandlerResponse | undefined>;
   /** Reads the body and triggers `ruleId` from it (or from `hooks.from()`), as `notify()` middleware does. */
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
-  /** The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`, `/messages/:id/retry`, `/health`. */
+  /** The paths to register with a router: `/forms/:ruleId`, `/messages…`, `/lanes…`, `/health` (`ROUTE_PATHS`). */
   readonly routes: readonly string[];
 }
 
@@ -67,6 +68,12 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return readBody(request, config.maxBodyBytes).then((body) => retryMessage(notifier, route.id, body));
       case 'message':
         return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
+      case 'cancelMany':
+        return readBody(request, config.maxBodyBytes).then((body) => cancelManyAnswer(notifier, body));
+      case 'lanes':
+        return lanesAnswer(notifier);
+      case 'lane':
+        return laneAction(notifier, route.lane, route.action);
     }
   }
 

@@ -1,18 +1,39 @@
 /** The handler's routes, in the path syntax Express and @koa/router share. */
-export const ROUTE_PATHS = ['/forms/:ruleId', '/messages', '/messages/:id', '/messages/:id/retry', '/health'] as const;
+export const ROUTE_PATHS = [
+  '/forms/:ruleId',
+  '/messages',
+  '/messages/cancel',
+  '/messages/:id',
+  '/messages/:id/retry',
+  '/lanes',
+  '/lanes/pause',
+  '/lanes/resume',
+  '/lanes/:lane/pause',
+  '/lanes/:lane/resume',
+  '/health',
+] as const;
+
+export type LaneAction = 'pause' | 'resume';
 
 export type Route =
   | { name: 'form'; ruleId: string }
   | { name: 'messages' }
+  | { name: 'cancelMany' }
   | { name: 'message'; id: string }
   | { name: 'retry'; id: string }
+  | { name: 'lanes' }
+  /** No lane: every lane (and, for resume, the line's flag). */
+  | { name: 'lane'; lane: string | undefined; action: LaneAction }
   | { name: 'health' };
 
 export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   form: ['POST'],
   messages: ['POST'],
+  cancelMany: ['POST'],
   message: ['GET', 'HEAD', 'DELETE'],
   retry: ['POST'],
+  lanes: ['GET', 'HEAD'],
+  lane: ['POST'],
   health: ['GET', 'HEAD'],
 };
 
@@ -39,8 +60,16 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
       return second === undefined || third !== undefined ? undefined : { name: 'form', ruleId: decode(second) };
     case 'messages':
       if (second === undefined) return { name: 'messages' };
-      if (third === undefined) return { name: 'message', id: decode(second) };
+      // A job id is 16 characters or a UUID: `cancel` is never one.
+      if (third === undefined)
+        return second === 'cancel' ? { name: 'cancelMany' } : { name: 'message', id: decode(second) };
       return third.toLowerCase() === 'retry' ? { name: 'retry', id: decode(second) } : undefined;
+    case 'lanes': {
+      if (second === undefined) return { name: 'lanes' };
+      const action = (third ?? second).toLowerCase();
+      if (action !== 'pause' && action !== 'resume') return undefined;
+      return { name: 'lane', lane: third === undefined ? undefined : decode(second), action };
+    }
     case 'health':
       return second === undefined ? { name: 'health' } : undefined;
     default:

@@ -7,6 +7,7 @@ export { isCertainlyNotAccepted } from '../errors.js';
 export type { DeliveryStatus, FinalStatus, JobError, JobMeta, JobStatus, PendingStatus, Priority } from '../job.js';
 export { DELIVERY_STATUSES, FINAL_STATUSES, JOB_STATUSES, PENDING_STATUSES, PRIORITIES } from '../job.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
+export { type LaneGateChange, type LaneGateState, LaneGates, type LaneHold, type QueueGates } from './lane-gates.js';
 export {
   BACKOFF_MAX_MS,
   BACKOFF_MIN_MS,
@@ -26,6 +27,7 @@ export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './o
 export type {
   ActiveJob,
   AddResult,
+  CancelFilter,
   CancelTarget,
   JobOutcome,
   JobQueue,

@@ -39,7 +39,19 @@ export interface LaneHold {
   flaggedUntil?: number;
 }
 
-export class LaneGates {
+/** What a queue needs of the gates (an interface: a queue package may see another build of core). */
+export interface QueueGates {
+  /** Whether `lane` may hand out a job now. */
+  isOpen(lane: Priority): boolean;
+  /** When a held `lane` opens by itself; undefined when open or held until `resume`. */
+  opensAt(lane: Priority): number | undefined;
+  /** Called after every change (a held lane may have opened). */
+  onChange(listener: () => void): () => void;
+  /** Takes the state another process stored (a shared queue). */
+  set(state: LaneGateState): boolean;
+}
+
+export class LaneGates implements QueueGates {
   #paused = new Set<Priority>();
   #flaggedUntil = 0;
   #flaggedAt = 0;

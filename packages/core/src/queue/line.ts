@@ -149,13 +149,11 @@ export class LineMonitor {
       this.#set(this.#state === 'down' ? 'unknown' : this.#state, 'token_rejected');
       return;
     }
-    // The vendor answered and refused the send: a number suspected of spam starts that way, so the
-    // guard asks about the line (once per PROBE_ON_REFUSAL_MS however many sends are refused).
-    if (
-      this.#flagWatch &&
-      (error instanceof VendorError || (error instanceof HttpError && !isCertainlyNotAccepted(error)))
-    ) {
-      if (error.code !== 'RATE_LIMITED') void this.refresh(PROBE_ON_REFUSAL_MS);
+    // The vendor answered and refused the send (a failure in a 2xx answer, or a 4xx): a number
+    // suspected of spam starts that way, so the guard asks about the line, once per
+    // PROBE_ON_REFUSAL_MS however many sends are refused.
+    if (this.#flagWatch && isRefusal(error)) {
+      void this.refresh(PROBE_ON_REFUSAL_MS);
       return;
     }
     // A 429 is about pace, not the line: the limiter pauses that method by itself.
@@ -247,6 +245,12 @@ export class LineMonitor {
     }
     this.#onChange(reason === undefined ? { state } : { state, reason });
   }
+}
+
+/** The vendor read the request and said no (not a 429, not the token: those say something else). */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof VendorError) return true;
+  return error instanceof HttpError && error.code === 'HTTP' && error.status >= 400 && error.status < 500;
 }
 
 /** An error's body as JSON when it is JSON, else the text. */

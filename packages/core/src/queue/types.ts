@@ -1,6 +1,6 @@
 import type { OutgoingMessage } from '../client/message.js';
 import type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority } from '../job.js';
-import type { LaneGateChange, LaneGates } from './lane-gates.js';
+import type { LaneGateChange, QueueGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
 
 export type {
@@ -134,7 +134,7 @@ export interface WorkerOptions {
    * chooses its next job, so a held lane keeps its jobs `queued` and holds no worker. The queue
    * takes up jobs again when it calls back (`onChange`).
    */
-  gates?: LaneGates;
+  gates?: QueueGates;
 }
 
 export type CancelTarget = string | { replaceKey: string };

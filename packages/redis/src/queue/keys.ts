@@ -12,6 +12,8 @@
  * - `deadlines`     pending ids by deadline (the sweep expires them)
  * - `adding`        ids whose BullMQ job may not exist yet (the sweep revives a lost one)
  * - `stats`         totals of finished jobs by status
+ * - `gates`         lane pauses and the line's flag, shared by every process (shared-gates.ts)
+ * - `parked:<lane>` BullMQ ids of jobs parked while their lane was held, to promote when it opens
  * The scripts build these names from `base` themselves (see scripts/prelude.ts).
  */
 export class QueueKeys {

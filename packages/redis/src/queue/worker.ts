@@ -42,6 +42,8 @@ export interface WorkerHost {
   announce(fields: Fields): void;
   warn(what: string, error: unknown): void;
   closing(): boolean;
+  /** Parks a job whose lane is held (shared-gates.ts); true when it did. */
+  park?(job: Job<JobData>, token: string): Promise<boolean>;
 }
 
 /**
@@ -129,6 +131,8 @@ export class QueueWorker {
     const bullId = job.id as string;
     const id = job.data?.id ?? bullId;
     const owner = token ?? job.token ?? randomUUID();
+    // A held lane (paused, or the line flagged) keeps its jobs out of the workers' hands.
+    if (await this.#host.park?.(job, owner)) throw new DelayedError();
     const picked = await store.pickup(
       {
         id,

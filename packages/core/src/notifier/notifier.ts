@@ -482,10 +482,10 @@ function refuseShortLinks(message: OutgoingMessage, ruleId: string | undefined):
   const where = ruleId === undefined ? 'The message' : `rule ${ruleId}`;
   if ('text' in message) {
     const host = findShortLink(message.text);
-    if (host !== undefined) throw shortLinkError(where, 'text', host);
+    if (host !== undefined) throw shortLinkError(`${where}: text`, 'text', host);
   } else if (message.file.caption !== undefined) {
     const host = findShortLink(message.file.caption);
-    if (host !== undefined) throw shortLinkError(where, 'file.caption', host);
+    if (host !== undefined) throw shortLinkError(`${where}: file.caption`, 'file.caption', host);
   }
 }
 

@@ -260,6 +260,8 @@ export class MemoryQueue implements JobQueue {
         // whatever is still waiting cannot be sent by this process.
         this.#abort.abort(new Error('The queue closed before this job finished'));
         this.#failWaiting();
+        // No worker may be left to say so (a held lane's jobs wait without one): look now.
+        this.#pump();
         await drained;
       }
     }

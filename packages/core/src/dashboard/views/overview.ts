@@ -51,8 +51,8 @@ ${data.closed ? html`<p class="notice">${t.closed}</p>` : ''}
 <div class="grid">
 ${lineSection(context, data.line)}
 ${queueSection(context, data)}
-${lanesSection(context, data)}
 </div>
+${lanesSection(context, data)}
 ${scheduledSection(context, data)}
 ${recentSection(context, data)}`,
   );

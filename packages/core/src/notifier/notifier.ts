@@ -138,7 +138,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     options.line,
     guard && {
       checkEveryMs: guard.flagged.checkEveryMs,
-      onFlag: (words) => void raiseFlag(words, guard),
+      onFlag: (words) => raiseFlag(words, guard),
     },
   );
 

@@ -27,8 +27,8 @@ export interface LineInfo extends LineEvent {
 export interface FlagWatch {
   /** The line is asked at least this often, whatever else asks (ms). */
   checkEveryMs: number;
-  /** A status answer had words of spam suspicion or a ban (an excerpt of them). */
-  onFlag(words: string): void;
+  /** A status answer had words of spam suspicion or a ban (an excerpt of them); the check waits for it. */
+  onFlag(words: string): void | Promise<void>;
 }
 
 /** Repeated failed sends make one status check per this long, not one each. */
@@ -188,13 +188,13 @@ export class LineMonitor {
     try {
       const { connected, raw } = await this.#client.checkStatus({ retries: 0, priority: 'high' });
       this.#checkedAt = Date.now();
-      this.#watchFlag(raw);
+      await this.#watchFlag(raw);
       if (connected === false) this.#goDown('line_down');
       else this.reportSuccess();
     } catch (error) {
       // A refusal may say why: a banned number's status check may be refused in those words.
-      if (error instanceof VendorError) this.#watchFlag(error.raw);
-      else if (error instanceof HttpError) this.#watchFlag(error.body);
+      if (error instanceof VendorError) await this.#watchFlag(error.raw);
+      else if (error instanceof HttpError) await this.#watchFlag(error.body);
       if (isTokenRejected(error)) this.reportFailure(error);
       else if (error instanceof OlchatError && error.code === 'CLOSED') {
         // The client is closing: nothing learnt.
@@ -205,11 +205,11 @@ export class LineMonitor {
     return this.info();
   }
 
-  #watchFlag(raw: unknown): void {
+  async #watchFlag(raw: unknown): Promise<void> {
     const watch = this.#flagWatch;
     if (!watch || this.#closed) return;
     const words = flagWords(typeof raw === 'string' ? parseMaybe(raw) : raw);
-    if (words !== undefined) watch.onFlag(words);
+    if (words !== undefined) await watch.onFlag(words);
   }
 
   #goDown(reason: LineReason): void {

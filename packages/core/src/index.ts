@@ -63,7 +63,10 @@ export { createNotifier } from './notifier/notifier.js';
 export type {
   AnyNotifier,
   AttemptEvent,
+  CancelFilter,
   DeliveryChecksOptions,
+  GuardOptions,
+  LaneInfo,
   LineEvent,
   LineInfo,
   LineReason,
@@ -73,6 +76,7 @@ export type {
   NotifierEvents,
   NotifierOptions,
   NotifierStats,
+  PacingRange,
   QuietHoursOptions,
   RetryJobOptions,
   RuleIdOf,

@@ -32,8 +32,8 @@ import { ownCopy } from '../util/own-string.js';
  * not nest; a group left open or opened inside another, or one whose variants are all empty, is a
  * `ValidationError` when the template is compiled. An empty variant is allowed (`Спасибо{|!}`).
  * Single braces without a `|` are text as they always were (`{скидка}` stays `{скидка}`).
- * `\{`, `\}` and `\|` write a literal brace or bar anywhere; a backslash before anything else is
- * itself.
+ * `\{`, `\}` and `\|` write a literal brace or bar anywhere (`\{{name}}` writes `{{name}}`); a
+ * backslash before anything else is itself.
  */
 export interface CompiledTemplate {
   readonly source: string;

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GUARD_DEFAULTS, resolveGuard } from '../src/guard/options.js';
-import { findShortLink } from '../src/guard/short-links.js';
+import { findShortLink, SHORTENER_HOSTS } from '../src/guard/short-links.js';
 import { type AnyNotifier, createNotifier, defineRule, type NotifierOptions } from '../src/index.js';
 import { FakeVendor } from './helpers/fake-vendor.js';
 import { rejection, thrownValidation } from './helpers/rejection.js';
@@ -51,6 +52,24 @@ describe('short links', () => {
     'Отписаться: https://olchat.ru/unsubscribe',
   ])('leaves %j alone', (text) => {
     expect(findShortLink(text)).toBeUndefined();
+  });
+
+  it('finds what a plain pattern over the whole text finds, for any text around any host', () => {
+    // The reference: one regular expression, too slow to run on every trigger, simple to read.
+    const hosts = SHORTENER_HOSTS.map((host) => host.replace(/\./g, '\\.')).join('|');
+    const reference = new RegExp(`(?<![\\p{L}\\p{N}_-])(${hosts})(?![\\p{L}\\p{N}_-]|\\.[\\p{L}\\p{N}])`, 'iu');
+    const piece = fc.oneof(
+      fc.constantFrom(...SHORTENER_HOSTS, 'BIT.LY', 'shop.ru', 'example.com', 'www.', 'https://', '/'),
+      fc.constantFrom('.', '-', '_', ' ', 'a', 'Ж', '1', 'ly', 'ru', 'bit'),
+      fc.string({ maxLength: 4 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const text = pieces.join('');
+        expect(findShortLink(text)).toBe(reference.exec(text)?.[1]?.toLowerCase());
+      }),
+      { numRuns: 3_000 },
+    );
   });
 
   it('a template naming a shortener is VALIDATION at defineRule, in the text and the caption', () => {

@@ -88,6 +88,10 @@ describe('the words of a flag', () => {
     expect(flagWords(raw)).toBeUndefined();
   });
 
+  it('says where it read them, without a whole phone number', () => {
+    expect(flagWords({ error: 'Номер 79123456789 заблокирован за спам' })).toBe('Номер 7912*** заблокирован за спам');
+  });
+
   it('reads a deep or huge answer within bounds', () => {
     let deep: unknown = { status: 'spam' };
     for (let i = 0; i < 50; i++) deep = { inner: deep };

@@ -15,7 +15,7 @@ const MAX_STRINGS = 200;
 const MAX_DEPTH = 6;
 const MAX_TEXT = 2_000;
 
-/** The words of suspicion or a ban in `raw` (its first 100 characters around them), or undefined. */
+/** The words of suspicion or a ban in `raw` (100 characters around them, long numbers cut), or undefined. */
 export function flagWords(raw: unknown): string | undefined {
   let seen = 0;
   const visit = (value: unknown, depth: number): string | undefined => {
@@ -47,5 +47,6 @@ function matchIn(text: string): string | undefined {
   const found = FLAG_WORDS.exec(slice);
   if (!found) return undefined;
   const from = Math.max(0, found.index - 40);
-  return slice.slice(from, from + 100);
+  // It goes to the log: a phone in it (the line's own, most likely) is not written whole.
+  return slice.slice(from, from + 100).replace(/\d{7,}/g, (digits) => `${digits.slice(0, 4)}***`);
 }

@@ -140,14 +140,17 @@ describe('redisQueue: lane pauses and the flag, shared by every process', () => 
 describe('redisQueue: cancelMany', () => {
   it('cancels the pending jobs a filter matches, from any process, page by page', async () => {
     const name = queues.name('cancel-many');
-    const queue = queues.open(name); // no worker: every job stays pending
-    const other = queues.open(name);
+    // No worker: every job stays pending. Generous timeouts: a loaded machine may be slow to add 1 100.
+    const queue = queues.open(name, { addTimeoutMs: 30_000 });
+    const other = queues.open(name, { addTimeoutMs: 30_000 });
     const ids: Record<string, string[]> = { promo: [], reminder: [], later: [], due: [] };
-    // More than one page (500) of one campaign.
-    const adds = Array.from({ length: 1_100 }, (_, i) =>
-      queue.add(newJob(`promo ${i}`, { ruleId: 'promo', priority: 'low', keys: [`idem:p${i}`] })),
-    );
-    for (const { record } of await Promise.all(adds)) ids.promo?.push(record.id);
+    // More than one page (500) of one campaign, added 50 at a time.
+    for (let from = 0; from < 1_100; from += 50) {
+      const adds = Array.from({ length: 50 }, (_, k) =>
+        queue.add(newJob(`promo ${from + k}`, { ruleId: 'promo', priority: 'low', keys: [`idem:p${from + k}`] })),
+      );
+      for (const { record } of await Promise.all(adds)) ids.promo?.push(record.id);
+    }
     for (let i = 0; i < 3; i++)
       ids.reminder?.push((await queue.add(newJob(`r ${i}`, { ruleId: 'reminder' }))).record.id);
     for (let i = 0; i < 2; i++) {

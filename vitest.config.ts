@@ -11,7 +11,7 @@ const redisMissing = isCi() ? undefined : missingReason('redis-server');
 const warned = Symbol.for('olchat-kit.redis-missing-warned');
 if (redisMissing && !(globalThis as Record<symbol, unknown>)[warned]) {
   (globalThis as Record<symbol, unknown>)[warned] = true;
-  console.warn(`Skipping packages/redis/test: ${redisMissing}`);
+  console.warn(`Skipping packages/redis/test and the Redis queue conformance suite: ${redisMissing}`);
 }
 
 /**
@@ -27,6 +27,21 @@ function conformance(adapter: 'express' | 'koa', major: number): TestProjectInli
       name: framework,
       include: ['test/conformance/**/*.test.ts'],
       env: { OLCHAT_ADAPTER: adapter, OLCHAT_FRAMEWORK_MAJOR: String(major) },
+    },
+  };
+}
+
+/**
+ * The queue conformance suite once per queue kind: the same tests on the memory queue and on the
+ * Redis queue (a real redis-server), both checked against core's transition table.
+ */
+function queueConformance(queue: 'memory' | 'redis'): TestProjectInlineConfiguration {
+  return {
+    extends: true,
+    test: {
+      name: `queue-${queue}`,
+      include: ['test/queue-conformance/**/*.test.ts'],
+      env: { OLCHAT_QUEUE: queue },
     },
   };
 }
@@ -59,6 +74,7 @@ export default defineConfig({
           exclude: [
             ...configDefaults.exclude,
             'test/conformance/**',
+            'test/queue-conformance/**',
             ...(redisMissing ? ['packages/redis/test/**'] : []),
           ],
         },
@@ -67,6 +83,8 @@ export default defineConfig({
       conformance('express', 5),
       conformance('koa', 2),
       conformance('koa', 3),
+      queueConformance('memory'),
+      ...(redisMissing ? [] : [queueConformance('redis')]),
     ],
   },
 });

@@ -1,85 +1,92 @@
-// What the guard costs a trigger: 100 000 triggers into the default MemoryQueue with the default guard
-// (short links looked for in every rendered text, lanes asked at every pickup) against `guard: false`,
-// in the same run, rounds interleaved; plus a template with variants against the same text without.
-// CPU time per trigger, the median over the rounds, as ratios to the baseline (`guard: false`).
+// The guard's costs. Contact memory: what 100 000 known phones take in a notifier's memory store,
+// against a Set of their keys (the obvious store) measured in the same run.
 //
-// Run: pnpm -r build && node bench/guard.mjs [--jobs 100000] [--rounds 3]
-import { createNotifier, defineRule, MemoryLimiterStore, OlchatClient } from '@olchat-kit/core';
-import { startEmulator } from '@olchat-kit/testing';
-import { z } from 'zod';
+//   npx --yes pnpm@10.34.9 -r build && node --expose-gc bench/guard.mjs [--contacts N]
+//
+// Memory is V8's heap plus ArrayBuffer memory (typed arrays keep their bytes outside the heap), after
+// a full GC, as the difference from the same process before the contacts were added.
+import { createHmac } from 'node:crypto';
+import { createNotifier, OlchatClient } from '@olchat-kit/core';
+import { MemoryPeopleStore, MemoryQueue } from '@olchat-kit/core/queue';
 
-const argument = (name) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : undefined;
-};
-const JOBS = Number(argument('--jobs') ?? 100_000);
-const ROUNDS = Number(argument('--rounds') ?? 3);
-const WARM_IN = Math.min(10_000, JOBS);
-const GOAL = 1.2; // the issue's bound for the whole guard
+if (typeof globalThis.gc !== 'function') {
+  console.error('Run with node --expose-gc bench/guard.mjs');
+  process.exit(1);
+}
+const arg = process.argv.indexOf('--contacts');
+const CONTACTS = arg === -1 ? 100_000 : Number(process.argv[arg + 1]);
+const SECRET = 'bench-guard-secret-0123456789abcdef';
+const LIMIT_MB = 10;
 
-const input = z.object({ name: z.string().min(1), phone: z.string(), orderId: z.string() });
-const plain = defineRule({
-  id: 'plain',
-  input,
-  to: 'phone',
-  text: 'Здравствуйте, {{name}}! Заказ №{{orderId}} принят, подробности: https://shop.example/orders',
-});
-const varied = defineRule({
-  id: 'varied',
-  input,
-  to: 'phone',
-  text: '{Здравствуйте|Добрый день}, {{name}}! Заказ №{{orderId}} {принят|получен}, подробности: https://shop.example/orders',
-});
-const dataFor = (i) => ({
-  name: `Покупатель ${i}`,
-  phone: `+7 912 ${String(i % 1000).padStart(3, '0')}-45-67`,
-  orderId: `A-${i}`,
-});
+/** A distinct mobile number for each i (+7 9xx …). */
+const phoneOf = (i) => `79${String(100_000_000 + i).slice(-9)}`;
+const keyOf = (phone) => createHmac('sha256', SECRET).update(phone).digest().subarray(0, 16).toString('base64url');
 
-// One request a minute: every job stays queued while we measure.
-const emu = await startEmulator();
-const client = new OlchatClient({
-  token: emu.token,
-  baseUrl: emu.baseUrl,
-  limiterStore: new MemoryLimiterStore(),
-  limits: { sendText: { points: 1, durationMs: 60_000 } },
-});
-
-const SCENARIOS = {
-  'guard: false': { guard: false, rule: 'plain' },
-  'default guard': { guard: undefined, rule: 'plain' },
-  'default guard, variants': { guard: undefined, rule: 'varied' },
-};
-
-const cpuMs = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
-
-async function measure({ guard, rule }) {
-  const options = { client, rules: [plain, varied], concurrency: 1, maxQueued: JOBS + WARM_IN + 1 };
-  const notifier = createNotifier(guard === undefined ? options : { ...options, guard });
-  for (let i = 0; i < WARM_IN; i++) await notifier.trigger(rule, dataFor(JOBS + i));
-  const started = cpuMs();
-  for (let i = 0; i < JOBS; i++) await notifier.trigger(rule, dataFor(i));
-  const us = (1000 * (cpuMs() - started)) / JOBS;
-  await notifier.close({ timeoutMs: 10 });
-  return us;
+function used() {
+  globalThis.gc();
+  globalThis.gc();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
-const runs = Object.fromEntries(Object.keys(SCENARIOS).map((name) => [name, []]));
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, scenario] of Object.entries(SCENARIOS)) runs[name].push(await measure(scenario));
+/** Bytes held by what `fill()` returns, kept alive until measured. */
+async function measure(fill) {
+  const before = used();
+  const kept = await fill();
+  const bytes = used() - before;
+  return { bytes, kept };
 }
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const base = median(runs['guard: false']);
-console.log(`${JOBS} triggers, ${ROUNDS} rounds, CPU µs per trigger (median) and ratio to guard: false`);
-for (const [name, list] of Object.entries(runs)) {
-  const us = median(list);
-  console.log(`  ${name.padEnd(26)} ${us.toFixed(2).padStart(7)} µs   ×${(us / base).toFixed(3)}`);
-}
-const ratio = median(runs['default guard']) / base;
-console.log(`default guard ÷ guard: false = ${ratio.toFixed(3)} (goal ≤ ${GOAL}) ${ratio <= GOAL ? 'ok' : 'OVER'}`);
 
+const mb = (bytes) => (bytes / 1024 / 1024).toFixed(2);
+
+// Baseline: a Set of the 22-character keys.
+const baseline = await measure(() => {
+  const set = new Set();
+  for (let i = 0; i < CONTACTS; i++) set.add(keyOf(phoneOf(i)));
+  return set;
+});
+
+// The memory store as the notifier uses it.
+const store = await measure(async () => {
+  const people = new MemoryPeopleStore();
+  const batch = [];
+  for (let i = 0; i < CONTACTS; i++) {
+    batch.push(keyOf(phoneOf(i)));
+    if (batch.length === 1000) await people.markKnown(batch.splice(0), 0);
+  }
+  await people.markKnown(batch, 0);
+  if (people.contacts !== CONTACTS) throw new Error(`expected ${CONTACTS} contacts, got ${people.contacts}`);
+  return people;
+});
+
+// End to end: a notifier told of CONTACTS warm contacts through contacts.add, 1 000 at a time.
+const client = new OlchatClient({ token: 'bench-token', baseUrl: 'http://127.0.0.1:9/rest' });
+const notifier = createNotifier({ client, queue: new MemoryQueue(), secret: SECRET });
+const viaNotifier = await measure(async () => {
+  for (let at = 0; at < CONTACTS; at += 1000) {
+    const phones = [];
+    for (let i = at; i < Math.min(CONTACTS, at + 1000); i++) phones.push(phoneOf(i));
+    await notifier.contacts.add(phones);
+  }
+  return undefined;
+});
+await notifier.close({ timeoutMs: 1000 });
 await client.close();
-await emu.close();
+
+const rows = [
+  ['Set of 22-character keys (baseline)', baseline.bytes],
+  ['MemoryPeopleStore', store.bytes],
+  ['notifier.contacts.add()', viaNotifier.bytes],
+];
+console.log(`contact memory for ${CONTACTS.toLocaleString('en')} phones (heap + array buffers, after GC)`);
+for (const [name, bytes] of rows) {
+  console.log(
+    `  ${name.padEnd(38)} ${mb(bytes).padStart(7)} MB  ${(bytes / CONTACTS).toFixed(1).padStart(6)} B/phone  ${(bytes / baseline.bytes).toFixed(2)}× baseline`,
+  );
+}
+const worst = Math.max(store.bytes, viaNotifier.bytes);
+const ok = worst <= (LIMIT_MB * 1024 * 1024 * CONTACTS) / 100_000;
+console.log(`goal: ≤ ${LIMIT_MB} MB per 100 000 contacts — ${ok ? 'met' : 'NOT met'} (${mb(worst)} MB)`);
+// Keep the measured objects alive until here.
+if (baseline.kept.size + store.kept.contacts === 0) console.log('');
+process.exitCode = ok ? 0 : 1;

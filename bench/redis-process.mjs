@@ -9,7 +9,11 @@ const { redisPort, baseUrl, token, queueName, label, count } = JSON.parse(proces
 const connection = { host: '127.0.0.1', port: redisPort };
 const limiterStore = redisLimiterStore({ connection });
 const client = new OlchatClient({ token, baseUrl, limiterStore });
-const notifier = createNotifier({ client, queue: redisQueue({ connection, name: queueName }) });
+const notifier = createNotifier({
+  client,
+  queue: redisQueue({ connection, name: queueName }),
+  secret: 'olchat-kit-bench-secret-0123456789',
+});
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
   if (line === 'go') {

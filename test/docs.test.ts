@@ -42,7 +42,11 @@ describe.each(readmes)('%s code samples', (readme) => {
     if (redisMissing) skip(redisMissing);
     const emu = await startEmulator();
     try {
-      const env: Record<string, string> = { OLCHAT_TOKEN: emu.token, OLCHAT_BASE_URL: emu.baseUrl };
+      const env: Record<string, string> = {
+        OLCHAT_TOKEN: emu.token,
+        OLCHAT_BASE_URL: emu.baseUrl,
+        OLCHAT_SECRET: 'docs-sample-secret-0123456789',
+      };
       if (sample.check.redis) {
         redis ??= await RedisServer.start();
         env.REDIS_URL = `redis://127.0.0.1:${redis.port}`;

@@ -13,8 +13,8 @@ import {
   type OlchatClient,
   type TriggerResult,
 } from '@olchat-kit/core';
-import { notify as expressNotify } from '@olchat-kit/express';
-import { notify as koaNotify } from '@olchat-kit/koa';
+import { notify as expressNotify, olchatRouter as expressRouter } from '@olchat-kit/express';
+import { notify as koaNotify, olchatRouter as koaRouter } from '@olchat-kit/koa';
 import express, { type RequestHandler } from 'express';
 import Koa from 'koa';
 import { expectTypeOf } from 'vitest';
@@ -92,6 +92,11 @@ export function expressRoutes(): void {
   expressNotify(notifier, 42);
   // @ts-expect-error a NotifyOptions field of the wrong type
   expressNotify(notifier, 'callback', { maxBodyBytes: '64kb' });
+  // The customer's language, the same option on the router and on notify(), in both adapters.
+  expressNotify(notifier, 'callback', { locale: 'en' });
+  expressRouter(notifier, { locale: 'ru' });
+  // @ts-expect-error only 'ru' and 'en'
+  expressRouter(notifier, { locale: 'de' });
 }
 
 export function koaRoutes(): void {
@@ -120,6 +125,10 @@ export function koaRoutes(): void {
   koaNotify(notifier, 'order-recieved');
   // @ts-expect-error rule ids are strings
   koaNotify(notifier, 42);
+  koaNotify(notifier, 'callback', { locale: 'en' });
+  koaRouter(notifier, { locale: 'ru' });
+  // @ts-expect-error only 'ru' and 'en'
+  koaNotify(notifier, 'callback', { locale: 'kk' });
 }
 
 export function untypedNotifiers(rules: AnyRule[], anyNotifier: Notifier): void {

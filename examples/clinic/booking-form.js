@@ -1,4 +1,4 @@
-import { normalizePhone } from '@olchat-kit/core';
+import { isPhone, normalizePhone } from '@olchat-kit/core';
 import { z } from 'zod';
 import { CLINIC_TIME_ZONE, clinicInstant } from './clinic-time.js';
 import { SERVICES } from './rules.js';
@@ -13,14 +13,10 @@ const DAY_MS = 24 * 3600_000;
 
 const text = (required) => z.string({ error: required }).trim().min(1, required);
 
-const phone = text('Укажите телефон').refine((value) => {
-  try {
-    normalizePhone(value);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)');
+const phone = text('Укажите телефон').refine(
+  isPhone,
+  'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)',
+);
 
 const visitTimeFields = {
   date: text('Укажите дату приёма').regex(/^\d{4}-\d{2}-\d{2}$/, 'Укажите дату приёма'),

@@ -90,7 +90,7 @@ const NOTICES = {
  */
 export function visitPage({ visit, when, messages, notice, values = {}, errors = {}, alert, minDate, maxDate, open }) {
   const service = SERVICES[visit.service].title;
-  const status = visit.status === 'cancelled' ? ' — <strong>отменена</strong>' : '';
+  const status = visit.status === 'cancelled' ? ' <strong>отменена</strong>' : '';
   const list = messages.map(({ label, state }) => `<li>${escapeHtml(label)}: ${escapeHtml(state)}</li>`).join('');
   const actions = open
     ? `<form method="post" action="/visits/${escapeHtml(visit.id)}/move" novalidate>

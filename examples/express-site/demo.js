@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { startEmulator } from '@olchat-kit/testing';
 import { createSite } from './app.js';
 import { createOlchat } from './olchat.js';
+import { reminderPage } from './views.js';
 
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT ?? 3000);
@@ -31,25 +32,34 @@ notifier = olchat.notifier;
 
 const site = createSite({ notifier });
 // Demo only: a page that schedules a WhatsApp reminder a minute ahead (`sendAt`), to watch a scheduled
-// message arrive in the inbox. Pressing again moves the pending one (same `replaceKey`).
+// message arrive in the inbox. Pressing again moves the pending one (same `replaceKey`); the page then
+// says when it is due and what became of it.
 const reminderDelayMs = Number(process.env.DEMO_REMINDER_MS ?? 60_000);
-site.get('/demo/reminder', (_req, res) => {
-  res.type('html').send(`<!doctype html><html lang="ru"><meta charset="utf-8"><title>Напоминание через минуту</title>
-<h1>Напоминание через минуту</h1>
-<p>Сообщение уйдёт на +7 700 123 45 67 через ${Math.round(reminderDelayMs / 1000)} с после нажатия; повторное нажатие переносит его.</p>
-<form method="post"><button>Запланировать</button></form>
-${emulator ? `<p><a href="${emulator.url}/" target="_blank">Входящие WhatsApp</a></p>` : ''}`);
+site.get('/demo/reminder', async (req, res, next) => {
+  try {
+    const id = typeof req.query.job === 'string' ? req.query.job : undefined;
+    const record = id === undefined ? undefined : await notifier.get(id);
+    const reminder = record?.sendAt === undefined ? undefined : record;
+    const page = reminderPage({
+      delaySec: Math.round(reminderDelayMs / 1000),
+      inboxUrl: emulator && `${emulator.url}/`,
+      reminder,
+    });
+    res.type('html').send(page);
+  } catch (error) {
+    next(error);
+  }
 });
 site.post('/demo/reminder', async (_req, res, next) => {
   try {
-    await notifier.send(
+    const job = await notifier.send(
       {
         phone: '+7 700 123 45 67',
         text: 'Напоминание, запланированное минуту назад: курьер привезёт ваш букет сегодня. — Цветочная лавка «Ромашка»',
       },
       { sendAt: Date.now() + reminderDelayMs, replaceKey: 'demo:reminder', priority: 'high' },
     );
-    res.redirect(303, '/demo/reminder');
+    res.redirect(303, `/demo/reminder?job=${encodeURIComponent(job.id)}`);
   } catch (error) {
     next(error);
   }

@@ -1,18 +1,11 @@
-import { defineRule, normalizePhone } from '@olchat-kit/core';
+import { defineRule, isPhone } from '@olchat-kit/core';
 import { z } from 'zod';
 
 const phone = z
   .string({ error: 'Укажите телефон' })
   .trim()
   .min(1, 'Укажите телефон')
-  .refine((value) => {
-    try {
-      normalizePhone(value);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)');
+  .refine(isPhone, 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)');
 
 export const orderForm = z.object({
   name: z.string({ error: 'Укажите имя' }).trim().min(1, 'Укажите имя').max(80, 'Не длиннее 80 символов'),

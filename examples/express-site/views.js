@@ -21,6 +21,7 @@ function layout(title, body) {
   .invalid input, .invalid select { border-color: #c0392b; }
   .error { color: #c0392b; font-weight: 400; font-size: 14px; }
   .alert { background: #fdecea; color: #8e2418; padding: 10px 14px; border-radius: 8px; }
+  .notice { background: #e8f5e9; color: #1b5e20; padding: 10px 14px; border-radius: 8px; }
   button { font: inherit; font-weight: 600; padding: 10px; border: 0; border-radius: 8px; background: #2e7d32; color: #fff; cursor: pointer; }
   .hp { position: absolute; left: -10000px; }
   footer { text-align: center; color: #777; font-size: 14px; margin: 40px 0; }
@@ -94,5 +95,41 @@ export function contactsPage() {
   return layout(
     'Контакты',
     `<h1>Контакты</h1><p>Алматы, пр. Абая, 10 · Москва, ул. Цветочная, 5</p><p>Ежедневно с 9:00 до 21:00</p>`,
+  );
+}
+
+const REMINDER_STATES = {
+  scheduled: 'ждёт своего времени',
+  queued: 'в очереди на отправку',
+  sending: 'отправляется',
+  sent: 'отправлено — смотрите входящие',
+  cancelled: 'заменено более поздним',
+  expired: 'не ушло вовремя',
+  failed: 'не отправлено',
+};
+
+/** The demo's time of day for a moment: the clock of the machine the demo runs on. */
+export function clockTime(ms) {
+  return new Date(ms).toLocaleTimeString('ru-RU', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/**
+ * The demo's reminder page (`pnpm demo` only): a button that schedules a WhatsApp message
+ * `delaySec` ahead and, once pressed, when it is due and what became of it.
+ */
+export function reminderPage({ delaySec, inboxUrl, reminder }) {
+  const scheduled = reminder
+    ? `<p class="notice" role="status">Напоминание запланировано на <strong id="scheduled-at">${escapeHtml(clockTime(reminder.sendAt))}</strong> — ${escapeHtml(REMINDER_STATES[reminder.status] ?? reminder.status)}. <a href="/demo/reminder?job=${encodeURIComponent(reminder.id)}">Обновить</a></p>`
+    : '';
+  const delay = delaySec === 60 ? 'минуту' : `${delaySec} с`;
+  return layout(
+    'Напоминание',
+    `<h1>Напоминание через ${delay}</h1>
+<p>Сообщение уйдёт в WhatsApp на +7 700 123 45 67 через ${delay} после нажатия. Нажмёте ещё раз — оно перенесётся на новое время, второго сообщения не будет.</p>
+${scheduled}
+<form method="post" action="/demo/reminder">
+<button type="submit">Запланировать</button>
+</form>
+${inboxUrl ? `<p><a href="${escapeHtml(inboxUrl)}" target="_blank" rel="noopener">Открыть входящие WhatsApp</a></p>` : ''}`,
   );
 }

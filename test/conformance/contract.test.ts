@@ -110,6 +110,36 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       expect(nothingQueued(notifier)).toBe(true);
     });
 
+    it('invalid input speaks Russian to the customer by default, English with locale: en', async () => {
+      const { http } = await setup();
+      const bad = { name: '', phone: '+1 202 555 0100' };
+      const russian = await http.post('/olchat/forms/order').send(bad);
+      expect(russian.status).toBe(400);
+      expect(russian.body.issues).toEqual([
+        { path: 'name', message: 'Заполните это поле' },
+        { path: 'orderId', message: 'Заполните это поле' },
+      ]);
+      expect(russian.body.message).toMatch(/^Проверьте данные формы/);
+      const phone = await http
+        .post('/olchat/forms/order')
+        .type('form')
+        .send(form({ ...valid, phone: '12345' }));
+      expect(phone.body.issues).toEqual([
+        { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)' },
+      ]);
+
+      const { http: english } = await setup({ router: { locale: 'en' } });
+      const zod = await english.post('/olchat/forms/order').send(bad);
+      expect(zod.body.issues).toEqual([
+        { path: 'name', message: expect.stringMatching(/^Too small/) },
+        { path: 'orderId', message: 'Invalid input: expected string, received undefined' },
+      ]);
+      const own = await english.post('/olchat/forms/order').send({ ...valid, phone: '12345' });
+      expect(own.body.issues).toEqual([
+        { path: 'phone', message: 'Expected a Russian or Kazakh number such as +7 912 345-67-89' },
+      ]);
+    });
+
     it('unknown rule: 404 unknown_rule', async () => {
       const { http } = await setup();
       const res = await http.post('/olchat/forms/nope').send(valid);
@@ -892,6 +922,178 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     });
   });
 
+  describe('people: /suppressions/:phone and /replies', () => {
+    const auth = `Bearer ${API_KEY}`;
+    const REPLY_SECRET = 'b24-reply-secret-4e8d21';
+
+    it('apiKey routes: 404 disabled without one, 401 with a wrong one', async () => {
+      const off = await setup();
+      for (const req of [
+        off.http.get('/olchat/suppressions/79123456789'),
+        off.http.put('/olchat/suppressions/79123456789').send({}),
+        off.http.post('/olchat/replies').send({ phone: PHONE }),
+      ]) {
+        const res = await req.set('Authorization', auth);
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('disabled');
+      }
+      const on = await setup({ router: { apiKey: API_KEY } });
+      const wrong = await on.http.put('/olchat/suppressions/79123456789').set('Authorization', 'Bearer nope').send({});
+      expect(wrong.status).toBe(401);
+      expect((await on.http.post('/olchat/replies').send({ phone: PHONE, text: 'stop' })).status).toBe(401);
+      expect(await on.notifier.suppressed(PHONE)).toBeUndefined();
+    });
+
+    it('PUT, GET and DELETE a suppression by a phone in any spelling; its jobs are skipped', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      const put = await http
+        .put(`/olchat/suppressions/${encodeURIComponent(PHONE)}`)
+        .set('Authorization', auth)
+        .send({ scope: 'all', reason: 'asked at the counter' });
+      expect(put.status).toBe(200);
+      expect(put.body).toEqual({ scope: 'all', reason: 'asked at the counter', at: expect.any(Number) });
+      const got = await http.get('/olchat/suppressions/89123456789').set('Authorization', auth);
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual(put.body);
+      expect((await http.head('/olchat/suppressions/+79123456789').set('Authorization', auth)).status).toBe(200);
+      // Everything to the phone is skipped now: an API message, and a form.
+      const message = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'Чек' });
+      expect(message.body).toEqual({ id: expect.any(String), status: 'skipped' });
+      const form = await http.post('/olchat/forms/order').send(valid);
+      expect(form.status).toBe(202);
+      expect(form.body.status).toBe('skipped');
+      expect(await notifier.get(form.body.id)).toMatchObject({ reason: 'suppressed' });
+
+      const removed = await http.delete('/olchat/suppressions/7%20912%20345%2067%2089').set('Authorization', auth);
+      expect(removed.status).toBe(204);
+      const gone = await http.get('/olchat/suppressions/79123456789').set('Authorization', auth);
+      expect(gone.status).toBe(404);
+      expect(gone.body.error).toBe('not_found');
+      expect((await http.delete('/olchat/suppressions/79123456789').set('Authorization', auth)).status).toBe(204);
+      const after = await http.post('/olchat/forms/order').send({ ...valid, orderId: '43' });
+      expect(after.body.status).toBe('queued');
+      expect(await emu.waitForMessages(1)).toHaveLength(1);
+    });
+
+    it("PUT without a body suppresses marketing only; an urlencoded one and the app's parser work too", async () => {
+      const { http, notifier } = await setup({ router: { apiKey: API_KEY } });
+      const bare = await http.put('/olchat/suppressions/79123456781').set('Authorization', auth);
+      expect(bare.status).toBe(200);
+      expect(bare.body).toEqual({ scope: 'marketing', at: expect.any(Number) });
+      const marketing = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: '79123456781', text: 'Акция', category: 'marketing' });
+      expect(marketing.body.status).toBe('skipped');
+      const lowLane = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: '79123456781', text: 'Акция', priority: 'low' });
+      expect(lowLane.body.status).toBe('skipped');
+      const receipt = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: '79123456781', text: 'Чек' });
+      expect(receipt.body.status).toBe('queued');
+      const form = await http
+        .put('/olchat/suppressions/79123456782')
+        .set('Authorization', auth)
+        .type('form')
+        .send('scope=all&reason=1C');
+      expect(form.body).toMatchObject({ scope: 'all', reason: '1C' });
+      const parsed = await http
+        .put('/parsed/suppressions/79123456783')
+        .set('Authorization', auth)
+        .send({ scope: 'all' });
+      expect(parsed.body.scope).toBe('all');
+      expect(await notifier.suppressed('79123456783')).toMatchObject({ scope: 'all' });
+    });
+
+    it('a bad phone, scope, reason or body: 400 invalid_input with issues', async () => {
+      const { http } = await setup({ router: { apiKey: API_KEY } });
+      const put = (phone: string, body: unknown) =>
+        http
+          .put(`/olchat/suppressions/${phone}`)
+          .set('Authorization', auth)
+          .send(body as object);
+      const cases = [
+        [await put('12345', {}), 'phone'],
+        [await put('79123456789', { scope: 'everything' }), 'scope'],
+        [await put('79123456789', { reason: 'x'.repeat(201) }), 'reason'],
+        [await put('79123456789', ['all']), ''],
+        [await http.get('/olchat/suppressions/%E0%A4%A').set('Authorization', auth), 'phone'],
+        [await http.post('/olchat/replies').set('Authorization', auth).send({ text: 'stop' }), 'phone'],
+        [await http.post('/olchat/replies').set('Authorization', auth).send({ phone: PHONE, text: 1 }), 'text'],
+      ] as const;
+      for (const [res, path] of cases) {
+        expect(res.status, path).toBe(400);
+        expect(res.body, path).toMatchObject({ error: 'invalid_input', issues: [{ path }] });
+      }
+    });
+
+    it('POST /replies counts a reply and a STOP suppresses marketing: campaigns skipped, receipts still sent', async () => {
+      const { http, emu } = await setup({ router: { apiKey: API_KEY } });
+      const reply = await http
+        .post('/olchat/replies')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'Спасибо!' });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({ counted: true, stopWord: false });
+      expect((await http.get('/olchat/suppressions/79123456789').set('Authorization', auth)).status).toBe(404);
+      const stop = await http
+        .post('/olchat/replies')
+        .set('Authorization', auth)
+        .type('form')
+        .send(`phone=${encodeURIComponent('8 912 345-67-89')}&text=${encodeURIComponent('СТОП!')}`);
+      expect(stop.body).toEqual({ counted: false, stopWord: true });
+      const suppression = await http.get('/olchat/suppressions/79123456789').set('Authorization', auth);
+      expect(suppression.body).toMatchObject({ scope: 'marketing', reason: 'stop_word' });
+      const campaign = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'Распродажа', priority: 'low' });
+      expect(campaign.body.status).toBe('skipped');
+      expect((await http.post('/olchat/forms/order').send(valid)).body.status).toBe('queued');
+      expect((await emu.waitForMessages(1))[0]?.text).toContain('№42');
+    });
+
+    it('GET /replies with queryTrigger: the secret instead of apiKey, for a Bitrix24 robot; 405 without it', async () => {
+      const { http, notifier } = await setup({ router: { queryTrigger: { secret: REPLY_SECRET } } });
+      // Bitrix24 puts values into the URL as they are: the phone's "+" arrives unencoded.
+      const text = encodeURIComponent('Не пишите');
+      const res = await http.get(`/olchat/replies?secret=${REPLY_SECRET}&phone=+79123456789&text=${text}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ counted: true, stopWord: true });
+      expect(await notifier.suppressed(PHONE)).toMatchObject({ scope: 'marketing', reason: 'stop_word' });
+      const parsed = await http.get(`/parsed/replies?secret=${REPLY_SECRET}&phone=79123456780`);
+      expect(parsed.body).toEqual({ counted: true, stopWord: false });
+      for (const secret of ['', `secret=${REPLY_SECRET}x`, `secret=${REPLY_SECRET}&secret=${REPLY_SECRET}`]) {
+        const wrong = await http.get(`/olchat/replies?phone=79123456781&text=stop&${secret}`);
+        expect(wrong.status, secret).toBe(401);
+        expect(wrong.text).not.toContain(REPLY_SECRET);
+      }
+      expect(await notifier.suppressed('79123456781')).toBeUndefined();
+      const off = await setup({ router: { apiKey: API_KEY } });
+      const refused = await off.http.get(`/olchat/replies?secret=${REPLY_SECRET}&phone=79123456789&text=stop`);
+      expect(refused.status).toBe(405);
+      expect(refused.headers.allow).toBe('POST, OPTIONS');
+    });
+
+    it('methods: 405 with Allow', async () => {
+      const { http } = await setup({ router: { apiKey: API_KEY } });
+      const patch = await http.patch('/olchat/suppressions/79123456789').set('Authorization', auth).send({});
+      expect(patch.status).toBe(405);
+      expect(patch.headers.allow).toBe('GET, HEAD, PUT, DELETE, OPTIONS');
+      const put = await http.put('/olchat/replies').set('Authorization', auth).send({});
+      expect(put.status).toBe(405);
+      expect(put.headers.allow).toBe('POST, OPTIONS');
+      expect((await http.get('/olchat/suppressions').set('Authorization', auth)).body.error).toBe('app_not_found');
+    });
+  });
+
   describe('backpressure (maxQueued)', () => {
     it('a full queue: 503 queue_full with Retry-After on every route that queues; nothing queued, no limit spent', async () => {
       const SECRET = 'backpressure-secret-0123';
@@ -1275,6 +1477,22 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
         'malformed_body',
       );
       expect(nothingQueued(notifier)).toBe(true);
+    });
+
+    it('invalid input in Russian by default, to the answer and to onInvalid; English with locale: en', async () => {
+      const { http } = await setup();
+      const russian = await http.post('/order').send({ name: 'Анна', orderId: '1', phone: '12345' });
+      expect(russian.body.issues).toEqual([
+        { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)' },
+      ]);
+      const custom = await http.post('/order-custom').send({ name: 'Анна', phone: PHONE });
+      expect(custom.body.issues).toEqual([{ path: 'orderId', message: 'Заполните это поле' }]);
+
+      const { http: english } = await setup({ notifyOptions: { locale: 'en' } });
+      const en = await english.post('/order-custom').send({ name: 'Анна', phone: PHONE });
+      expect(en.body.issues).toEqual([
+        { path: 'orderId', message: 'Invalid input: expected string, received undefined' },
+      ]);
     });
 
     it('`from` picks the data; `onInvalid` answers instead of the default', async () => {

@@ -189,7 +189,7 @@ describe('moving and cancelling', () => {
       at: at('2026-11-28T19:00:00+03:00'),
     });
     const page = await visitPage(id);
-    expect(page).toContain('Ваша запись — <strong>отменена</strong>');
+    expect(page).toContain('<h1>Ваша запись <strong>отменена</strong></h1>');
     expect(page).toContain('Напоминание за сутки: отменено');
     expect(page).not.toContain('/cancel"');
 

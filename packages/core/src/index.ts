@@ -19,12 +19,19 @@ export {
 } from './client/client.js';
 export type { LimitsOption } from './client/limits.js';
 export type { MessageInput, OutgoingMessage } from './client/message.js';
-export { type MethodLimit, type OlchatMethod, VENDOR_BASE_URL, VENDOR_LIMITS } from './client/methods.js';
+export {
+  MAX_REQUEST_LINE_BYTES,
+  type MethodLimit,
+  type OlchatMethod,
+  VENDOR_BASE_URL,
+  VENDOR_LIMITS,
+} from './client/methods.js';
 export type { RetryOptions } from './client/retry.js';
 export {
   AmbiguousError,
   ClosedError,
   HttpError,
+  isCertainlyNotAccepted,
   JobStateError,
   NetworkError,
   OlchatError,
@@ -41,6 +48,7 @@ export {
 } from './errors.js';
 export { InboundError, type InboundErrorCode } from './http/errors.js';
 export { createHandler, createNotify, type OlchatHandler } from './http/handler.js';
+export type { FormLocale } from './http/locale.js';
 export { fromNodeRequest } from './http/node.js';
 export type {
   CorsOption,
@@ -56,7 +64,17 @@ export type {
   QueryTriggerOptions,
   TrustProxy,
 } from './http/types.js';
-export type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority, TimeInput, WebhookEventType } from './job.js';
+export type {
+  Category,
+  DeliveryStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  Priority,
+  SkipReason,
+  TimeInput,
+  WebhookEventType,
+} from './job.js';
 export { MemoryLimiterStore } from './limiter/memory-store.js';
 export type { Logger } from './logger.js';
 export { createNotifier } from './notifier/notifier.js';
@@ -64,6 +82,7 @@ export type {
   AnyNotifier,
   AttemptEvent,
   CancelFilter,
+  Contacts,
   DeliveryChecksOptions,
   GuardOptions,
   LaneInfo,
@@ -78,14 +97,19 @@ export type {
   NotifierStats,
   PacingRange,
   QuietHoursOptions,
+  ReplyOptions,
+  ReplyResult,
   RetryJobOptions,
   RuleIdOf,
+  Suppression,
+  SuppressionScope,
+  SuppressOptions,
   TriggerInput,
   TriggerOptions,
   TriggerResult,
   WebhookEndpoint,
 } from './notifier/types.js';
-export { normalizePhone } from './phone.js';
+export { isPhone, normalizePhone } from './phone.js';
 export { MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
 export type { JobQueue, JobRecord, JobStats } from './queue/types.js';
 export {

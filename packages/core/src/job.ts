@@ -19,6 +19,26 @@ export const FINAL_STATUSES: readonly FinalStatus[] = ['sent', 'failed', 'skippe
 export const JOB_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['delivered', 'read', 'undelivered'];
 
+/**
+ * What a message is for. `marketing` (campaigns, offers) is what opt-outs and the guard's budgets
+ * hold back; `transactional` (an order confirmation, a reminder the person asked for) goes out
+ * unless the person opted out of everything. Default: `marketing` for the `low` lane, else `transactional`.
+ */
+export type Category = 'transactional' | 'marketing';
+export const CATEGORIES: readonly Category[] = ['transactional', 'marketing'];
+
+/** The category a job gets when neither its rule nor its trigger names one. */
+export function defaultCategory(priority: Priority): Category {
+  return priority === 'low' ? 'marketing' : 'transactional';
+}
+
+/**
+ * Why a job ended `skipped`: its rule's `when()` said no, its phone is suppressed (an opt-out, in
+ * scope for its category), or the phone already had its share of marketing (`guard.perRecipient`).
+ */
+export type SkipReason = 'when' | 'suppressed' | 'per_recipient';
+export const SKIP_REASONS: readonly SkipReason[] = ['when', 'suppressed', 'per_recipient'];
+
 /** What the vendor says became of a sent message (`deliveryChecks`). */
 export type DeliveryStatus = 'delivered' | 'read' | 'undelivered';
 

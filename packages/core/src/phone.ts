@@ -1,5 +1,6 @@
 import { PhoneNumber, parsePhoneNumberFromString } from 'libphonenumber-js';
 import { ValidationError } from './errors.js';
+import { withRussian } from './util/russian-issues.js';
 
 // Only what people put into a phone field; libphonenumber would otherwise dig a number out of free text.
 const PHONE_CHARACTERS = /^\+?[\d\s().\-\u00a0]{10,24}$/;
@@ -17,19 +18,37 @@ const COMMON_SHAPE =
 export function normalizePhone(input: unknown): string {
   const text = typeof input === 'number' && Number.isSafeInteger(input) ? String(input) : input;
   if (typeof text !== 'string') {
-    throw invalid('Phone number must be a string', 'Expected a string');
+    throw invalid('Phone number must be a string', 'Expected a string', 'Укажите номер телефона');
   }
-  const trimmed = text.trim();
+  const digits = phoneDigits(text.trim());
+  if (digits === undefined) {
+    throw invalid(
+      `Not a Russian or Kazakh phone number: ${JSON.stringify(text.trim().slice(0, 40))}`,
+      'Expected a Russian or Kazakh number such as +7 912 345-67-89',
+      PHONE_HINT_RU,
+    );
+  }
+  return digits;
+}
+
+/**
+ * Whether `normalizePhone` takes `value`: a ready check for a form's schema, for example
+ * `z.string().refine(isPhone, 'Введите номер в формате +7 912 345-67-89')`. Never throws.
+ */
+export function isPhone(value: unknown): boolean {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  return typeof text === 'string' && phoneDigits(text.trim()) !== undefined;
+}
+
+const PHONE_HINT_RU = 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)';
+
+/** The vendor's 11 digits for a trimmed phone, or undefined when it is no Russian or Kazakh number. */
+function phoneDigits(trimmed: string): string | undefined {
   const common = commonShape(trimmed);
   if (common !== undefined) return common;
   const parsed = PHONE_CHARACTERS.test(trimmed) ? parsePhoneNumberFromString(trimmed, 'RU') : undefined;
   const digits = parsed ? `${parsed.countryCallingCode}${parsed.nationalNumber}` : '';
-  if (!parsed?.isValid() || parsed.countryCallingCode !== '7' || digits.length !== 11) {
-    throw invalid(
-      `Not a Russian or Kazakh phone number: ${JSON.stringify(trimmed.slice(0, 40))}`,
-      'Expected a Russian or Kazakh number such as +7 912 345-67-89',
-    );
-  }
+  if (!parsed?.isValid() || parsed.countryCallingCode !== '7' || digits.length !== 11) return undefined;
   return digits;
 }
 
@@ -48,8 +67,8 @@ function commonShape(text: string): string | undefined {
   return new PhoneNumber(`+7${national}`).isValid() ? `7${national}` : undefined;
 }
 
-function invalid(message: string, issue: string): ValidationError {
-  return new ValidationError(message, [{ path: 'phone', message: issue }]);
+function invalid(message: string, issue: string, russian: string): ValidationError {
+  return new ValidationError(message, [withRussian({ path: 'phone', message: issue }, russian)]);
 }
 
 /** Kazakhstan's numbers (+7 7xx) live in `Asia/Almaty`, the rest of +7 in `Europe/Moscow`. */

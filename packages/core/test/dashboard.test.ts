@@ -173,7 +173,7 @@ describe('createDashboard: the page', () => {
     expect(html).toContain(
       '<a href="/admin/olchat/?status=scheduled" data-count="scheduled"><b>1</b><span>запланировано</span></a>',
     );
-    expect(html).toContain('<strong id="eta">очередь пуста</strong>');
+    expect(html).toContain('<p><strong id="eta">Очередь пуста</strong></p>');
     const next = /<section id="scheduled"[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
     expect(next).toContain(`data-job="${scheduled.id}"`);
     // Newest first; the two may share a millisecond, so their order is not asserted.
@@ -269,7 +269,7 @@ describe('createDashboard: the page', () => {
     expect(html).toContain('WhatsApp line');
     expect(html).toMatch(/class="state state-up">up</);
     expect(html).toContain('<b>1</b><span>scheduled</span></a>');
-    expect(html).toContain('nothing waiting');
+    expect(html).toContain('Nothing waiting');
     expect(html).toContain('Recent messages');
     expect(html).not.toMatch(/[а-яё]/i);
   });

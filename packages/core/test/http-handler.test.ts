@@ -12,6 +12,7 @@ import {
   createNotify,
   defineRule,
   type HandlerRequest,
+  isPhone,
   MemoryLimiterStore,
   OlchatClient,
   UnknownRuleError,
@@ -80,6 +81,8 @@ describe('createHandler', () => {
       '/lanes/resume',
       '/lanes/:lane/pause',
       '/lanes/:lane/resume',
+      '/suppressions/:phone',
+      '/replies',
       '/health',
     ]);
     expect(await handler.handle(post('/forms/order', {}))).toBeUndefined();
@@ -119,6 +122,7 @@ describe('createHandler', () => {
       ['queryTrigger', { queryTrigger: 'a-secret-of-enough-length' }],
       ['queryTrigger.secret', { queryTrigger: { secret: 'fifteen-chars-x' } }],
       ['queryTrigger.secret', { queryTrigger: { secret: 1234567890123456 } }],
+      ['locale', { locale: 'de' }],
     ];
     for (const [path, options] of cases) {
       const error = (() => {
@@ -313,5 +317,173 @@ describe('/messages options and routes', () => {
     expect(matchRoute('/messages/x/retry/again', '')).toBeUndefined();
     expect(matchRoute('/forms/order/retry', '')).toBeUndefined();
     expect(matchRoute('/health/retry', '')).toBeUndefined();
+  });
+});
+
+describe("form errors in the customer's language", () => {
+  async function formSetup(options: { locale?: 'ru' | 'en' } = {}) {
+    const emu = await startEmulator();
+    const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore: new MemoryLimiterStore() });
+    const order = defineRule({
+      id: 'order',
+      input: z.object({
+        name: z.string().trim().min(2),
+        phone: z.string(),
+        email: z.email(),
+        site: z.url().optional(),
+        guests: z.number().int().min(1).max(12),
+        bouquet: z.enum(['roses', 'tulips']),
+        comment: z.string().max(21).optional(),
+        agree: z.boolean(),
+        // The app's own words, in Russian: kept as they are.
+        city: z.string({ error: 'Укажите город' }),
+        // The app's own words, in English: the customer gets Russian all the same.
+        code: z.string().refine((v) => v.startsWith('A'), 'Must start with A'),
+      }),
+      to: 'phone',
+      text: 'Hi {{name}}',
+    });
+    // No schema: the template and the recipient say what is missing.
+    const callback = defineRule({ id: 'callback', to: 'phone', text: 'Перезвоним, {{name}}' });
+    const notifier = createNotifier({ client, rules: [order, callback] });
+    cleanups.push(
+      () => emu.close(),
+      () => client.close(),
+      () => notifier.close({ timeoutMs: 500 }),
+    );
+    const handler = createHandler(notifier, { inboundLimits: false, apiKey: 'k'.repeat(20), ...options });
+    const answer = async (request: HandlerRequest) => {
+      const response = await handler.handle(request);
+      return { status: response?.status, body: JSON.parse(response?.body ?? '{}') };
+    };
+    return { handler, answer, notifier };
+  }
+
+  const bad = {
+    name: ' ',
+    phone: '+7 912 345-67-89',
+    email: 'anna@',
+    site: 'not a link',
+    guests: 40,
+    bouquet: 'lilies',
+    comment: 'x'.repeat(30),
+    agree: 'yes',
+    code: 'B1',
+  };
+
+  it('answers Russian issues by default, in the words of a form', async () => {
+    const { answer } = await formSetup();
+    const { status, body } = await answer(post('/forms/order', bad));
+    expect(status).toBe(400);
+    expect(body.error).toBe('invalid_input');
+    expect(Object.fromEntries(body.issues.map((i: { path: string; message: string }) => [i.path, i.message]))).toEqual({
+      name: 'Заполните это поле',
+      email: 'Введите адрес электронной почты, например name@example.ru',
+      site: 'Введите ссылку, например https://example.ru',
+      guests: 'Нужно число не больше 12',
+      bouquet: 'Выберите один из вариантов',
+      comment: 'Не длиннее 21 символа',
+      agree: 'Выберите «да» или «нет»',
+      city: 'Укажите город',
+      code: 'Проверьте это поле',
+    });
+    expect(body.message).toMatch(/^Проверьте данные формы\. /);
+    expect(body.message).toContain('city: Укажите город');
+  });
+
+  it('says what the rule itself needs in Russian: the phone, a template field, the recipient', async () => {
+    const { answer } = await formSetup();
+    const phone = await answer(post('/forms/callback', { name: 'Анна', phone: '+1 202 555 0143' }));
+    expect(phone.body.issues).toEqual([
+      { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)' },
+    ]);
+    const noPhone = await answer(post('/forms/callback', { name: 'Анна' }));
+    expect(noPhone.body.issues).toEqual([{ path: 'phone', message: 'Укажите номер телефона' }]);
+    const noName = await answer(post('/forms/callback', { phone: '+7 912 345-67-89', name: '  ' }));
+    expect(noName.body.issues).toEqual([{ path: 'name', message: 'Заполните это поле' }]);
+    const notAForm = await answer(post('/forms/callback', ['a']));
+    expect(notAForm.body.issues).toEqual([{ path: '', message: 'Заполните форму' }]);
+  });
+
+  it("keeps the schema's and the library's English with locale: 'en'", async () => {
+    const { answer } = await formSetup({ locale: 'en' });
+    const { body } = await answer(post('/forms/order', bad));
+    const messages = Object.fromEntries(body.issues.map((i: { path: string; message: string }) => [i.path, i.message]));
+    expect(messages.guests).toMatch(/^Too big/);
+    expect(messages.code).toBe('Must start with A');
+    expect(messages.city).toBe('Укажите город');
+    expect(body.message).toContain('invalid input');
+    const phone = await answer(post('/forms/callback', { name: 'Анна', phone: '+1 202 555 0143' }));
+    expect(phone.body.issues).toEqual([
+      { path: 'phone', message: 'Expected a Russian or Kazakh number such as +7 912 345-67-89' },
+    ]);
+  });
+
+  it('answers Russian through notify() too, and leaves the messages API (for programs) in English', async () => {
+    const { notifier } = await formSetup();
+    const run = createNotify(notifier, 'callback');
+    const outcome = await run(post('/order', { name: 'Анна', phone: '12345' }));
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error.issues).toEqual([
+      { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89 (Россия или Казахстан)' },
+    ]);
+    expect(JSON.parse(outcome.response.body ?? '{}').issues).toEqual(outcome.error.issues);
+    const english = await createNotify(notifier, 'callback', { locale: 'en' })(post('/order', { phone: '12345' }));
+    expect(english.ok || english.error.issues?.[0]?.message).toMatch(/^Expected a Russian or Kazakh number/);
+
+    const handler = createHandler(notifier, { inboundLimits: false, apiKey: 'k'.repeat(20) });
+    const api = await handler.handle(
+      post('/messages', { phone: '12345', text: 'x' }, { authorization: `Bearer ${'k'.repeat(20)}` }),
+    );
+    expect(JSON.parse(api?.body ?? '{}').issues).toEqual([
+      { path: 'phone', message: 'Expected a Russian or Kazakh number such as +7 912 345-67-89' },
+    ]);
+  });
+
+  it('reads Russian for the common zod issues whatever locale the app gave zod', async () => {
+    const { answer } = await formSetup();
+    const messagesWith = async (locale: () => { localeError: z.core.$ZodErrorMap }) => {
+      z.config(locale());
+      try {
+        const { body } = await answer(post('/forms/order', { ...bad, name: 'А', city: undefined }));
+        return Object.fromEntries(body.issues.map((i: { path: string; message: string }) => [i.path, i.message]));
+      } finally {
+        z.config(z.locales.en());
+      }
+    };
+    for (const locale of [z.locales.en, z.locales.ru, z.locales.de]) {
+      const messages = await messagesWith(locale);
+      // zod's own Russian says «ожидалось, что string будет иметь >=2 символов»: the form says it plainly.
+      expect(messages.name).toBe('Не короче 2 символов');
+      expect(messages.guests).toBe('Нужно число не больше 12');
+      expect(messages.email).toBe('Введите адрес электронной почты, например name@example.ru');
+      expect(messages.agree).toBe('Выберите «да» или «нет»');
+      // The app's own words stay, whatever zod's locale.
+      expect(messages.city).toBe('Укажите город');
+    }
+  });
+
+  it("isPhone in a schema with the app's own Russian message", async () => {
+    const emu = await startEmulator();
+    const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore: new MemoryLimiterStore() });
+    const rule = defineRule({
+      id: 'call',
+      input: z.object({ phone: z.string().refine(isPhone, 'Номер в формате +7 912 345-67-89, пожалуйста') }),
+      to: 'phone',
+      text: 'Перезвоним',
+    });
+    const notifier = createNotifier({ client, rules: [rule] });
+    cleanups.push(
+      () => emu.close(),
+      () => client.close(),
+      () => notifier.close({ timeoutMs: 500 }),
+    );
+    const handler = createHandler(notifier, { inboundLimits: false });
+    const refused = await handler.handle(post('/forms/call', { phone: '+44 20 7946 0958' }));
+    expect(JSON.parse(refused?.body ?? '{}').issues).toEqual([
+      { path: 'phone', message: 'Номер в формате +7 912 345-67-89, пожалуйста' },
+    ]);
+    expect((await handler.handle(post('/forms/call', { phone: '8 912 345 67 89' })))?.status).toBe(202);
   });
 });

@@ -49,7 +49,7 @@ const orderReceived = defineRule({
   id: 'order-received',
   input: z.object({ name: z.string().min(1), phone: z.string(), orderId: z.string() }),
   to: 'phone',
-  text: 'Здравствуйте, {{name}}! Мы получили вашу заявку, номер вашего заказа №{{orderId}}',
+  text: 'Здравствуйте, {{name}}! Мы получили ваш заказ №{{orderId}}',
 });
 
 function make(
@@ -101,7 +101,7 @@ describe('rules and the notifier', () => {
     expect(record.messageId).toBe(emu.messages[0]?.id);
     expect(emu.messages[0]).toMatchObject({
       phone: '77012345678',
-      text: 'Здравствуйте, Айгуль 🌷! Мы получили вашу заявку, номер вашего заказа №A-42',
+      text: 'Здравствуйте, Айгуль 🌷! Мы получили ваш заказ №A-42',
       sendToImol: false,
     });
   });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { describe, expect, it } from 'vitest';
-import { normalizePhone, OlchatError, ValidationError } from '../src/index.js';
+import { z } from 'zod';
+import { defineRule, isPhone, normalizePhone, OlchatError, ValidationError } from '../src/index.js';
 
 /** What normalizePhone answers by libphonenumber's full parse alone (all it did before its fast path). */
 function byFullParse(input: string): string | undefined {
@@ -124,5 +125,49 @@ describe('normalizePhone', () => {
       expect(error).toBeInstanceOf(OlchatError);
       expect((error as OlchatError).code).toBe('VALIDATION');
     }
+  });
+});
+
+describe('isPhone, the check for a form schema', () => {
+  it.each(['+7 (912) 345-67-89', '8 912 345 67 89', '9123456789', '+7 701 234 5678', 79123456789])(
+    'takes %j',
+    (input) => {
+      expect(isPhone(input)).toBe(true);
+    },
+  );
+
+  it.each(['', '   ', '+1 202 555 0143', '912345678', 'call me: 89123456789', null, undefined, {}, 7.5])(
+    'refuses %j without throwing',
+    (input) => {
+      expect(isPhone(input)).toBe(false);
+    },
+  );
+
+  it('says yes exactly when normalizePhone gives a number', () => {
+    const typed = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.stringMatching(/^[+]?[78]?[ (]?[0-9]{3}[) -]?[0-9]{3}[ .-]?[0-9]{2}[ .-]?[0-9]{2}$/),
+    );
+    fc.assert(
+      fc.property(typed, (input) => {
+        expect(isPhone(input)).toBe(normalizedOrUndefined(input) !== undefined);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it("works in a zod schema: the form's own message for a bad phone, and the rule then sends to it", async () => {
+    const rule = defineRule({
+      id: 'callback',
+      input: z.object({ phone: z.string().refine(isPhone, 'Введите номер в формате +7 912 345-67-89') }),
+      to: 'phone',
+      text: 'Перезвоним',
+    });
+    const refused = await rule.prepare({ phone: '+1 202 555 0143' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).issues).toEqual([
+      { path: 'phone', message: 'Введите номер в формате +7 912 345-67-89' },
+    ]);
+    expect((await rule.prepare({ phone: '8 (912) 345-67-89' }))?.message.phone).toBe('79123456789');
   });
 });

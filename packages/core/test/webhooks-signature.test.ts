@@ -97,6 +97,7 @@ describe('webhook bodies', () => {
     ruleId: 'order-paid',
     phone: '79123456789',
     priority: 'normal',
+    category: 'transactional',
     attempts: 3,
     status: 'failed',
     error: { code: 'HTTP', message: 'The vendor answered 400', status: 400, extra: 'kept out' } as never,

@@ -100,6 +100,7 @@ const sentRecord: JobRecord = {
   ruleId: 'order-paid',
   phone: '79123456789',
   priority: 'normal',
+  category: 'transactional',
   attempts: 1,
   status: 'sent',
   messageId: 'wamid.1',

@@ -54,7 +54,9 @@ export interface NotifyOptions extends NotifyHandlerOptions {
 
 /**
  * An `express.Router` serving `POST /forms/:ruleId`, `POST /messages`, `GET` and `DELETE /messages/:id`,
- * `POST /messages/:id/retry` and `GET /health` (and `GET /forms/:ruleId` with `queryTrigger`). Mount it where it should answer: `app.use('/olchat', …)`.
+ * `POST /messages/:id/retry`, `GET`, `PUT` and `DELETE /suppressions/:phone`, `POST /replies` and `GET /health`
+ * (and `GET /forms/:ruleId`, `GET /replies` with `queryTrigger`).
+ * Mount it where it should answer: `app.use('/olchat', …)`.
  */
 export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
   // Express hands a mounted router paths below its mount point, so a prefix would never match:

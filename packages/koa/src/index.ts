@@ -33,7 +33,8 @@ export interface OlchatState {
 
 /**
  * An @koa/router router serving `POST /forms/:ruleId`, `POST /messages`, `GET` and `DELETE /messages/:id`,
- * `POST /messages/:id/retry` and `GET /health` (and `GET /forms/:ruleId` with `queryTrigger`).
+ * `POST /messages/:id/retry`, `GET`, `PUT` and `DELETE /suppressions/:phone`, `POST /replies` and `GET /health`
+ * (and `GET /forms/:ruleId`, `GET /replies` with `queryTrigger`).
  */
 export function olchatRouter(notifier: Notifier, options: OlchatRouterOptions = {}): Router {
   const handler = createHandler(notifier, options);

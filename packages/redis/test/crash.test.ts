@@ -51,7 +51,7 @@ async function killMidSend(queueName: string, queueOptions: Partial<RedisQueueOp
   const limiterStore = redisLimiterStore({ connection: redis.connection });
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
   const queue: RedisQueue = redisQueue({ connection: redis.connection, name: queueName, ...queueOptions });
-  const notifier: Notifier = createNotifier({ client, queue });
+  const notifier: Notifier = createNotifier({ client, queue, secret: 'olchat-kit-test-secret-0123456789' });
   const started = Date.now();
   const records: (JobRecord | undefined)[] = [];
   const finished = async () => {
@@ -200,7 +200,11 @@ describe('a process killed with SIGKILL mid-send', () => {
 async function freshProcess(emu: Emulator, name: string, options: Partial<RedisQueueOptions>) {
   const limiterStore = redisLimiterStore({ connection: redis.connection });
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
-  const notifier = createNotifier({ client, queue: redisQueue({ connection: redis.connection, name, ...options }) });
+  const notifier = createNotifier({
+    client,
+    queue: redisQueue({ connection: redis.connection, name, ...options }),
+    secret: 'olchat-kit-test-secret-0123456789',
+  });
   return {
     notifier,
     async close() {

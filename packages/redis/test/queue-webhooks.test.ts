@@ -51,7 +51,12 @@ function shop(name: string, url: string, secret: string) {
   const limiterStore = redisLimiterStore({ connection: redis.connection });
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
   const queue = redisQueue({ connection: redis.connection, name });
-  const notifier = createNotifier({ client, queue, webhooks: [{ url, secret, events: ['message.sent'] }] });
+  const notifier = createNotifier({
+    client,
+    queue,
+    webhooks: [{ url, secret, events: ['message.sent'] }],
+    secret: 'olchat-kit-test-secret-0123456789',
+  });
   return {
     notifier,
     async close() {
@@ -105,7 +110,12 @@ describe('closing a notifier with webhooks on the Redis queue', () => {
     const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl });
     const queue = redisQueue({ connection: redis.connection, name: 'close-outbox' });
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
-    const notifier = createNotifier({ client, queue, webhooks: [{ url: 'http://127.0.0.1:9/hooks', secret }] });
+    const notifier = createNotifier({
+      client,
+      queue,
+      webhooks: [{ url: 'http://127.0.0.1:9/hooks', secret }],
+      secret: 'olchat-kit-test-secret-0123456789',
+    });
     const outbox = queue.webhookOutbox();
     expect(await outbox.size()).toBeGreaterThanOrEqual(0);
     await notifier.close({ timeoutMs: 1_000 });

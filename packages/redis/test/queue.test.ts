@@ -47,7 +47,13 @@ function processOn(name: string, options: Partial<RedisQueueOptions> = {}, notif
   const limiterStore = redisLimiterStore({ connection: redis.connection });
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
   const queue: RedisQueue = redisQueue({ connection: redis.connection, name, ...options });
-  const notifier = createNotifier({ client, queue, rules: [orderReceived], ...notifierOptions });
+  const notifier = createNotifier({
+    client,
+    queue,
+    rules: [orderReceived],
+    secret: 'olchat-kit-test-secret-0123456789',
+    ...notifierOptions,
+  });
   let closed = false;
   const close = async (timeoutMs = 5_000) => {
     if (closed) return;

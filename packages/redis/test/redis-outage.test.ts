@@ -22,7 +22,7 @@ function shop(redis: RedisServer, emu: { token: string; baseUrl: string }, name:
   const limiterStore = redisLimiterStore({ connection: redis.connection });
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
   const queue = redisQueue({ connection: redis.connection, name });
-  const notifier = createNotifier({ client, queue });
+  const notifier = createNotifier({ client, queue, secret: 'olchat-kit-test-secret-0123456789' });
   return {
     notifier,
     async close() {
@@ -118,6 +118,7 @@ describe('Redis going away', () => {
     const notifier = createNotifier({
       client,
       queue: redisQueue({ connection: queueRedis.connection, name: 'nolimit' }),
+      secret: 'olchat-kit-test-secret-0123456789',
     });
     const outcomes: JobRecord[] = [];
     notifier.on('failed', (record) => outcomes.push(record));

@@ -10,9 +10,11 @@ import { preflightHeaders } from './cors.js';
 import { closedError, InboundError, toInboundError } from './errors.js';
 import { healthAnswer } from './health.js';
 import type { InboundCheck } from './inbound-limits.js';
+import { inLocale } from './locale.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { cancelManyAnswer, laneAction, lanesAnswer } from './operators.js';
 import { resolveOptions } from './options.js';
+import { replyAnswer, suppressionAnswer } from './people.js';
 import { queryOf, readTriggerQuery } from './query.js';
 import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
 import type {
@@ -29,7 +31,10 @@ export interface OlchatHandler {
   handle(request: HandlerRequest): Promise<HandlerResponse | undefined>;
   /** Reads the body and triggers `ruleId` from it (or from `hooks.from()`), as `notify()` middleware does. */
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
-  /** The paths to register with a router: `/forms/:ruleId`, `/messages…`, `/lanes…`, `/health` (`ROUTE_PATHS`). */
+  /**
+   * The paths to register with a router: `/forms/:ruleId`, `/messages…`, `/lanes…`,
+   * `/suppressions/:phone`, `/replies`, `/health` (`ROUTE_PATHS`).
+   */
   readonly routes: readonly string[];
 }
 
@@ -60,6 +65,8 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
     }
     if (route.name === 'form') return method === 'GET' ? queryForm(route.ruleId, request) : form(route.ruleId, request);
     if (route.name === 'health') return healthAnswer(notifier, config.healthCacheMs, config.logger);
+    // Bitrix24's outgoing webhook cannot send a header: a reply by GET carries the query secret instead.
+    if (route.name === 'replies' && method === 'GET') return queryReply(request);
     authorize(request);
     switch (route.name) {
       case 'messages':
@@ -74,7 +81,17 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return lanesAnswer(notifier);
       case 'lane':
         return laneAction(notifier, route.lane, route.action);
+      case 'suppression':
+        return suppressionAnswer(notifier, method, route.phone, () => readBody(request, config.maxBodyBytes));
+      case 'replies':
+        return readBody(request, config.maxBodyBytes).then((body) => replyAnswer(notifier, body));
     }
+  }
+
+  /** `GET /replies?secret=…&phone=…&text=…`: a reply forwarded by a Bitrix24 robot. */
+  async function queryReply(request: HandlerRequest): Promise<HandlerResponse> {
+    const authorized = config.queryTrigger as (secret: string) => boolean;
+    return replyAnswer(notifier, readTriggerQuery(queryOf(request), config.maxBodyBytes, authorized));
   }
 
   /** `POST /messages`: an ad-hoc message, with the caller's schedule, deadline, lane, replace key and meta. */
@@ -209,7 +226,9 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
       try {
         result = await answer(route, request);
       } catch (error) {
-        result = errorAnswer(failure(error));
+        // A form's refusal may reach its customer: in the locale. The messages API's callers are programs.
+        const refused = failure(error);
+        result = errorAnswer(route.name === 'form' ? inLocale(refused, config.locale) : refused);
       }
       if (!config.cors) return result;
       return { ...result, headers: { ...result.headers, ...config.cors(headerValue(request.headers.origin)) } };
@@ -221,7 +240,7 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         const job = await submit(ruleId, request, () => readBody(request, config.maxBodyBytes), hooks);
         return { ok: true, job };
       } catch (error) {
-        const refused = failure(error);
+        const refused = inLocale(failure(error), config.locale);
         return { ok: false, error: refused, response: errorAnswer(refused) };
       }
     },

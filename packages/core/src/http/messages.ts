@@ -6,7 +6,7 @@ import { InboundError } from './errors.js';
 import type { HandlerResponse } from './types.js';
 
 /** The fields of a `POST /messages` body that say how to send, not what: handed to `notifier.send` as options. */
-const SEND_OPTION_FIELDS = ['sendAt', 'notAfter', 'priority', 'replaceKey', 'meta'] as const;
+const SEND_OPTION_FIELDS = ['sendAt', 'notAfter', 'priority', 'category', 'replaceKey', 'meta'] as const;
 
 export type SendOptions = Omit<TriggerOptions, 'beforeEnqueue'>;
 

@@ -4,6 +4,7 @@ import { bearerCheck, secretCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
 import { type CorsHeaders, corsHeaders } from './cors.js';
 import { type InboundCheck, inboundCheck } from './inbound-limits.js';
+import { FORM_LOCALES, type FormLocale } from './locale.js';
 import type { HandlerLogger, HandlerOptions, InboundLimit, TrustProxy } from './types.js';
 
 export const DEFAULT_INBOUND_LIMITS = {
@@ -25,6 +26,7 @@ export interface ResolvedOptions {
   perPhone: InboundCheck | undefined;
   healthCacheMs: number;
   logger: HandlerLogger;
+  locale: FormLocale;
 }
 
 const consoleLogger: HandlerLogger = { error: (obj, msg) => console.error(msg, obj) };
@@ -34,6 +36,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
   if (typeof options !== 'object' || options === null) fail('', 'Expected an options object');
   const { apiKey, redirect, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, honeypot, cors, trustProxy = false } = options;
   const { prefix = '', healthCacheMs = 30_000, logger = consoleLogger, inboundLimits = {}, queryTrigger } = options;
+  const { locale = 'ru' } = options;
   if (apiKey !== undefined && (typeof apiKey !== 'string' || apiKey.trim() === '')) fail('apiKey', 'Expected a string');
   if (redirect !== undefined && (typeof redirect !== 'string' || redirect === '' || /[\r\n]/.test(redirect)))
     fail('redirect', 'Expected a URL or path');
@@ -52,6 +55,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
   if (typeof prefix !== 'string' || (prefix !== '' && !prefix.startsWith('/'))) fail('prefix', 'Expected a path');
   checkInteger(healthCacheMs, 'healthCacheMs', 0);
   if (typeof logger?.error !== 'function') fail('logger', 'Expected { error(obj, msg) }');
+  if (!FORM_LOCALES.includes(locale)) fail('locale', "Expected 'ru' or 'en'");
   if (inboundLimits !== false && (typeof inboundLimits !== 'object' || inboundLimits === null))
     fail('inboundLimits', 'Expected { perIp?, perPhone? } or false');
   const limits = inboundLimits === false ? { perIp: false as const, perPhone: false as const } : inboundLimits;
@@ -68,6 +72,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
     perPhone: limitCheck(owner, 'phone', limits.perPhone, DEFAULT_INBOUND_LIMITS.perPhone),
     healthCacheMs,
     logger,
+    locale,
   };
 }
 

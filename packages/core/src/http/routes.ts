@@ -10,6 +10,8 @@ export const ROUTE_PATHS = [
   '/lanes/resume',
   '/lanes/:lane/pause',
   '/lanes/:lane/resume',
+  '/suppressions/:phone',
+  '/replies',
   '/health',
 ] as const;
 
@@ -24,6 +26,8 @@ export type Route =
   | { name: 'lanes' }
   /** No lane: every lane (and, for resume, the line's flag). */
   | { name: 'lane'; lane: string | undefined; action: LaneAction }
+  | { name: 'suppression'; phone: string }
+  | { name: 'replies' }
   | { name: 'health' };
 
 export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
@@ -34,14 +38,16 @@ export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   retry: ['POST'],
   lanes: ['GET', 'HEAD'],
   lane: ['POST'],
+  suppression: ['GET', 'HEAD', 'PUT', 'DELETE'],
+  replies: ['POST'],
   health: ['GET', 'HEAD'],
 };
 
-const FORM_WITH_QUERY_TRIGGER = ['GET', 'POST'] as const;
+const WITH_QUERY_TRIGGER = ['GET', 'POST'] as const;
 
-/** The methods a route answers: with the query trigger on, the form route answers GET as well. */
+/** The methods a route answers: with the query trigger on, the form and reply routes answer GET as well. */
 export function routeMethods(name: Route['name'], queryTrigger: boolean): readonly string[] {
-  return name === 'form' && queryTrigger ? FORM_WITH_QUERY_TRIGGER : ROUTE_METHODS[name];
+  return (name === 'form' || name === 'replies') && queryTrigger ? WITH_QUERY_TRIGGER : ROUTE_METHODS[name];
 }
 
 /** The route a path is for, below `prefix` (matched without regard to case, as the routers do). */
@@ -70,6 +76,10 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
       if (action !== 'pause' && action !== 'resume') return undefined;
       return { name: 'lane', lane: third === undefined ? undefined : decode(second), action };
     }
+    case 'suppressions':
+      return second === undefined || third !== undefined ? undefined : { name: 'suppression', phone: decode(second) };
+    case 'replies':
+      return second === undefined ? { name: 'replies' } : undefined;
     case 'health':
       return second === undefined ? { name: 'health' } : undefined;
     default:

@@ -1,5 +1,6 @@
 import type { TriggerResult } from '../notifier/types.js';
 import type { InboundError } from './errors.js';
+import type { FormLocale } from './locale.js';
 
 /**
  * What an adapter hands the handler: one shape for every framework. `body` is the raw request
@@ -62,7 +63,11 @@ export interface QueryTriggerOptions {
 }
 
 export interface HandlerOptions {
-  /** Enables `POST /messages` and `GET /messages/:id` for `Authorization: Bearer <apiKey>`. */
+  /**
+   * Enables the API routes for `Authorization: Bearer <apiKey>`: `POST /messages`, `GET` and
+   * `DELETE /messages/:id`, `POST /messages/:id/retry`, `GET`, `PUT` and `DELETE /suppressions/:phone`,
+   * `POST /replies`.
+   */
   apiKey?: string;
   /** Where a browser form is sent (303) after a successful `POST /forms/:ruleId`. */
   redirect?: string;
@@ -78,9 +83,16 @@ export interface HandlerOptions {
   /**
    * Also accept `GET /forms/:ruleId?secret=…&field=…` (Bitrix24's "Outgoing webhook" robot, simple 1C
    * code): the query is the form's data, with the same validation, honeypot and inbound limits as the
-   * POST route. Default off: GET answers 405.
+   * POST route. Also `GET /replies?secret=…&phone=…&text=…`: a customer's reply forwarded by a
+   * Bitrix24 robot from the open line. Default off: GET answers 405.
    */
   queryTrigger?: QueryTriggerOptions;
+  /**
+   * The language of a form's `400 invalid_input` issues (the form routes and `notify()`): `'ru'`
+   * (default) for the customer, `'en'` as the rule's schema and the library say them. A schema's own
+   * Russian messages are kept either way; the messages API (apiKey) always answers as the library does.
+   */
+  locale?: FormLocale;
   /** The handler answers only below this path (the Koa router's prefix). */
   prefix?: string;
   /** How long `GET /health` reuses OLChat's line status. Default 30 000 ms. */
@@ -92,7 +104,7 @@ export interface HandlerOptions {
 /** The options `notify()` takes from the handler's: the rest concern the router's own routes. */
 export type NotifyHandlerOptions = Pick<
   HandlerOptions,
-  'maxBodyBytes' | 'honeypot' | 'trustProxy' | 'inboundLimits' | 'logger'
+  'maxBodyBytes' | 'honeypot' | 'trustProxy' | 'inboundLimits' | 'logger' | 'locale'
 >;
 
 export interface NotifyHooks {

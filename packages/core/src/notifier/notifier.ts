@@ -5,11 +5,14 @@
 
 import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
-import { ClosedError, JobStateError, UnknownRuleError, ValidationError } from '../errors.js';
+import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
 import { findShortLink } from '../guard/short-links.js';
-import { PRIORITIES } from '../job.js';
+import { type Category, defaultCategory, PRIORITIES } from '../job.js';
 import type { Logger } from '../logger.js';
+import { MemoryPeopleStore } from '../people/memory-store.js';
+import { inScope, People } from '../people/people.js';
+import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type LaneGateChange, LaneGates } from '../queue/lane-gates.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
@@ -24,7 +27,7 @@ import {
   type NewJob,
   type Priority,
 } from '../queue/types.js';
-import { toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
+import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
 import { type AnyRule, type Rule, shortLinkError } from '../rules/rules.js';
 import { ownCopy } from '../util/own-string.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
@@ -58,6 +61,7 @@ interface JobSpec {
   message: OutgoingMessage;
   keys: string[];
   priority: Priority;
+  category: Category;
   sendAt: number | undefined;
   notAfter: number | undefined;
   replaceKey: string | undefined;
@@ -93,6 +97,12 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const prepareContext = { timeZoneOf };
   const byId = indexRules(rules);
   const guard: ResolvedGuard | undefined = resolveGuard(options.guard);
+  // Contact memory and opt-outs live with the queue when it keeps them (Redis: shared by every
+  // process, so every process must hash phones with the app's secret), else in this process.
+  const people = new People(
+    queue.peopleStore?.() ?? new MemoryPeopleStore(),
+    phoneKeyer(resolveSecret(options.secret, queue.shared === true)),
+  );
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   checkInteger(backoff.minMs, 'backoff.minMs');
   checkInteger(backoff.maxMs, 'backoff.maxMs');
@@ -217,8 +227,23 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
 
   queue.start({
     concurrency,
-    worker: createJobWorker({ client, line, quietHours, backoff, onAttempt: (event) => events.emit('attempt', event) }),
+    worker: createJobWorker({
+      client,
+      line,
+      quietHours,
+      backoff,
+      onAttempt: (event) => events.emit('attempt', event),
+      // One look at the recipient before the request is written: a phone suppressed after its job
+      // was queued ends it skipped, never sent.
+      beforeSend: async (job) => {
+        const person = await people.lookup(job.message.phone);
+        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+      },
+    }),
     onFinished: (record) => {
+      people.finished(record)?.catch((error: unknown) => {
+        logger.error({ err: String(error) }, 'olchat-kit: could not remember a contact');
+      });
       const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
       if (status === 'skipped') return;
       events.emit(status, record);
@@ -254,6 +279,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       throw new ValidationError('sendAt must be before notAfter', [{ path: 'sendAt', message: 'After notAfter' }]);
     }
     const deadline = deadlineFor(sendAt ?? now, notAfter, maxAgeMs);
+    // An opted-out phone: recorded as skipped, so get() says why nothing was sent.
+    const blocked = people.blocks(message.phone, spec.category);
+    if (blocked === true || (blocked !== false && (await nothingQueuedIfRejects(blocked))))
+      return addSkipped(spec, 'suppressed');
     if (spec.quiet && quietHours) {
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
@@ -268,6 +297,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       keys: spec.keys,
       keyTtlMs: dedupeTtlMs,
       priority: spec.priority,
+      category: spec.category,
       sendAt,
       notAfter,
       deadline,
@@ -276,6 +306,31 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       quiet: spec.quiet,
     };
     const { record } = await queue.add(job);
+    return { id: record.id, status: record.status };
+  }
+
+  /** A job recorded as finished at once and never worked: `when()` said no, or the phone opted out. */
+  async function addSkipped(spec: JobSpec, reason: 'when' | 'suppressed'): Promise<TriggerResult> {
+    ensureOpen();
+    const { phone } = spec.message;
+    const skipped: NewJob = {
+      ruleId: spec.ruleId,
+      // Only the recipient is kept (when it is known): never the text of a message not sent.
+      message: { phone, text: '', sendToImol: false },
+      skipped: true,
+      reason,
+      keys: spec.keys,
+      keyTtlMs: dedupeTtlMs,
+      priority: spec.priority,
+      category: spec.category,
+      sendAt: undefined,
+      notAfter: undefined,
+      deadline: Date.now(),
+      replaceKey: undefined,
+      meta: spec.meta,
+      quiet: false,
+    };
+    const { record } = await queue.add(skipped);
     return { id: record.id, status: record.status };
   }
 
@@ -290,6 +345,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     lineInfo: lineInfoNow,
     refreshLine: (maxAgeMs = 0) => line.refresh(maxAgeMs),
     hasRule: (ruleId) => byId.has(ruleId),
+    contacts: people.contacts,
+    suppress: (phone, suppressOptions) => people.suppress(phone, suppressOptions),
+    unsuppress: (phone) => people.unsuppress(phone),
+    suppressed: (phone) => people.suppressed(phone),
 
     async trigger(ruleId, data, triggerOptions = {}) {
       ensureOpen();
@@ -299,23 +358,23 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const prepared = await rule.prepare(data, prepareContext);
       if (!prepared) {
         // when() said no: recorded so get() can say why nothing was sent.
-        ensureOpen();
-        const skipped: NewJob = {
-          ruleId: rule.id,
-          message: { phone: '', text: '', sendToImol: false },
-          skipped: true,
-          keys: given.keys,
-          keyTtlMs: dedupeTtlMs,
-          priority: 'normal',
-          sendAt: undefined,
-          notAfter: undefined,
-          deadline: Date.now(),
-          replaceKey: undefined,
-          meta: given.meta,
-          quiet: false,
-        };
-        const { record } = await queue.add(skipped);
-        return { id: record.id, status: record.status };
+        const priority = given.priority ?? rule.definition.priority ?? 'normal';
+        return addSkipped(
+          {
+            ruleId: rule.id,
+            message: { phone: '', text: '', sendToImol: false },
+            keys: given.keys,
+            priority,
+            category: given.category ?? rule.definition.category ?? defaultCategory(priority),
+            sendAt: undefined,
+            notAfter: undefined,
+            replaceKey: undefined,
+            meta: given.meta,
+            quiet: false,
+            shortLinksAllowed: false,
+          },
+          'when',
+        );
       }
       const keys =
         prepared.dedupeKey === undefined
@@ -328,6 +387,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           message: prepared.message,
           keys,
           priority,
+          category: given.category ?? prepared.category ?? defaultCategory(priority),
           sendAt: given.sendAt ?? prepared.sendAt,
           notAfter: given.notAfter ?? prepared.notAfter,
           replaceKey: given.replaceKey ?? prepared.replaceKey,
@@ -349,6 +409,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           message: ownMessage(toOutgoingMessage(message)),
           keys: given.keys,
           priority,
+          category: given.category ?? defaultCategory(priority),
           sendAt: given.sendAt,
           notAfter: given.notAfter,
           replaceKey: given.replaceKey,
@@ -524,6 +585,7 @@ interface GivenOptions {
   notAfter: number | undefined;
   replaceKey: string | undefined;
   priority: Priority | undefined;
+  category: Category | undefined;
   meta: JobMeta | undefined;
 }
 
@@ -537,6 +599,7 @@ function readOptions(options: TriggerOptions): GivenOptions {
     notAfter: toTime(options.notAfter, 'notAfter'),
     replaceKey: toKey(options.replaceKey, 'replaceKey'),
     priority: toPriority(options.priority, 'priority'),
+    category: toCategory(options.category, 'category'),
     meta: toMeta(options.meta),
   };
 }
@@ -548,6 +611,17 @@ function readOptions(options: TriggerOptions): GivenOptions {
  */
 function namespacedKey(...parts: string[]): string {
   return parts.join('');
+}
+
+/** A store that cannot be asked at trigger (Redis unreachable): its error says that nothing was queued. */
+async function nothingQueuedIfRejects<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof OlchatError && !error.message.includes('nothing was queued'))
+      error.message = `${error.message}; nothing was queued`;
+    throw error;
+  }
 }
 
 /** An ad-hoc message whose strings are the notifier's own (see `ownCopy`). */

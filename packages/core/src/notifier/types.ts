@@ -2,8 +2,10 @@ import type { OlchatClient } from '../client/client.js';
 import type { MessageInput, OutgoingMessage } from '../client/message.js';
 import type { DeliveryChecksOptions } from '../delivery/delivery.js';
 import type { GuardOptions } from '../guard/options.js';
-import type { TimeInput } from '../job.js';
+import type { Category, TimeInput } from '../job.js';
 import type { Logger } from '../logger.js';
+import type { Contacts, SuppressOptions } from '../people/people.js';
+import type { Suppression } from '../people/store.js';
 import type { AttemptEvent } from '../queue/job-worker.js';
 import type { LineEvent, LineInfo, LineState } from '../queue/line.js';
 import type { QuietHoursOptions } from '../queue/quiet-hours.js';
@@ -21,8 +23,10 @@ import type { AnyRule, RuleInput } from '../rules/rules.js';
 import type { WebhookEndpoint } from '../webhooks/endpoints.js';
 
 export type { GuardOptions, PacingRange } from '../guard/options.js';
-export type { DeliveryStatus, JobMeta, TimeInput, WebhookEventType } from '../job.js';
+export type { Category, DeliveryStatus, JobMeta, SkipReason, TimeInput, WebhookEventType } from '../job.js';
 export type { Logger } from '../logger.js';
+export type { Contacts, ReplyOptions, ReplyResult, SuppressOptions } from '../people/people.js';
+export type { Suppression, SuppressionScope } from '../people/store.js';
 export type { AttemptEvent } from '../queue/job-worker.js';
 export type { LineEvent, LineInfo, LineReason, LineState } from '../queue/line.js';
 export type { CancelFilter } from '../queue/types.js';
@@ -53,6 +57,13 @@ export interface NotifierOptions<R extends AnyRule = AnyRule> {
    * On by default; `false` turns all of it off (template variants still render).
    */
   guard?: GuardOptions | false;
+  /**
+   * The key phones are hashed with (HMAC-SHA256) wherever the notifier remembers people: contact
+   * memory and suppressions hold no digits. At least 16 characters; required with a shared queue
+   * (Redis), where every process must hash alike and keep it across restarts. Default with the
+   * memory queue: a random one per process.
+   */
+  secret?: string;
 }
 
 export interface TriggerOptions {
@@ -66,6 +77,8 @@ export interface TriggerOptions {
   replaceKey?: string;
   /** Overrides the rule's (default `'normal'`). */
   priority?: Priority;
+  /** Overrides the rule's (default: `'marketing'` for the `low` lane, else `'transactional'`). */
+  category?: Category;
   /** The app's own data (plain JSON, at most 4 KiB), passed to events and webhooks. */
   meta?: JobMeta;
   /**
@@ -166,6 +179,17 @@ export interface Notifier<R extends AnyRule = any> {
   refreshLine(maxAgeMs?: number): Promise<LineInfo>;
   /** Has a rule with this id. */
   hasRule(ruleId: string): boolean;
+  /** Contact memory: known (warm) contacts and replies. */
+  readonly contacts: Contacts;
+  /**
+   * Opts a phone out (default scope `'marketing'`; `'all'` holds back transactional messages too):
+   * its jobs in scope end `skipped` with `reason: 'suppressed'`, at trigger and again before the send.
+   */
+  suppress(phone: string | number, options?: SuppressOptions): Promise<Suppression>;
+  /** Lifts a phone's suppression; true when it had one. */
+  unsuppress(phone: string | number): Promise<boolean>;
+  /** The phone's suppression, if any. */
+  suppressed(phone: string | number): Promise<Suppression | undefined>;
   readonly client: OlchatClient;
   readonly closed: boolean;
   close(options?: { timeoutMs?: number }): Promise<void>;

@@ -4,9 +4,38 @@
  */
 
 export { isCertainlyNotAccepted } from '../errors.js';
-export type { DeliveryStatus, FinalStatus, JobError, JobMeta, JobStatus, PendingStatus, Priority } from '../job.js';
-export { DELIVERY_STATUSES, FINAL_STATUSES, JOB_STATUSES, PENDING_STATUSES, PRIORITIES } from '../job.js';
+export type {
+  Category,
+  DeliveryStatus,
+  FinalStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  PendingStatus,
+  Priority,
+  SkipReason,
+} from '../job.js';
+export {
+  CATEGORIES,
+  DELIVERY_STATUSES,
+  defaultCategory,
+  FINAL_STATUSES,
+  JOB_STATUSES,
+  PENDING_STATUSES,
+  PRIORITIES,
+  SKIP_REASONS,
+} from '../job.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
+export { MemoryPeopleStore } from '../people/memory-store.js';
+export {
+  PEOPLE_WINDOW_MS,
+  type PeopleCounts,
+  type PeopleStore,
+  type PersonState,
+  SUPPRESSION_SCOPES,
+  type Suppression,
+  type SuppressionScope,
+} from '../people/store.js';
 export { type LaneGateChange, type LaneGateState, LaneGates, type LaneHold, type QueueGates } from './lane-gates.js';
 export {
   BACKOFF_MAX_MS,
@@ -14,8 +43,6 @@ export {
   DEFAULT_MAX_AGE_MS,
   deadlineFor,
   expiredError,
-  freesKeys,
-  isFinal,
   isTokenRejected,
   outcomeOfFailure,
   retryRefusal,
@@ -24,6 +51,21 @@ export {
 export type { LineOptions } from './line.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './memory-queue.js';
 export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
+export {
+  allows,
+  freesKeys,
+  isFinal,
+  KEYS_AFTER,
+  type KeyRule,
+  LIFECYCLE_EVENTS,
+  type LifecycleEvent,
+  NOT_ACCEPTED,
+  type NoJob,
+  nextStatus,
+  statusesFor,
+  TRANSITIONS,
+  type Transition,
+} from './transitions.js';
 export type {
   ActiveJob,
   AddResult,

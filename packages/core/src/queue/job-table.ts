@@ -1,6 +1,9 @@
 import type { OutgoingMessage } from '../client/message.js';
+import { defaultCategory } from '../job.js';
 import { decodeId, encodeId, random48 } from '../util/ids.js';
 import {
+  CATEGORIES,
+  type Category,
   type DeliveryStatus,
   JOB_STATUSES,
   type JobError,
@@ -10,6 +13,8 @@ import {
   type NewJob,
   PRIORITIES,
   type Priority,
+  SKIP_REASONS,
+  type SkipReason,
 } from './types.js';
 
 /*
@@ -31,6 +36,10 @@ const PRIORITY_CODE = Object.fromEntries(PRIORITIES.map((priority, code) => [pri
   Priority,
   number
 >;
+
+// One byte per slot beside the state word (which is full): the category, and why a job was skipped.
+const MARKETING = 1;
+const REASON_SHIFT = 1; // 0: none, else 1 + its index in SKIP_REASONS
 
 /** Where a job waits: nowhere (running or finished), in its lane, or on the timer. */
 export type Place = typeof NOWHERE | typeof IN_LANE | typeof ON_TIMER;
@@ -90,6 +99,8 @@ export class JobTable {
   #nonce = new Float64Array(0);
   /** NaN: absent, or kept as text in `Rare.phone`. */
   #phone = new Float64Array(0);
+  /** Category and skip reason (see MARKETING, REASON_SHIFT). */
+  #extra = new Uint8Array(0);
   // Reference columns grow by push, in step with `#top`.
   readonly #ruleId: (string | undefined)[] = [];
   /** The text (or file) to send; dropped once the job can never be sent again. */
@@ -115,12 +126,18 @@ export class JobTable {
     this.#createdAt[slot] = now;
     this.#updatedAt[slot] = now;
     this.#deadline[slot] = job.deadline;
-    this.#sendAt[slot] = job.sendAt ?? Number.NaN;
+    // A sendAt already past is no schedule: the job was due at once.
+    this.#sendAt[slot] = job.sendAt !== undefined && job.sendAt > now ? job.sendAt : Number.NaN;
     this.#keysUntil[slot] = job.keys.length > 0 ? now + job.keyTtlMs : Number.NaN;
     this.#nonce[slot] = random48();
-    const digits = message !== undefined && DIGITS.test(message.phone);
-    this.#phone[slot] = digits ? Number(message.phone) : Number.NaN;
-    const textPhone = message !== undefined && !digits ? message.phone : undefined;
+    // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.
+    const phone = job.message.phone === '' ? undefined : job.message.phone;
+    const digits = phone !== undefined && DIGITS.test(phone);
+    this.#phone[slot] = digits ? Number(phone) : Number.NaN;
+    const textPhone = phone !== undefined && !digits ? phone : undefined;
+    const reason = job.skipped ? (job.reason ?? 'when') : undefined;
+    const category = job.category ?? defaultCategory(job.priority);
+    this.#extra[slot] = (category === 'marketing' ? MARKETING : 0) | reasonCode(reason);
     const replaceKey = job.skipped ? undefined : job.replaceKey;
     let rare: Rare | undefined;
     if (textPhone !== undefined || job.notAfter !== undefined || replaceKey !== undefined || job.meta !== undefined) {
@@ -219,6 +236,19 @@ export class JobTable {
 
   quiet(slot: number): boolean {
     return ((this.#state[slot] as number) & QUIET) !== 0;
+  }
+
+  category(slot: number): Category {
+    return CATEGORIES[(this.#extra[slot] as number) & MARKETING] as Category;
+  }
+
+  reason(slot: number): SkipReason | undefined {
+    const code = (this.#extra[slot] as number) >> REASON_SHIFT;
+    return code === 0 ? undefined : SKIP_REASONS[code - 1];
+  }
+
+  setReason(slot: number, reason: SkipReason): void {
+    this.#extra[slot] = ((this.#extra[slot] as number) & MARKETING) | reasonCode(reason);
   }
 
   attempts(slot: number): number {
@@ -325,12 +355,15 @@ export class JobTable {
       id: this.id(slot),
       status: this.status(slot),
       priority: this.priority(slot),
+      category: this.category(slot),
       attempts: this.#attempts[slot] as number,
       createdAt: this.#createdAt[slot] as number,
       updatedAt: this.#updatedAt[slot] as number,
     } as JobRecord;
     const ruleId = this.#ruleId[slot];
     if (ruleId !== undefined) record.ruleId = ruleId;
+    const reason = this.reason(slot);
+    if (reason !== undefined) record.reason = reason;
     const phone = this.#phoneOf(slot);
     if (phone !== undefined) record.phone = phone;
     const rare = this.#rare[slot];
@@ -408,11 +441,16 @@ export class JobTable {
     this.#keysUntil = resized(this.#keysUntil, capacity);
     this.#nonce = resized(this.#nonce, capacity);
     this.#phone = resized(this.#phone, capacity);
+    this.#extra = resized(this.#extra, capacity);
     this.#capacity = capacity;
   }
 }
 
-function resized<A extends Uint32Array | Float64Array>(column: A, capacity: number): A {
+function reasonCode(reason: SkipReason | undefined): number {
+  return reason === undefined ? 0 : (SKIP_REASONS.indexOf(reason) + 1) << REASON_SHIFT;
+}
+
+function resized<A extends Uint8Array | Uint32Array | Float64Array>(column: A, capacity: number): A {
   const next = new (column.constructor as new (length: number) => A)(capacity);
   next.set(column.subarray(0, Math.min(column.length, capacity)));
   return next;

@@ -29,6 +29,11 @@ export interface JobWorkerContext {
   quietHours: QuietCalendar | undefined;
   backoff: Backoff;
   onAttempt: (event: AttemptEvent) => void;
+  /**
+   * Asked just before each request is written: an outcome ends or holds the job instead (a phone
+   * suppressed since the job was queued ends it `skipped`); undefined lets it go.
+   */
+  beforeSend?: (job: ActiveJob) => JobOutcome | undefined | Promise<JobOutcome | undefined>;
 }
 
 /** Thrown from the attempt hook when the job may not be written after all; nothing was sent. */
@@ -44,7 +49,7 @@ class NotNow extends Error {
  * lifecycle decides what the answer means.
  */
 export function createJobWorker(context: JobWorkerContext): (job: ActiveJob) => Promise<JobOutcome> {
-  const { client, line, quietHours, backoff, onAttempt } = context;
+  const { client, line, quietHours, backoff, onAttempt, beforeSend } = context;
 
   return async (job) => {
     const waitFrom = Date.now();
@@ -65,6 +70,10 @@ export function createJobWorker(context: JobWorkerContext): (job: ActiveJob) => 
         const late = checkTime(job, Date.now(), quietHours);
         if (late) throw new NotNow(late);
         if (line.state === 'down') throw new NotNow({ status: 'released' });
+        if (beforeSend) {
+          const held = await beforeSend(job);
+          if (held) throw new NotNow(held);
+        }
         await job.markAttempt();
         attempted = true;
         writtenAt = performance.now();

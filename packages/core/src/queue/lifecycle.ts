@@ -1,10 +1,12 @@
 import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
 import { backoffMs as backoffWithJitter } from '../util/backoff.js';
-import type { JobError, JobOutcome, JobRecord, JobStatus } from './types.js';
+import { allows } from './transitions.js';
+import type { JobError, JobOutcome, JobRecord } from './types.js';
 
 /*
- * The job lifecycle, written once for every queue: which outcome an attempt leads to, when a job
- * expires, and which endings free its keys. Queues store what these functions decide.
+ * The job lifecycle's decisions, written once for every queue: which outcome an attempt leads to
+ * and when a job expires. Which moves are allowed, and which endings free keys, is the table in
+ * `queue/transitions.ts`. Queues store what these decide.
  */
 
 /** A not-accepted attempt waits this long before the next, doubling per attempt up to the cap. */
@@ -84,27 +86,13 @@ export function outcomeOfFailure(
   return { status: 'retry', at, error: jobError };
 }
 
-/** Whether an ending proves the message was never accepted, so its keys may make a new job. */
-export function freesKeys(status: JobStatus, error: JobError | undefined): boolean {
-  if (status === 'cancelled') return true;
-  if (status === 'expired') return error?.code !== 'AMBIGUOUS';
-  if (status !== 'failed' || error === undefined) return false;
-  if (error.code === 'NETWORK' || error.code === 'TIMEOUT' || error.code === 'RATE_LIMITED') return true;
-  if (error.code === 'CLOSED') return true;
-  return error.code === 'HTTP' && (error.status === 502 || error.status === 503 || error.status === 504);
-}
-
 /** Whether `retry()` may put this job back in line. */
 export function retryRefusal(record: JobRecord, ambiguous: boolean): string | undefined {
-  if (record.status !== 'failed' && record.status !== 'expired') {
+  if (!allows(record.status, 'requeue')) {
     return `Only a failed or expired job can be retried; this one is ${record.status}`;
   }
-  if (record.error.code === 'AMBIGUOUS' && !ambiguous) {
+  if (record.error?.code === 'AMBIGUOUS' && !ambiguous) {
     return 'This job may have been delivered (AMBIGUOUS): retry it with { ambiguous: true } to send it again';
   }
   return undefined;
-}
-
-export function isFinal(status: JobStatus): boolean {
-  return status !== 'scheduled' && status !== 'queued' && status !== 'sending';
 }

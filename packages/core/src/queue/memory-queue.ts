@@ -5,14 +5,15 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { QueueFullError } from '../errors.js';
+import { ClosedError, JobStateError, OlchatError, QueueFullError } from '../errors.js';
 import { NumberFifo } from '../util/fifo.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
 import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
-import { expiredError, freesKeys, isFinal } from './lifecycle.js';
+import { expiredError } from './lifecycle.js';
 import { Scheduler } from './scheduler.js';
 import { TopRecent } from './top-recent.js';
+import { allows, freesKeys, isFinal } from './transitions.js';
 import type {
   ActiveJob,
   AddResult,
@@ -94,18 +95,22 @@ export class MemoryQueue implements JobQueue {
   }
 
   async add(newJob: NewJob): Promise<AddResult> {
+    if (this.#closing) throw new ClosedError('The queue is closed');
     const now = Date.now();
     this.#expire(now);
     const table = this.#table;
     const hit = this.#findKey(newJob.keys, now);
     if (hit >= 0) return { record: table.record(hit), created: false };
-    if (!newJob.skipped && this.#pending() >= this.#maxQueued) {
+    // A skipped job replaces nothing; a job it replaces leaves room for it.
+    let replaced =
+      newJob.skipped || newJob.replaceKey === undefined ? -1 : (this.#replaceKeys.get(newJob.replaceKey) ?? -1);
+    if (replaced >= 0 && !allows(table.status(replaced), 'cancel')) replaced = -1;
+    if (!newJob.skipped && this.#pending() - (replaced >= 0 ? 1 : 0) >= this.#maxQueued) {
       throw new QueueFullError(
         `The queue already holds ${this.#maxQueued} unfinished messages; nothing was queued`,
         RETRY_WHEN_FULL_MS,
       );
     }
-    const replaced = newJob.replaceKey === undefined ? undefined : this.#replaceKeys.get(newJob.replaceKey);
     const dueAt = newJob.sendAt !== undefined && newJob.sendAt > now ? Math.min(newJob.sendAt, newJob.deadline) : 0;
     const status = newJob.skipped ? 'skipped' : dueAt > 0 ? 'scheduled' : 'queued';
     const slot = table.add(newJob, status, now);
@@ -115,12 +120,9 @@ export class MemoryQueue implements JobQueue {
       this.#keyOrder.push(table.handle(slot));
     }
     let replacedRecord: JobRecord | undefined;
-    if (replaced !== undefined) {
-      const replacedStatus = table.status(replaced);
-      if (replacedStatus === 'scheduled' || replacedStatus === 'queued') {
-        this.#end(replaced, 'cancelled', undefined);
-        replacedRecord = table.record(replaced);
-      }
+    if (replaced >= 0) {
+      this.#end(replaced, 'cancelled', undefined);
+      replacedRecord = table.record(replaced);
     }
     const replaceKey = table.replaceKey(slot);
     if (replaceKey !== undefined) this.#replaceKeys.set(replaceKey, slot);
@@ -153,9 +155,7 @@ export class MemoryQueue implements JobQueue {
   async cancel(target: CancelTarget): Promise<JobRecord | undefined> {
     const slot =
       typeof target === 'string' ? this.#table.slotOfId(target) : (this.#replaceKeys.get(target.replaceKey) ?? -1);
-    if (slot < 0) return undefined;
-    const status = this.#table.status(slot);
-    if (status !== 'scheduled' && status !== 'queued') return undefined;
+    if (slot < 0 || !allows(this.#table.status(slot), 'cancel')) return undefined;
     this.#end(slot, 'cancelled', undefined);
     return this.#table.record(slot);
   }
@@ -184,15 +184,18 @@ export class MemoryQueue implements JobQueue {
     const slot = table.slotOfId(id);
     if (slot < 0) return undefined;
     const status = table.status(slot);
-    if ((status !== 'failed' && status !== 'expired') || !table.hasMessage(slot)) return undefined;
+    if (!allows(status, 'requeue') || !table.hasMessage(slot)) return undefined;
     if (this.#pending() >= this.#maxQueued) {
       throw new QueueFullError(`The queue already holds ${this.#maxQueued} unfinished messages`, RETRY_WHEN_FULL_MS);
     }
-    this.#counts[status]--;
+    const now = Date.now();
+    // A retried job no longer counts as failed (or expired): it is pending again.
+    this.#counts[status as 'failed' | 'expired']--;
     table.setStatus(slot, 'queued');
     table.setDeadline(slot, deadline);
-    table.setUpdatedAt(slot, Date.now());
+    table.setUpdatedAt(slot, now);
     this.#counts.queued++;
+    this.#takeKeysBack(slot, now);
     this.#enter(slot, false);
     this.#pump();
     return table.record(slot);
@@ -206,7 +209,8 @@ export class MemoryQueue implements JobQueue {
   ): Promise<JobRecord | undefined> {
     const slot = this.#table.slotOfId(id);
     if (slot < 0) return undefined;
-    this.#table.setDelivery(slot, delivery, checkedAt, raw);
+    // Only a sent message has a delivery to speak of.
+    if (this.#table.status(slot) === 'sent') this.#table.setDelivery(slot, delivery, checkedAt, raw);
     return this.#table.record(slot);
   }
 
@@ -260,7 +264,8 @@ export class MemoryQueue implements JobQueue {
         // whatever is still waiting cannot be sent by this process.
         this.#abort.abort(new Error('The queue closed before this job finished'));
         this.#failWaiting();
-        // No worker may be left to say so (a held lane's jobs wait without one): look now.
+        // Only jobs on the timer (one waiting out a backoff) or in a held lane may have held it up:
+        // no worker is left to say so, so look now.
         this.#pump();
         await drained;
       }
@@ -344,6 +349,7 @@ export class MemoryQueue implements JobQueue {
   #pump(): void {
     const options = this.#options;
     const table = this.#table;
+    let now = 0;
     while (options && !this.#abort.signal.aborted && this.#running < options.concurrency) {
       const handle = this.#lanes.shift();
       if (handle === undefined) break;
@@ -351,6 +357,12 @@ export class MemoryQueue implements JobQueue {
       // Cancelled, expired, gone or moved.
       if (slot < 0 || table.place(slot) !== IN_LANE || table.status(slot) !== 'queued') continue;
       table.setPlace(slot, NOWHERE);
+      now ||= Date.now();
+      if (table.deadline(slot) <= now) {
+        // It waited past its deadline: it is not worked any more (the sweep may not have come by).
+        this.#end(slot, 'expired', expiredError(table.error(slot)));
+        continue;
+      }
       this.#running++;
       void this.#work(handle, options);
     }
@@ -375,8 +387,12 @@ export class MemoryQueue implements JobQueue {
     const slot = this.#table.slotOf(handle);
     const status = slot < 0 ? undefined : this.#table.status(slot);
     // A job cancelled (or expired by a sweep) while the worker held it keeps that ending.
-    if (status === 'queued' || status === 'sending') {
-      const final = outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'expired';
+    if (status !== undefined && allows(status, outcome.status)) {
+      const final =
+        outcome.status === 'sent' ||
+        outcome.status === 'failed' ||
+        outcome.status === 'expired' ||
+        outcome.status === 'skipped';
       // Closing and out of time: a job given back cannot wait for a later turn in this process.
       if (!final && this.#abort.signal.aborted) this.#end(slot, 'failed', CLOSED_ERROR);
       else this.#apply(slot, outcome);
@@ -391,15 +407,17 @@ export class MemoryQueue implements JobQueue {
       id: table.id(slot),
       message: table.message(slot),
       priority: table.priority(slot),
+      category: table.category(slot),
       attempts: table.attempts(slot),
       deadline: table.deadline(slot),
       quiet: table.quiet(slot),
       signal,
       markAttempt: async () => {
         const current = table.slotOf(handle);
-        const status = current < 0 ? 'forgotten' : table.status(current);
-        if (status !== 'queued' && status !== 'sending') {
-          throw new Error(`Not sent: the job was ${status} before its turn`);
+        const status = current < 0 ? undefined : table.status(current);
+        if (status === undefined || !allows(status, 'attempt')) {
+          if (status === 'cancelled') throw new OlchatError('CANCELLED', 'The job was cancelled; not sent');
+          throw new JobStateError(`Not sent: the job was ${status ?? 'forgotten'} before its turn`);
         }
         if (status === 'queued') {
           this.#counts.queued--;
@@ -435,6 +453,11 @@ export class MemoryQueue implements JobQueue {
       case 'expired':
         this.#end(slot, outcome.status, outcome.error);
         return;
+      case 'skipped':
+        // Never attempted (its phone was suppressed meanwhile): it ends as a trigger-time skip would.
+        table.setReason(slot, outcome.reason);
+        this.#end(slot, 'skipped', undefined);
+        return;
       case 'retry':
         this.#toWaiting(slot, 'queued', outcome.error);
         table.setRetryAt(slot, outcome.at);
@@ -464,11 +487,15 @@ export class MemoryQueue implements JobQueue {
   }
 
   /** Ends a pending job: counts, keys, the record's history, and the worker if one holds it. */
-  #end(slot: number, status: 'sent' | 'failed' | 'expired' | 'cancelled', error: JobError | undefined): void {
+  #end(
+    slot: number,
+    status: 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped',
+    error: JobError | undefined,
+  ): void {
     const table = this.#table;
     const now = Date.now();
     this.#counts[table.status(slot) as 'scheduled' | 'queued' | 'sending']--;
-    this.#counts[status]++;
+    if (status !== 'skipped') this.#counts[status]++; // stats() does not count skipped jobs
     table.setStatus(slot, status);
     table.setError(slot, error);
     table.setUpdatedAt(slot, now);
@@ -477,7 +504,8 @@ export class MemoryQueue implements JobQueue {
     if (freesKeys(status, error)) this.#forgetKeys(slot);
     table.setPlace(slot, NOWHERE);
     this.#held.get(table.handle(slot))?.abort(new Error(`The job was ${status}`));
-    if (status !== 'failed' && status !== 'expired') table.dropMessage(slot);
+    // Only a job that may be retried keeps its message.
+    if (!allows(status, 'requeue')) table.dropMessage(slot);
     this.#markFinished(slot, now);
     try {
       this.#options?.onFinished(table.record(slot));
@@ -497,6 +525,24 @@ export class MemoryQueue implements JobQueue {
     const keys = this.#table.keys(slot);
     if (typeof keys === 'string') this.#keys.deleteIf(keys, slot);
     else if (keys !== undefined) for (const key of keys) this.#keys.deleteIf(key, slot);
+  }
+
+  /** After a requeue: the keys its ending freed point at it again, where no newer job took them meanwhile. */
+  #takeKeysBack(slot: number, now: number): void {
+    const table = this.#table;
+    const keys = table.keys(slot);
+    if (keys === undefined || !(table.keysUntil(slot) > now)) return;
+    let taken = false;
+    const list = typeof keys === 'string' ? [keys] : keys;
+    for (let index = 0; index < list.length; index++) {
+      const key = list[index] as string;
+      const holder = this.#keys.get(key);
+      if (holder === slot || (holder >= 0 && table.keysUntil(holder) > now)) continue;
+      this.#keys.set(key, slot, index);
+      taken = true;
+    }
+    // The key expiry line may have let go of this job already (over `maxKeys`): it forgets them again.
+    if (taken) this.#keyOrder.push(table.handle(slot));
   }
 
   #holdsKey(slot: number): boolean {

@@ -1,9 +1,11 @@
 import type { OutgoingMessage } from '../client/message.js';
-import type { DeliveryStatus, JobError, JobMeta, JobStatus, Priority } from '../job.js';
+import type { Category, DeliveryStatus, JobError, JobMeta, JobStatus, Priority, SkipReason } from '../job.js';
+import type { PeopleStore } from '../people/store.js';
 import type { LaneGateChange, QueueGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
 
 export type {
+  Category,
   DeliveryStatus,
   FinalStatus,
   JobError,
@@ -11,15 +13,28 @@ export type {
   JobStatus,
   PendingStatus,
   Priority,
+  SkipReason,
 } from '../job.js';
-export { DELIVERY_STATUSES, FINAL_STATUSES, JOB_STATUSES, PENDING_STATUSES, PRIORITIES } from '../job.js';
+export {
+  CATEGORIES,
+  DELIVERY_STATUSES,
+  FINAL_STATUSES,
+  JOB_STATUSES,
+  PENDING_STATUSES,
+  PRIORITIES,
+  SKIP_REASONS,
+} from '../job.js';
 
 interface JobRecordFields {
   id: string;
   ruleId?: string;
-  /** The recipient (absent on a `skipped` job: its recipient was never worked out). */
+  /** The recipient (absent on a job skipped by `when()`: its recipient was never worked out). */
   phone?: string;
   priority: Priority;
+  /** What the message is for: opt-outs of `marketing` hold back only marketing. */
+  category: Category;
+  /** Why a `skipped` job was skipped. */
+  reason?: SkipReason;
   /** Requests written for this job so far. */
   attempts: number;
   messageId?: string;
@@ -44,6 +59,10 @@ export type JobRecord =
   | (JobRecordFields & { status: 'failed' | 'expired'; error: JobError })
   | (JobRecordFields & { status: Exclude<JobStatus, 'failed' | 'expired'> });
 
+/**
+ * Unfinished jobs by status, and how many jobs ended each way since the queue began (a job put
+ * back by `requeue()` leaves its ending's count).
+ */
 export interface JobStats {
   scheduled: number;
   queued: number;
@@ -57,12 +76,16 @@ export interface JobStats {
 export interface NewJob {
   ruleId?: string;
   message: OutgoingMessage;
-  /** A job that is recorded as finished at once and never worked (`when` said no). */
+  /** A job that is recorded as finished at once and never worked (`when` said no, the phone is suppressed). */
   skipped?: boolean;
+  /** Why it is skipped (with `skipped`; default `'when'`). */
+  reason?: SkipReason;
   /** Namespaced keys: the same key within `keyTtlMs` returns the first job instead of adding one. */
   keys: string[];
   keyTtlMs: number;
   priority: Priority;
+  /** Default: `defaultCategory(priority)` (`marketing` for `low`). */
+  category?: Category;
   /** When the job may join its lane (already moved past quiet hours). Absent or past: now. */
   sendAt?: number;
   /** The app's deadline, as given (kept on the record). */
@@ -90,6 +113,7 @@ export interface ActiveJob {
   readonly ruleId?: string;
   readonly message: OutgoingMessage;
   readonly priority: Priority;
+  readonly category: Category;
   /** Requests written for this job before this pickup. */
   readonly attempts: number;
   /** The last attempt's error, reported again if the job expires without another. */
@@ -109,7 +133,7 @@ export interface ActiveJob {
 
 /**
  * What became of one pickup. The worker decides (see `lifecycle.ts`); the queue only stores it.
- * - `sent`, `failed`, `expired`: final.
+ * - `sent`, `failed`, `expired`, `skipped` (never attempted: its phone was suppressed meanwhile): final.
  * - `retry`: certainly not accepted; back to its lane at `at` (status `queued`, `error` kept).
  * - `deferred`: quiet hours; `scheduled` until `until`.
  * - `released`: never attempted (the line is down, the queue is closing): back at the head of its lane.
@@ -118,6 +142,7 @@ export type JobOutcome =
   | { status: 'sent'; messageId?: string }
   | { status: 'failed'; error: JobError }
   | { status: 'expired'; error: JobError }
+  | { status: 'skipped'; reason: SkipReason }
   | { status: 'retry'; at: number; error: JobError }
   | { status: 'deferred'; until: number }
   | { status: 'released' };
@@ -157,9 +182,15 @@ export interface ListOptions {
 /**
  * What a notifier needs of a queue. The in-memory queue is the default; `@olchat-kit/redis`
  * provides a durable one. Adding persists the job before it resolves; keys are checked and
- * set atomically with the add.
+ * set atomically with the add. Every status change follows the table in `transitions.ts`; the
+ * queue conformance suite (test/queue-conformance) holds both queues to it.
  */
 export interface JobQueue {
+  /**
+   * Shared by several processes (the Redis queue): the notifier then needs the app's `secret`, so
+   * every process keys phones alike. A process-local queue leaves it unset.
+   */
+  readonly shared?: boolean;
   /** Rejects with `QueueFullError` when `maxQueued` jobs are already unfinished. */
   add(job: NewJob): Promise<AddResult>;
   get(id: string): Promise<JobRecord | undefined>;
@@ -175,7 +206,9 @@ export interface JobQueue {
   cancelMany(filter: CancelFilter): Promise<number>;
   /**
    * Puts a `failed` or `expired` job back in its lane with a new deadline; the record as queued,
-   * or undefined when the job is unknown or not in one of those states.
+   * or undefined when the job is unknown or not in one of those states. The keys its ending freed
+   * point at it again where no newer job took them; it leaves its ending's count in `stats()`.
+   * Rejects with `QueueFullError` when `maxQueued` jobs are already unfinished.
    */
   requeue(id: string, deadline: number): Promise<JobRecord | undefined>;
   /** Records what the vendor said of a sent job's delivery (`delivery` undefined: no news, only the check). */
@@ -205,4 +238,9 @@ export interface JobQueue {
    * notifier changes its gates itself (they live in its process).
    */
   updateGates?(change: LaneGateChange): Promise<boolean>;
+  /**
+   * Where this queue keeps contact memory, suppressions and reply counts, shared by every process
+   * on it (the Redis queue); without it the notifier keeps them in memory.
+   */
+  peopleStore?(): PeopleStore;
 }

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { type JobMeta, PRIORITIES, type Priority, type TimeInput } from '../job.js';
+import { CATEGORIES, type Category, type JobMeta, PRIORITIES, type Priority, type TimeInput } from '../job.js';
 import { checkOneOf } from '../util/validate.js';
 
 export const MAX_KEY_LENGTH = 256;
@@ -20,6 +20,11 @@ export function toTime(value: unknown, path: string): number | undefined {
 export function toPriority(value: unknown, path: string): Priority | undefined {
   if (value === undefined) return undefined;
   return checkOneOf(value, PRIORITIES, path);
+}
+
+export function toCategory(value: unknown, path: string): Category | undefined {
+  if (value === undefined) return undefined;
+  return checkOneOf(value, CATEGORIES, path);
 }
 
 export function toKey(value: unknown, path: string): string | undefined {

@@ -6,12 +6,15 @@
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { findShortLink, SHORT_LINKS_POLICIES, type ShortLinksPolicy } from '../guard/short-links.js';
-import type { Priority } from '../job.js';
+import { CATEGORIES, type Category, type Priority } from '../job.js';
 import { defaultTimeZone, normalizePhone } from '../phone.js';
+import { russianOf, withRussian } from '../util/russian-issues.js';
 import { checkOneOf } from '../util/validate.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
+import { russianSchemaIssue } from './schema-issues-ru.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup, type RenderContext } from './template.js';
+import type { CheckedTemplates } from './template-types.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
 type Input<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : Record<string, unknown>;
@@ -51,6 +54,11 @@ export interface RuleDefinition<Id extends string = string, S extends StandardSc
    * (a link the app does not control). Default `'refuse'`.
    */
   shortLinks?: ShortLinksPolicy;
+  /**
+   * What its messages are for: an opt-out of `marketing` holds back only marketing. Default:
+   * `marketing` when the job's priority is `low`, else `transactional`.
+   */
+  category?: Category;
 }
 
 export interface Rule<
@@ -83,6 +91,8 @@ export interface PreparedMessage {
   quietHours?: boolean;
   /** The rule lets short links through (`shortLinks: 'allow'`). */
   shortLinks?: 'allow';
+  /** The rule's category; undefined: the default for the job's priority. */
+  category?: Category;
 }
 
 /** A rule of any input schema, as a notifier holds them. */
@@ -94,13 +104,21 @@ export type RuleInput<R> = R extends Rule<string, infer S> ? Input<S> : never;
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export function defineRule<const Id extends string, S extends StandardSchemaV1 | undefined = undefined>(
-  definition: RuleDefinition<Id, S>,
-): Rule<Id, S> {
+/**
+ * A rule. With a schema, its templates are read against the schema's output type when the rule
+ * compiles: `{{nmae}}` is a type error, as it is a `ValidationError` here at run time.
+ */
+export function defineRule<
+  const Id extends string,
+  S extends StandardSchemaV1 | undefined = undefined,
+  Text extends string = string,
+  Url extends string = string,
+  Caption extends string = string,
+>(definition: RuleDefinition<Id, S> & CheckedTemplates<Output<S>, Text, Url, Caption>): Rule<Id, S> {
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
   const { id, input, to, text, file, sendToImol = false, when, dedupeKey, sendAt, notAfter, replaceKey } = definition;
-  const { priority, quietHours, shortLinks = 'refuse' } = definition;
+  const { priority, quietHours, category, shortLinks = 'refuse' } = definition;
   if (typeof id !== 'string' || !RULE_ID.test(id)) {
     throw new ValidationError(`Rule id must be 1–128 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})`, [
       { path: 'id', message: 'Bad rule id' },
@@ -134,6 +152,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       ]);
   }
   toPriority(priority, `${where}: priority`);
+  if (category !== undefined) checkOneOf(category, CATEGORIES, `${where}: category`);
   if (quietHours !== undefined && typeof quietHours !== 'boolean')
     throw new ValidationError(`${where}: quietHours must be a boolean`, [
       { path: 'quietHours', message: 'Expected a boolean' },
@@ -161,16 +180,17 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
   async function validate(data: unknown): Promise<Output<S>> {
     if (input === undefined) {
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-        throw new ValidationError(`${where}: data must be an object`, [{ path: '', message: 'Expected an object' }]);
+        throw new ValidationError(`${where}: data must be an object`, [
+          withRussian({ path: '', message: 'Expected an object' }, 'Заполните форму'),
+        ]);
       }
       return data as Output<S>;
     }
     const result = await (input as StandardSchemaV1)['~standard'].validate(data);
     if (result.issues) {
-      const issues: ValidationIssue[] = result.issues.map((issue) => ({
-        path: issuePath(issue),
-        message: issue.message,
-      }));
+      const issues: ValidationIssue[] = result.issues.map((issue) =>
+        withRussian({ path: issuePath(issue), message: issue.message }, russianSchemaIssue(issue, data)),
+      );
       throw new ValidationError(
         `${where}: invalid input: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
         issues,
@@ -183,13 +203,17 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
     const raw = typeof to === 'function' ? to(data) : lookup(data, recipientPath as string[]);
     const path = typeof to === 'string' ? to : 'to';
     if (raw === undefined || raw === null || raw === '') {
-      throw new ValidationError(`${where}: no recipient phone`, [{ path, message: 'Required' }]);
+      throw new ValidationError(`${where}: no recipient phone`, [
+        withRussian({ path, message: 'Required' }, 'Укажите номер телефона'),
+      ]);
     }
     try {
       return normalizePhone(raw);
     } catch (error) {
+      const cause = (error as ValidationError).issues[0];
+      const issue = { path, message: cause?.message ?? 'Invalid phone' };
       throw new ValidationError(`${where}: ${(error as Error).message}`, [
-        { path, message: (error as ValidationError).issues[0]?.message ?? 'Invalid phone' },
+        withRussian(issue, (cause && russianOf(cause)) ?? 'Введите номер телефона'),
       ]);
     }
   }
@@ -207,7 +231,10 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
     if (out.length > max)
       throw new ValidationError(`${where}: ${path} renders longer than ${max} characters`, [
-        { path, message: `At most ${max} characters` },
+        withRussian(
+          { path, message: `At most ${max} characters` },
+          `Сообщение длиннее ${max} символов: сократите текст`,
+        ),
       ]);
     return out;
   }
@@ -261,6 +288,7 @@ export function defineRule<const Id extends string, S extends StandardSchemaV1 |
       if (priority !== undefined) prepared.priority = priority;
       if (quietHours !== undefined) prepared.quietHours = quietHours;
       if (shortLinks === 'allow') prepared.shortLinks = 'allow';
+      if (category !== undefined) prepared.category = category;
       return prepared;
     },
   };

@@ -1,6 +1,7 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { type DateValue, MAX_EPOCH_MS, parseIsoDate } from '../util/iso-date.js';
 import { ownCopy } from '../util/own-string.js';
+import { withRussian } from '../util/russian-issues.js';
 
 /**
  * `{{field}}` and `{{nested.field}}` templates, plus three fixed date formats:
@@ -136,14 +137,13 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
   function missingError(data: unknown, missing: readonly string[], renderWhere: string): ValidationError {
     return new ValidationError(
       `${renderWhere}: no value for ${missing.map((f) => `{{${f}}}`).join(', ')}`,
-      missing.map((field) => ({
-        path: field,
+      missing.map((field) =>
         // A Date in a plain placeholder is the likely slip once a schema coerces dates: say what to write.
-        message:
-          ownValue(data, field.split('.')) instanceof Date
-            ? `A date: write {{${field}|date}}, {{${field}|time}} or {{${field}|datetime}}`
-            : `Required by the ${renderWhere} template`,
-      })),
+        // That one is the developer's to fix; an empty field is the customer's, so it is said in Russian too.
+        ownValue(data, field.split('.')) instanceof Date
+          ? { path: field, message: `A date: write {{${field}|date}}, {{${field}|time}} or {{${field}|datetime}}` }
+          : withRussian({ path: field, message: `Required by the ${renderWhere} template` }, 'Заполните это поле'),
+      ),
     );
   }
 
@@ -151,7 +151,7 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
     if (notDates.length === 0) return missingError(data, missing, renderWhere);
     const issues: ValidationIssue[] = [
       ...(missing.length > 0 ? missingError(data, missing, renderWhere).issues : []),
-      ...notDates.map((field) => ({ path: field, message: NOT_A_DATE })),
+      ...notDates.map((field) => withRussian({ path: field, message: NOT_A_DATE }, 'Введите дату')),
     ];
     return new ValidationError(
       `${renderWhere}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,

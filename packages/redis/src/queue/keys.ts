@@ -14,6 +14,7 @@
  * - `stats`         totals of finished jobs by status
  * - `gates`         lane pauses and the line's flag, shared by every process (shared-gates.ts)
  * - `parked:<lane>` BullMQ ids of jobs parked while their lane was held, to promote when it opens
+ * - `pp:…`          contact memory, suppressions and reply counts, by phone key (see people-store.ts)
  * The scripts build these names from `base` themselves (see scripts/prelude.ts).
  */
 export class QueueKeys {

@@ -1,8 +1,13 @@
 import type { DeliveryStatus, JobError, JobRecord, JobStatus, OutgoingMessage, Priority } from '@olchat-kit/core';
 import {
+  CATEGORIES,
+  type Category,
   DELIVERY_STATUSES as DELIVERIES,
+  defaultCategory,
   type NewJob,
   PRIORITIES,
+  SKIP_REASONS,
+  type SkipReason,
   JOB_STATUSES as STATUSES,
 } from '@olchat-kit/core/queue';
 
@@ -33,6 +38,8 @@ export function newJobFields(id: string, job: NewJob, now: number, deadline: num
     id,
     'priority',
     job.priority,
+    'category',
+    job.category ?? defaultCategory(job.priority),
     'attempts',
     0,
     'createdAt',
@@ -56,10 +63,10 @@ export function newJobFields(id: string, job: NewJob, now: number, deadline: num
   optional('notAfter', job.notAfter);
   optional('replaceKey', job.replaceKey);
   optional('meta', job.meta === undefined ? undefined : JSON.stringify(job.meta));
-  if (!job.skipped) {
-    optional('phone', job.message.phone);
-    optional('kind', 'file' in job.message ? 'file' : 'text');
-  }
+  // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.
+  optional('phone', job.message.phone);
+  if (job.skipped) optional('reason', job.reason ?? 'when');
+  else optional('kind', 'file' in job.message ? 'file' : 'text');
   return fields;
 }
 
@@ -73,15 +80,22 @@ export function toRecord(fields: Fields, now = Date.now()): JobRecord | undefine
   let status = STATUSES.includes(fields.status as JobStatus) ? (fields.status as JobStatus) : 'queued';
   const sendAt = toNumber(fields.sendAt);
   if (status === 'scheduled' && (sendAt === undefined || sendAt <= now)) status = 'queued';
+  const priority = PRIORITIES.includes(fields.priority as Priority) ? (fields.priority as Priority) : 'normal';
   const record = {
     id,
     status,
-    priority: PRIORITIES.includes(fields.priority as Priority) ? (fields.priority as Priority) : 'normal',
+    priority,
+    // A record stored before categories existed gets its priority's default.
+    category: CATEGORIES.includes(fields.category as Category)
+      ? (fields.category as Category)
+      : defaultCategory(priority),
     attempts: toNumber(fields.attempts) ?? 0,
     createdAt: toNumber(fields.createdAt) ?? now,
     updatedAt: toNumber(fields.updatedAt) ?? now,
   } as JobRecord;
   if (fields.ruleId !== undefined) record.ruleId = fields.ruleId;
+  if (status === 'skipped')
+    record.reason = SKIP_REASONS.includes(fields.reason as SkipReason) ? (fields.reason as SkipReason) : 'when';
   if (fields.phone !== undefined) record.phone = fields.phone;
   if (fields.messageId !== undefined) record.messageId = fields.messageId;
   if (sendAt !== undefined) record.sendAt = sendAt;

@@ -16,6 +16,7 @@ import {
   freesKeys,
   type LaneGateChange,
   type NewJob,
+  type PeopleStore,
   type WebhookOutbox,
   type WorkerOptions,
 } from '@olchat-kit/core/queue';
@@ -35,6 +36,7 @@ import { type RedisWebhookOutbox, redisWebhookOutbox } from '../webhook-outbox.j
 import { type JobData, schedule, unschedule } from './bull.js';
 import { QueueKeys } from './keys.js';
 import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
+import { RedisPeopleStore } from './people-store.js';
 import { type Fields, newJobFields, toRecord } from './record.js';
 import { SharedGates } from './shared-gates.js';
 import { CachedStats } from './stats.js';
@@ -69,6 +71,8 @@ const CANCEL_PASSES = 3;
  * (or, if its request may have reached OLChat, ended `AMBIGUOUS`).
  */
 export class RedisQueue implements JobQueue {
+  /** Every process on the queue shares its jobs and its people store: the notifier needs the app's `secret`. */
+  readonly shared = true;
   readonly #settings: QueueSettings;
   readonly #keys: QueueKeys;
   readonly #secret: string | undefined;
@@ -84,6 +88,7 @@ export class RedisQueue implements JobQueue {
   #sweeper: Sweeper | undefined;
   #onFinished: WorkerOptions['onFinished'] | undefined;
   #outbox: RedisWebhookOutbox | undefined;
+  #people: RedisPeopleStore | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
   #lastWarning = 0;
@@ -267,12 +272,19 @@ export class RedisQueue implements JobQueue {
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) return undefined;
     if (!Number.isFinite(deadline)) throw new ValidationError('deadline must be a time in ms since the epoch');
     const now = Date.now();
-    const fields = await this.#read('requeue the job', () =>
-      this.#store.requeue(id, deadline, this.#pendingTtl(deadline, 0, now), now),
+    const reply = await this.#read('requeue the job', () =>
+      this.#store.requeue(id, deadline, this.#pendingTtl(deadline, 0, now), this.#maxQueued, now),
     );
-    if (!fields) return undefined;
+    if (reply.kind === 'refused') return undefined;
+    if (reply.kind === 'full') {
+      throw new QueueFullError(
+        `The queue already holds ${reply.pending} unfinished jobs (maxQueued ${this.#maxQueued})`,
+        Math.min(60_000, Math.max(1_000, Math.ceil((reply.pending - this.#maxQueued + 1) * SEND_INTERVAL_MS))),
+      );
+    }
+    const { fields } = reply;
     const record = toRecord(fields, now) as JobRecord;
-    this.#stats.move(undefined, 'queued');
+    this.#stats.move(reply.from, 'queued');
     // A new BullMQ job id for this round; should the add fail, the sweep adds it again.
     await schedule(this.#queue, { id, bull: fields.bull ?? id, priority: record.priority, dueAt: now }, now).catch(
       (error) => this.#warn('queue', error),
@@ -313,6 +325,15 @@ export class RedisQueue implements JobQueue {
       ...(logger ? { logger } : {}),
     });
     return this.#outbox;
+  }
+
+  /**
+   * Contact memory, suppressions and reply counts, beside the jobs (keys `<prefix>:<name>:~pp:…`),
+   * shared by every process on this queue. Phones arrive as HMAC keys: no digits are stored.
+   */
+  peopleStore(): PeopleStore {
+    this.#people ??= new RedisPeopleStore(this.#client, this.#keys.base, (what, call) => this.#read(what, call));
+    return this.#people;
   }
 
   start(options: WorkerOptions): void {

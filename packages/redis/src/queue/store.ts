@@ -40,6 +40,11 @@ export type AddReply =
   | { kind: 'full'; pending: number }
   | { kind: 'new'; fields: Fields; replaced: Fields | undefined };
 
+export type RequeueReply =
+  | { kind: 'done'; fields: Fields; from: JobStatus }
+  | { kind: 'full'; pending: number }
+  | { kind: 'refused' };
+
 export interface PickupInput {
   id: string;
   bullId: string;
@@ -187,6 +192,7 @@ export class JobStore {
       outcome.status === 'sent' ? (outcome.messageId ?? '') : '',
       flag(freeKeys),
       at,
+      outcome.status === 'skipped' ? outcome.reason : '',
     ])) as [number, unknown];
     return { done: reply[0] === 1, fields: fieldsOf(reply[1]) };
   }
@@ -236,12 +242,21 @@ export class JobStore {
     return { changed: Number(changed) === 1, fields: fieldsOf(fields) };
   }
 
-  async requeue(id: string, deadline: number, pendingTtlMs: number, now: number): Promise<Fields | undefined> {
-    const reply = (await this.#run(REQUEUE, this.#keys.record(id), now, [id, deadline, pendingTtlMs])) as [
+  async requeue(
+    id: string,
+    deadline: number,
+    pendingTtlMs: number,
+    maxQueued: number,
+    now: number,
+  ): Promise<RequeueReply> {
+    const reply = (await this.#run(REQUEUE, this.#keys.record(id), now, [id, deadline, pendingTtlMs, maxQueued])) as [
       number,
       unknown,
+      unknown,
     ];
-    return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
+    if (reply[0] === 2) return { kind: 'full', pending: Number(reply[1]) };
+    if (reply[0] !== 1) return { kind: 'refused' };
+    return { kind: 'done', fields: fieldsOf(reply[1]), from: String(reply[2]) as JobStatus };
   }
 
   async setDelivery(id: string, delivery: string | undefined, checkedAt: number, raw: string, now: number) {

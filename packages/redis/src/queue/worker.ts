@@ -189,6 +189,7 @@ export class QueueWorker {
       ruleId: record.ruleId,
       message,
       priority: record.priority,
+      category: record.category,
       attempts: record.attempts,
       lastError: record.error,
       deadline: stored.deadline,
@@ -259,7 +260,11 @@ export class QueueWorker {
     delayUntil?: number,
   ): Promise<void> {
     const { store, stats } = this.#host;
-    const final = outcome.status === 'sent' || outcome.status === 'failed' || outcome.status === 'expired';
+    const final =
+      outcome.status === 'sent' ||
+      outcome.status === 'failed' ||
+      outcome.status === 'expired' ||
+      outcome.status === 'skipped';
     const freeKeys = final && freesKeys(outcome.status, 'error' in outcome ? outcome.error : undefined);
     const { done, fields } = await retrying(
       () => store.outcome(id, owner, outcome, freeKeys, Date.now()),

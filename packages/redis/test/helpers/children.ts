@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 const root = (path: string) => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
 const SENDER = fileURLToPath(new URL('../fixtures/sender.mjs', import.meta.url));
 const QUEUE_PROCESS = fileURLToPath(new URL('../fixtures/queue-process.mjs', import.meta.url));
+const PEOPLE_PROCESS = fileURLToPath(new URL('../fixtures/people-process.mjs', import.meta.url));
 
 /** Child processes run the built packages: fail early and clearly when a build is missing. */
 export function assertBuilt(): void {
@@ -164,5 +165,21 @@ export class QueueProcess extends Child {
 
   override stop(timeoutMs = 15_000): Promise<void> {
     return super.stop(timeoutMs, JSON.stringify({ op: 'close' }));
+  }
+}
+
+export interface PeopleProcessConfig {
+  redisPort: number;
+  queueName: string;
+  secret: string;
+  suppress?: [phone: string, options: Record<string, unknown>][];
+  contacts?: string[];
+  replies?: [phone: string, text: string][];
+}
+
+/** One process (test/fixtures/people-process.mjs) that opts out, adds contacts and records replies, then exits. */
+export class PeopleProcess extends Child {
+  constructor(config: PeopleProcessConfig) {
+    super(PEOPLE_PROCESS, config);
   }
 }

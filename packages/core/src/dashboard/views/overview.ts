@@ -74,7 +74,11 @@ function queueSection(context: ViewContext, data: OverviewData): SafeHtml {
   const { t } = context;
   const { stats } = data;
   const waiting = stats.queued + stats.sending;
-  const eta = waiting === 0 ? t.etaEmpty : stats.etaMs < 60_000 ? t.etaSoon : t.etaIn(stats.etaMs);
+  // An empty queue is said on its own: «Очередь опустеет: очередь пуста» would say it twice.
+  const eta =
+    waiting === 0
+      ? html`<strong id="eta">${t.etaEmpty}</strong>`
+      : html`<span class="muted">${t.eta}:</span> <strong id="eta">${stats.etaMs < 60_000 ? t.etaSoon : t.etaIn(stats.etaMs)}</strong>`;
   return html`<section id="queue" aria-labelledby="queue-h">
 <h2 id="queue-h">${t.queue}</h2>
 <ul class="counts">
@@ -83,7 +87,7 @@ ${COUNTED.map(
     html`<li><a href="${overviewPath(context, { status })}" data-count="${status}"><b>${stats[status]}</b><span>${t.status[status]}</span></a></li>`,
 )}
 </ul>
-<p><span class="muted">${t.eta}:</span> <strong id="eta">${eta}</strong></p>
+<p>${eta}</p>
 </section>`;
 }
 

@@ -34,7 +34,7 @@ if status ~= 'skipped' then
     target = rcall('GET', B .. 'rk:' .. replaceKey)
     if target then
       local s = rcall('HGET', rkey(target), 'status')
-      if s ~= 'scheduled' and s ~= 'queued' then target = false end
+      if not CAN_CANCEL[s] then target = false end
     end
   end
   local pending = rcall('ZCARD', skey('scheduled')) + rcall('ZCARD', skey('queued')) + rcall('ZCARD', skey('sending'))

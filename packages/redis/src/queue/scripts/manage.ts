@@ -15,21 +15,26 @@ if id == '' then
 end
 local rec = rkey(id)
 local status = rcall('HGET', rec, 'status')
-if status ~= 'scheduled' and status ~= 'queued' then return { 0 } end
+if not CAN_CANCEL[status] then return { 0 } end
 finalize(id, rec, 'cancelled', '', '', '', '', ARGV[7])
 return { 1, rcall('HGETALL', rec) }`);
 
 /**
  * Puts a 'failed' or 'expired' job back in its lane with a new deadline, under a new BullMQ job
  * id (`<id>.<round>`), so a finished BullMQ job of an earlier round can never block it. Attempts
- * and the last error are kept; keys it freed when it failed are taken back where still free.
- * ARGV[5..]: id, deadline, pendingTtlMs. Returns { 1, fields } or { 0 }.
+ * and the last error are kept; keys it freed when it failed are taken back where still free. Past
+ * `maxQueued` unfinished jobs nothing changes. The job no longer counts as failed (or expired).
+ * ARGV[5..]: id, deadline, pendingTtlMs, maxQueued.
+ * Returns { 1, fields, previous status } | { 0 } | { 2, pending } (full).
  */
 export const REQUEUE = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 local status = rcall('HGET', rec, 'status')
-if (status ~= 'failed' and status ~= 'expired') or rcall('EXISTS', mkey(id)) == 0 then return { 0 } end
+if not CAN_REQUEUE[status] or rcall('EXISTS', mkey(id)) == 0 then return { 0 } end
+local pending = rcall('ZCARD', skey('scheduled')) + rcall('ZCARD', skey('queued')) + rcall('ZCARD', skey('sending'))
+if pending >= tonumber(ARGV[8]) then return { 2, pending } end
+if tonumber(rcall('HGET', B .. 'stats', status) or '0') > 0 then rcall('HINCRBY', B .. 'stats', status, -1) end
 local round = rcall('HINCRBY', rec, 'gen', 1)
 setStatus(id, rec, status, 'queued')
 rcall('HSET', rec, 'bull', id .. '.' .. round, 'deadline', ARGV[6], 'inflight', '0')
@@ -48,7 +53,7 @@ if rcall('HGET', rec, 'keysFreed') == '1' then
   rcall('HDEL', rec, 'keysFreed')
 end
 takeReplaceKey(id, rec)
-return { 1, rcall('HGETALL', rec) }`);
+return { 1, rcall('HGETALL', rec), status }`);
 
 /**
  * What the vendor said of a sent job's delivery (no delivery: only the check is recorded); a job

@@ -4,8 +4,8 @@
  * it until it is due. Every change of a record is one of these Lua scripts, so each is atomic and
  * none can undo another process's change.
  *
- * Record fields: id, status, priority, attempts, createdAt, updatedAt, ruleId, phone, kind
- * ('text' | 'file'), meta (JSON), quiet ('1'|'0'),
+ * Record fields: id, status, priority, category, attempts, createdAt, updatedAt, ruleId, phone, kind
+ * ('text' | 'file'), meta (JSON), quiet ('1'|'0'), reason (why a skipped job was skipped),
  * sendAt, notAfter, deadline, replaceKey, keys (JSON array of idempotency keys), keysUntil,
  * keysFreed, errCode, errMessage, errStatus, messageId, delivery, deliveryCheckedAt,
  * inflight ('1' while a request may be on the wire), owner (the lock token of the pickup working
@@ -14,13 +14,16 @@
  * is sent or cancelled: kept out of the hash, the record stays small (Redis stores a hash whose values
  * are all short in one compact block, about a third of the memory).
  *
- * Which endings free a job's keys is decided in TypeScript by core's `freesKeys` and passed in
- * ('1' | '0'): the rules live in one place.
+ * The lifecycle is core's transition table (`queue/transitions.ts`): the sets of statuses each
+ * event is allowed from are generated from it below, and which endings free a job's keys is decided
+ * in TypeScript by its `freesKeys` and passed in ('1' | '0'). The rules live in one place.
  *
  * Every script gets the same first arguments: ARGV[1] the queue's key base (`<prefix>:<name>:~`),
  * ARGV[2] now (ms), ARGV[3] how long a finished record is kept, ARGV[4] how much longer a record
  * lives than its keys. Its own arguments start at ARGV[5].
  */
+
+import { PENDING_STATUSES, statusesFor } from '@olchat-kit/core/queue';
 
 /** How many finished ids `list()` can see per status; older ones are trimmed. */
 export const FINISHED_LIST_CAP = 10_000;
@@ -28,7 +31,11 @@ export const FINISHED_LIST_CAP = 10_000;
 export const PRELUDE = `
 local B, NOW, KEEP, GRACE = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local rcall = redis.call
-local PENDING = { scheduled = true, queued = true, sending = true }
+local PENDING = ${luaSet(PENDING_STATUSES)}
+-- From the transition table: the statuses cancel(), requeue() and markAttempt() are allowed from.
+local CAN_CANCEL = ${luaSet(statusesFor('cancel'))}
+local CAN_REQUEUE = ${luaSet(statusesFor('requeue'))}
+local CAN_ATTEMPT = ${luaSet(statusesFor('attempt'))}
 
 local function rkey(id) return B .. 'rec:' .. id end
 local function skey(status) return B .. 'st:' .. status end
@@ -97,7 +104,12 @@ local function finalize(id, rec, status, code, message, httpStatus, messageId, f
     if keysUntil - now + GRACE > ttl then ttl = keysUntil - now + GRACE end
   end
   rcall('PEXPIRE', rec, ttl)
-  -- A failed or expired job keeps its message: requeue() sends it again.
-  if status == 'failed' or status == 'expired' then rcall('PEXPIRE', mkey(id), ttl) else rcall('DEL', mkey(id)) end
+  -- A job that may be requeued (failed, expired) keeps its message: requeue() sends it again.
+  if CAN_REQUEUE[status] then rcall('PEXPIRE', mkey(id), ttl) else rcall('DEL', mkey(id)) end
 end
 `;
+
+/** A Lua set literal (`{ queued = true, … }`) of statuses. */
+function luaSet(statuses: readonly string[]): string {
+  return `{ ${statuses.map((status) => `${status} = true`).join(', ')} }`;
+}

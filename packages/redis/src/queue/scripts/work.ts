@@ -61,7 +61,7 @@ export const MARK_ATTEMPT = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 local status = rcall('HGET', rec, 'status')
-if rcall('HGET', rec, 'owner') ~= ARGV[6] or (status ~= 'queued' and status ~= 'sending') then
+if rcall('HGET', rec, 'owner') ~= ARGV[6] or not CAN_ATTEMPT[status] then
   return { 0, status or '' }
 end
 if status == 'queued' then
@@ -81,12 +81,12 @@ return 1`);
 
 /**
  * Stores what became of a pickup, if this pickup still owns the job:
- * - 'sent' | 'failed' | 'expired': final;
+ * - 'sent' | 'failed' | 'expired' | 'skipped' (with its reason): final;
  * - 'retry': 'queued' with the error kept, due again at `at`;
  * - 'deferred': 'scheduled' with sendAt = `at`;
  * - 'released': 'queued', never attempted.
  * A job that waits again takes its replace key back if no newer job has it.
- * ARGV[5..]: id, token, outcome, code, message, httpStatus, messageId, freeKeys, at.
+ * ARGV[5..]: id, token, outcome, code, message, httpStatus, messageId, freeKeys, at, reason.
  * Returns { done (1|0), fields }.
  */
 export const OUTCOME = new LuaScript(`${PRELUDE}
@@ -96,7 +96,8 @@ local status = rcall('HGET', rec, 'status')
 if rcall('HGET', rec, 'owner') ~= ARGV[6] or not PENDING[status] then
   return { 0, rcall('HGETALL', rec) }
 end
-if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' then
+if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' or outcome == 'skipped' then
+  if outcome == 'skipped' then rcall('HSET', rec, 'reason', ARGV[14]) end
   finalize(id, rec, outcome, ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
   return { 1, rcall('HGETALL', rec) }
 end

@@ -212,6 +212,7 @@ describe('notifiers on one Redis queue', () => {
     const notifier = createNotifier({
       client,
       queue: redisQueue({ connection: redis.connection, name, statsIntervalMs: 200 }),
+      secret: 'queue-lanes-test-secret-0123456789',
       line: { checkIntervalMs: false },
       logger: { debug() {}, info() {}, warn() {}, error() {} },
     });

@@ -64,4 +64,5 @@ export type WebhookEventType =
   | 'message.read'
   | 'message.undelivered'
   | 'line.down'
-  | 'line.up';
+  | 'line.up'
+  | 'line.flagged';

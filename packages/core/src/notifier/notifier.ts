@@ -6,25 +6,44 @@
 import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
-import { type Category, defaultCategory } from '../job.js';
+import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
+import { findShortLink } from '../guard/short-links.js';
+import { type Category, defaultCategory, PRIORITIES } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
 import { inScope, People } from '../people/people.js';
 import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
 import { createJobWorker } from '../queue/job-worker.js';
+import { type LaneGateChange, LaneGates } from '../queue/lane-gates.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
 import { LineMonitor, type LineOptions } from '../queue/line.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
 import { createClaimer } from '../queue/slot-claim.js';
-import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from '../queue/types.js';
+import {
+  type CancelFilter,
+  JOB_STATUSES,
+  type JobMeta,
+  type JobQueue,
+  type NewJob,
+  type Priority,
+} from '../queue/types.js';
 import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
-import type { AnyRule, Rule } from '../rules/rules.js';
+import { type AnyRule, type Rule, shortLinkError } from '../rules/rules.js';
 import { ownCopy } from '../util/own-string.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
-import { checkInteger } from '../util/validate.js';
+import { checkInteger, checkOneOf } from '../util/validate.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from '../webhooks/index.js';
-import type { LineEvent, Notifier, NotifierOptions, NotifierStats, TriggerOptions, TriggerResult } from './types.js';
+import type {
+  LaneInfo,
+  LineEvent,
+  LineInfo,
+  Notifier,
+  NotifierOptions,
+  NotifierStats,
+  TriggerOptions,
+  TriggerResult,
+} from './types.js';
 
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
 export interface NotifierInternalOptions {
@@ -49,6 +68,8 @@ interface JobSpec {
   replaceKey: string | undefined;
   meta: JobMeta | undefined;
   quiet: boolean;
+  /** The rule lets short links through. */
+  shortLinksAllowed: boolean;
 }
 
 const consoleLogger: Logger = {
@@ -76,6 +97,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
   const prepareContext = { timeZoneOf };
   const byId = indexRules(rules);
+  const guard: ResolvedGuard | undefined = resolveGuard(options.guard);
   // Contact memory and opt-outs live with the queue when it keeps them (Redis: shared by every
   // process, so every process must hash phones with the app's secret), else in this process.
   const people = new People(
@@ -109,13 +131,15 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     });
   }
 
-  // `line.up` is news only after `line.down`: a process seeing its first success says nothing.
+  // `line.up` is news only after `line.down` (or a flag): a process seeing its first success says nothing.
   let announcedDown = false;
   const line = new LineMonitor(
     client,
     (event: LineEvent) => {
       const log = event.state === 'down' ? logger.warn : logger.info;
       log.call(logger, { line: event }, `olchat-kit: the WhatsApp line is ${event.state}`);
+      // While flagged, the line's own ups and downs are logged, but what the app hears is the flag.
+      if (gates.flag) return;
       events.emit('line', event);
       if (event.state === 'down' || (event.state === 'up' && announcedDown)) {
         announcedDown = event.state === 'down';
@@ -123,7 +147,69 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       }
     },
     options.line,
+    guard && {
+      checkEveryMs: guard.flagged.checkEveryMs,
+      onFlag: (words) => raiseFlag(words, guard),
+    },
   );
+
+  /**
+   * Lane pauses and the flag: on a shared queue stored for every process (it keeps these gates in
+   * step), else here.
+   */
+  const gates = new LaneGates();
+  function changeGates(change: LaneGateChange): Promise<boolean> {
+    return queue.updateGates ? queue.updateGates(change) : Promise.resolve(gates.apply(change));
+  }
+
+  // The flag's rise and fall as this process last saw them; the webhook goes from the process that
+  // raised it (or lifted it), events from every process.
+  let flagSeen = false;
+  let flagRaisedHere = false;
+  gates.onChange(() => {
+    const flag = gates.flag;
+    if ((flag !== undefined) === flagSeen) return;
+    flagSeen = flag !== undefined;
+    if (flag) {
+      events.emit('line', { state: 'flagged', until: flag.until });
+      return;
+    }
+    const event = lineEventNow();
+    logger.info({ line: event }, 'olchat-kit: the line is no longer held as flagged');
+    events.emit('line', event);
+    if (flagRaisedHere && event.state === 'up') publish('line.up', lineWebhookData(event) as never, Date.now());
+    flagRaisedHere = false;
+    announcedDown = event.state === 'down';
+  });
+
+  async function raiseFlag(words: string, resolved: ResolvedGuard): Promise<void> {
+    const at = Date.now();
+    const { pauseMs, pauseHigh } = resolved.flagged;
+    try {
+      const raised = await changeGates({ op: 'flag', at, until: at + pauseMs, high: pauseHigh });
+      if (!raised) return;
+      flagRaisedHere = true;
+      logger.warn(
+        { line: { state: 'flagged', until: at + pauseMs }, words },
+        'olchat-kit: the vendor suspects the WhatsApp number of spam: normal and low messages wait (notifier.resume() lifts it)',
+      );
+      publish('line.flagged', lineWebhookData({ state: 'flagged', until: at + pauseMs }) as never, at);
+    } catch (error) {
+      logger.error({ err: String(error) }, 'olchat-kit: could not hold the lanes of a flagged line');
+    }
+  }
+
+  function lineEventNow(): LineEvent {
+    const info = line.info();
+    return info.reason === undefined ? { state: info.state } : { state: info.state, reason: info.reason };
+  }
+
+  function lineInfoNow(): LineInfo {
+    const info = line.info();
+    const flag = gates.flag;
+    if (!flag) return info;
+    return { ...info, state: 'flagged', since: flag.at, until: flag.until };
+  }
 
   const delivery =
     deliveryChecks &&
@@ -167,6 +253,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       publish(`message.${status}`, webhookData(record) as never, record.updatedAt);
       if (record.status === 'sent') delivery?.track(record);
     },
+    gates,
     ...(maxQueued === undefined ? {} : { maxQueued }),
   });
 
@@ -183,6 +270,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     const { notAfter, message } = spec;
     // A message the vendor's server would refuse for its size is refused now, not after queueing.
     client.assertSendable(message);
+    if (guard?.shortLinks === 'refuse' && !spec.shortLinksAllowed) refuseShortLinks(message, spec.ruleId);
     const now = Date.now();
     let sendAt = spec.sendAt !== undefined && spec.sendAt > now ? spec.sendAt : undefined;
     // A deadline already past, or a sendAt at or after it, comes from the data (a visit booked 30 min
@@ -251,9 +339,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       return closed;
     },
     get line() {
-      return line.state;
+      return gates.flag ? 'flagged' : line.state;
     },
-    lineInfo: () => line.info(),
+    lineInfo: lineInfoNow,
     refreshLine: (maxAgeMs = 0) => line.refresh(maxAgeMs),
     hasRule: (ruleId) => byId.has(ruleId),
     contacts: people.contacts,
@@ -282,6 +370,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
             replaceKey: undefined,
             meta: given.meta,
             quiet: false,
+            shortLinksAllowed: false,
           },
           'when',
         );
@@ -303,6 +392,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           replaceKey: given.replaceKey ?? prepared.replaceKey,
           meta: given.meta,
           quiet: prepared.quietHours ?? priority !== 'high',
+          shortLinksAllowed: prepared.shortLinks === 'allow',
         },
         triggerOptions.beforeEnqueue,
       );
@@ -324,6 +414,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
           replaceKey: given.replaceKey,
           meta: given.meta,
           quiet: priority !== 'high',
+          shortLinksAllowed: false,
         },
         undefined,
       );
@@ -338,6 +429,38 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         ]);
       }
       return (await queue.cancel({ replaceKey })) !== undefined;
+    },
+
+    async cancelMany(filter) {
+      return queue.cancelMany(readCancelFilter(filter));
+    },
+
+    async pause(lane) {
+      ensureOpen();
+      const lanes = lane === undefined ? PRIORITIES : [checkOneOf(lane, PRIORITIES, 'lane')];
+      if (await changeGates({ op: 'pause', lanes })) {
+        logger.info({ lanes }, 'olchat-kit: lanes paused by an operator');
+      }
+    },
+
+    async resume(lane) {
+      ensureOpen();
+      const change: LaneGateChange =
+        lane === undefined ? { op: 'resume' } : { op: 'resume', lane: checkOneOf(lane, PRIORITIES, 'lane') };
+      if (await changeGates(change)) {
+        logger.info({ lane: lane ?? 'all' }, 'olchat-kit: lanes resumed by an operator');
+      }
+    },
+
+    lanes() {
+      const out = {} as Record<Priority, LaneInfo>;
+      for (const lane of PRIORITIES) {
+        const hold = gates.holdOf(lane);
+        const info: LaneInfo = { open: hold === undefined, paused: hold?.paused === true };
+        if (hold?.flaggedUntil !== undefined) info.flaggedUntil = hold.flaggedUntil;
+        out[lane] = info;
+      }
+      return out;
     },
 
     async retry(id, retryOptions = {}) {
@@ -389,6 +512,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       closed = true;
       closing ??= queue.close({ timeoutMs: closeOptions.timeoutMs ?? 30_000 }).finally(async () => {
         line.close();
+        gates.close();
         delivery?.close();
         await webhooks?.close();
         await queueOutbox?.close();
@@ -411,6 +535,47 @@ function indexRules(rules: readonly AnyRule[]): Map<string, Rule> {
     byId.set(rule.id, rule);
   }
   return byId;
+}
+
+/** A short link in what the recipient would read: refused, naming the rule when there is one. */
+function refuseShortLinks(message: OutgoingMessage, ruleId: string | undefined): void {
+  const where = ruleId === undefined ? 'The message' : `rule ${ruleId}`;
+  if ('text' in message) {
+    const host = findShortLink(message.text);
+    if (host !== undefined) throw shortLinkError(`${where}: text`, 'text', host);
+  } else if (message.file.caption !== undefined) {
+    const host = findShortLink(message.file.caption);
+    if (host !== undefined) throw shortLinkError(`${where}: file.caption`, 'file.caption', host);
+  }
+}
+
+const CANCEL_STATUSES = ['scheduled', 'queued'] as const;
+
+/** `cancelMany`'s filter, checked: only the fields it knows, each of its kind. */
+function readCancelFilter(filter: unknown): CancelFilter {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new ValidationError('cancelMany() takes a filter: { ruleId?, priority?, status? }', [
+      { path: '', message: 'Expected an object' },
+    ]);
+  }
+  const given = filter as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (key !== 'ruleId' && key !== 'priority' && key !== 'status' && given[key] !== undefined) {
+      throw new ValidationError(`cancelMany() filters by ruleId, priority and status, not ${JSON.stringify(key)}`, [
+        { path: key, message: 'Unknown filter' },
+      ]);
+    }
+  }
+  const out: CancelFilter = {};
+  if (given.ruleId !== undefined) {
+    if (typeof given.ruleId !== 'string' || given.ruleId === '' || given.ruleId.length > 128) {
+      throw new ValidationError('ruleId must be a rule id', [{ path: 'ruleId', message: 'Expected a rule id' }]);
+    }
+    out.ruleId = given.ruleId;
+  }
+  if (given.priority !== undefined) out.priority = checkOneOf(given.priority, PRIORITIES, 'priority');
+  if (given.status !== undefined) out.status = checkOneOf(given.status, CANCEL_STATUSES, 'status');
+  return out;
 }
 
 interface GivenOptions {

@@ -36,6 +36,7 @@ export {
   type Suppression,
   type SuppressionScope,
 } from '../people/store.js';
+export { type LaneGateChange, type LaneGateState, LaneGates, type LaneHold, type QueueGates } from './lane-gates.js';
 export {
   BACKOFF_MAX_MS,
   BACKOFF_MIN_MS,
@@ -68,6 +69,7 @@ export {
 export type {
   ActiveJob,
   AddResult,
+  CancelFilter,
   CancelTarget,
   Claim,
   JobOutcome,

@@ -69,7 +69,12 @@ export class Queues {
   working(
     name: string,
     worker: Worker,
-    { concurrency = 1, maxQueued, ...options }: Partial<RedisQueueOptions> & { concurrency?: number } = {},
+    {
+      concurrency = 1,
+      maxQueued,
+      gates,
+      ...options
+    }: Partial<RedisQueueOptions> & { concurrency?: number; gates?: WorkerOptions['gates'] } = {},
   ): Working {
     const queue = this.open(name, options);
     const finished: JobRecord[] = [];
@@ -78,6 +83,7 @@ export class Queues {
       worker,
       onFinished: (record) => finished.push(record),
       ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(gates === undefined ? {} : { gates }),
     });
     return {
       queue,

@@ -123,5 +123,17 @@ export {
 } from './rules.js';
 export { Scheduler } from './scheduler.js';
 export type { StandardSchemaV1 } from './standard-schema.js';
+export {
+  ATTRIBUTES,
+  MESSAGING_SYSTEM,
+  REQUEST_EVENT,
+  SPAN_NAMES,
+  type Telemetry,
+  type TelemetryAttributes,
+  type TelemetrySpan,
+  type TelemetrySpanKind,
+  type TelemetrySpanOptions,
+  type TraceCarrier,
+} from './telemetry/telemetry.js';
 export type { DateFormat, RenderContext } from './template.js';
 export * from './webhooks/index.js';

@@ -4,6 +4,7 @@ import type { OlchatMethod } from './methods.js';
 import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from './queue/types.js';
 import type { QuietHoursOptions } from './quiet-hours.js';
 import type { AnyRule, RuleInput } from './rules.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 
 export type { QuietHoursOptions };
 
@@ -58,6 +59,11 @@ export interface NotifierOptions<R extends AnyRule = AnyRule> {
   webhooks?: WebhookEndpoint[];
   /** Where listener errors, line changes and webhook failures are reported. Default: console. */
   logger?: Logger;
+  /**
+   * Traces: a span for each trigger, send attempt, delivery check and webhook attempt, e.g.
+   * `otelTelemetry()` from `@olchat-kit/opentelemetry`. Default: none (and nothing spent on it).
+   */
+  telemetry?: Telemetry;
 }
 
 export interface TriggerOptions {

@@ -5,7 +5,7 @@ import { toKey, toMeta, toPriority, toTime } from './job-options.js';
 import { createJobWorker } from './job-worker.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from './lifecycle.js';
 import { LineMonitor, type LineOptions } from './line.js';
-import { type OutgoingMessage, toOutgoingMessage } from './message.js';
+import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from './message.js';
 import type {
   LineEvent,
   Notifier,
@@ -20,6 +20,9 @@ import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority }
 import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
 import type { AnyRule, Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
+import { traceWorker } from './telemetry/send-span.js';
+import { isTelemetry, type TelemetrySpan } from './telemetry/telemetry.js';
+import { describeTrigger, traceTrigger } from './telemetry/trigger-span.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from './webhooks/index.js';
 
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
@@ -59,13 +62,17 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   }
   const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
   const queue: JobQueue = options.queue ?? new MemoryQueue();
-  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
+  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger, telemetry } = options;
   positiveInteger(concurrency, 'concurrency');
   positiveInteger(dedupeTtlMs, 'dedupeTtlMs');
   positiveInteger(maxAgeMs, 'maxAgeMs');
   if (maxQueued !== undefined) positiveInteger(maxQueued, 'maxQueued');
   if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
+  if (telemetry !== undefined && !isTelemetry(telemetry))
+    throw new ValidationError(
+      'telemetry must have startSpan(), as otelTelemetry() from @olchat-kit/opentelemetry does',
+    );
   const quietHours: QuietHours | undefined =
     options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
@@ -84,6 +91,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         endpoints: options.webhooks ?? [],
         logger,
         ...(queueOutbox ? { outbox: queueOutbox } : {}),
+        ...(telemetry ? { telemetry } : {}),
       })
     : undefined;
 
@@ -127,11 +135,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         publish(`message.${update.delivery}`, webhookData(record) as never, update.checkedAt);
       },
       logger,
+      telemetry,
     );
 
+  const worker = createJobWorker({
+    client,
+    line,
+    quietHours,
+    backoff,
+    onAttempt: (event) => events.emit('attempt', event),
+  });
   queue.start({
     concurrency,
-    worker: createJobWorker({ client, line, quietHours, backoff, onAttempt: (event) => events.emit('attempt', event) }),
+    worker: telemetry ? traceWorker(worker, telemetry, client) : worker,
     onFinished: (record) => {
       const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
       if (status === 'skipped') return;
@@ -146,11 +162,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     if (closed) throw new ClosedError();
   }
 
-  async function enqueue(spec: JobSpec, beforeEnqueue: TriggerOptions['beforeEnqueue']): Promise<TriggerResult> {
+  /** `span`: the trigger's span, when there is telemetry. */
+  async function enqueue(
+    spec: JobSpec,
+    beforeEnqueue: TriggerOptions['beforeEnqueue'],
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
     // A replay of a key answers with its first job before anything is spent on it.
     if (spec.keys.length > 0) {
       const existing = await queue.find(spec.keys);
-      if (existing) return { id: existing.id, status: existing.status };
+      if (existing) {
+        if (span) describeTrigger(span, 'duplicate', existing.priority);
+        return { id: existing.id, status: existing.status };
+      }
     }
     const { notAfter, message } = spec;
     // A message the vendor's server would refuse for its size is refused now, not after queueing.
@@ -186,9 +210,92 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       replaceKey: spec.replaceKey === undefined ? undefined : ownCopy(spec.replaceKey),
       meta: spec.meta,
       quiet: spec.quiet,
+      trace: span === undefined ? undefined : span.carrier(),
     };
-    const { record } = await queue.add(job);
+    const { record, created } = await queue.add(job);
+    if (span) describeTrigger(span, created ? record.status : 'duplicate', record.priority);
     return { id: record.id, status: record.status };
+  }
+
+  /** `trigger()`; `span`: its span, when there is telemetry. */
+  async function triggerJob(
+    ruleId: unknown,
+    data: unknown,
+    triggerOptions: TriggerOptions,
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
+    ensureOpen();
+    const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
+    if (!rule) throw new UnknownRuleError(String(ruleId));
+    const given = readOptions(triggerOptions);
+    const prepared = await rule.prepare(data, prepareContext);
+    if (!prepared) {
+      // when() said no: recorded so get() can say why nothing was sent.
+      ensureOpen();
+      const skipped: NewJob = {
+        ruleId: rule.id,
+        message: { phone: '', text: '', sendToImol: false },
+        skipped: true,
+        keys: given.keys,
+        keyTtlMs: dedupeTtlMs,
+        priority: 'normal',
+        sendAt: undefined,
+        notAfter: undefined,
+        deadline: Date.now(),
+        replaceKey: undefined,
+        meta: given.meta,
+        quiet: false,
+      };
+      const { record, created } = await queue.add(skipped);
+      if (span) describeTrigger(span, created ? record.status : 'duplicate', undefined);
+      return { id: record.id, status: record.status };
+    }
+    const keys =
+      prepared.dedupeKey === undefined
+        ? given.keys
+        : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
+    const priority = given.priority ?? prepared.priority ?? 'normal';
+    return enqueue(
+      {
+        ruleId: rule.id,
+        message: prepared.message,
+        keys,
+        priority,
+        sendAt: given.sendAt ?? prepared.sendAt,
+        notAfter: given.notAfter ?? prepared.notAfter,
+        replaceKey: given.replaceKey ?? prepared.replaceKey,
+        meta: given.meta,
+        quiet: prepared.quietHours ?? priority !== 'high',
+      },
+      triggerOptions.beforeEnqueue,
+      span,
+    );
+  }
+
+  /** `send()`; `span`: its span, when there is telemetry. */
+  async function sendJob(
+    message: MessageInput,
+    sendOptions: TriggerOptions,
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
+    ensureOpen();
+    const given = readOptions(sendOptions);
+    const priority = given.priority ?? 'normal';
+    return enqueue(
+      {
+        ruleId: undefined,
+        message: ownMessage(toOutgoingMessage(message)),
+        keys: given.keys,
+        priority,
+        sendAt: given.sendAt,
+        notAfter: given.notAfter,
+        replaceKey: given.replaceKey,
+        meta: given.meta,
+        quiet: priority !== 'high',
+      },
+      undefined,
+      span,
+    );
   }
 
   const notifier: Notifier<R> = {
@@ -203,71 +310,16 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     refreshLine: (maxAgeMs = 0) => line.refresh(maxAgeMs),
     hasRule: (ruleId) => byId.has(ruleId),
 
-    async trigger(ruleId, data, triggerOptions = {}) {
-      ensureOpen();
-      const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
-      if (!rule) throw new UnknownRuleError(String(ruleId));
-      const given = readOptions(triggerOptions);
-      const prepared = await rule.prepare(data, prepareContext);
-      if (!prepared) {
-        // when() said no: recorded so get() can say why nothing was sent.
-        ensureOpen();
-        const skipped: NewJob = {
-          ruleId: rule.id,
-          message: { phone: '', text: '', sendToImol: false },
-          skipped: true,
-          keys: given.keys,
-          keyTtlMs: dedupeTtlMs,
-          priority: 'normal',
-          sendAt: undefined,
-          notAfter: undefined,
-          deadline: Date.now(),
-          replaceKey: undefined,
-          meta: given.meta,
-          quiet: false,
-        };
-        const { record } = await queue.add(skipped);
-        return { id: record.id, status: record.status };
-      }
-      const keys =
-        prepared.dedupeKey === undefined
-          ? given.keys
-          : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
-      const priority = given.priority ?? prepared.priority ?? 'normal';
-      return enqueue(
-        {
-          ruleId: rule.id,
-          message: prepared.message,
-          keys,
-          priority,
-          sendAt: given.sendAt ?? prepared.sendAt,
-          notAfter: given.notAfter ?? prepared.notAfter,
-          replaceKey: given.replaceKey ?? prepared.replaceKey,
-          meta: given.meta,
-          quiet: prepared.quietHours ?? priority !== 'high',
-        },
-        triggerOptions.beforeEnqueue,
-      );
+    // Not async: without telemetry a trigger pays for no wrapper (see bench/telemetry.mjs).
+    trigger(ruleId, data, triggerOptions = {}) {
+      if (telemetry === undefined) return triggerJob(ruleId, data, triggerOptions, undefined);
+      const known = typeof ruleId === 'string' && byId.has(ruleId) ? ruleId : undefined;
+      return traceTrigger(telemetry, known, (span) => triggerJob(ruleId, data, triggerOptions, span));
     },
 
-    async send(message, sendOptions = {}) {
-      ensureOpen();
-      const given = readOptions(sendOptions);
-      const priority = given.priority ?? 'normal';
-      return enqueue(
-        {
-          ruleId: undefined,
-          message: ownMessage(toOutgoingMessage(message)),
-          keys: given.keys,
-          priority,
-          sendAt: given.sendAt,
-          notAfter: given.notAfter,
-          replaceKey: given.replaceKey,
-          meta: given.meta,
-          quiet: priority !== 'high',
-        },
-        undefined,
-      );
+    send(message, sendOptions = {}) {
+      if (telemetry === undefined) return sendJob(message, sendOptions, undefined);
+      return traceTrigger(telemetry, undefined, (span) => sendJob(message, sendOptions, span));
     },
 
     async cancel(target) {

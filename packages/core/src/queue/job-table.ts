@@ -1,5 +1,6 @@
 import { decodeId, encodeId, random48 } from '../ids.js';
 import type { OutgoingMessage } from '../message.js';
+import type { TraceCarrier } from '../telemetry/telemetry.js';
 import {
   type DeliveryStatus,
   JOB_STATUSES,
@@ -67,6 +68,8 @@ class Rare {
   phone: string | undefined = undefined;
   /** When a job waiting out a backoff is due (a scheduled job's is its `sendAt`). */
   retryAt = 0;
+  /** The trigger span's context (only with telemetry). */
+  trace: TraceCarrier | undefined = undefined;
 }
 
 type Body = string | { url: string; caption?: string };
@@ -123,12 +126,19 @@ export class JobTable {
     const textPhone = message !== undefined && !digits ? message.phone : undefined;
     const replaceKey = job.skipped ? undefined : job.replaceKey;
     let rare: Rare | undefined;
-    if (textPhone !== undefined || job.notAfter !== undefined || replaceKey !== undefined || job.meta !== undefined) {
+    if (
+      textPhone !== undefined ||
+      job.notAfter !== undefined ||
+      replaceKey !== undefined ||
+      job.meta !== undefined ||
+      job.trace !== undefined
+    ) {
       rare = new Rare();
       rare.phone = textPhone;
       rare.notAfter = job.notAfter;
       rare.replaceKey = replaceKey;
       rare.meta = job.meta;
+      rare.trace = job.trace;
     }
     const keys = job.keys.length === 0 ? undefined : job.keys.length === 1 ? job.keys[0] : [...job.keys];
     this.#setRef(this.#ruleId, slot, job.ruleId);
@@ -269,6 +279,10 @@ export class JobTable {
 
   replaceKey(slot: number): string | undefined {
     return this.#rare[slot]?.replaceKey;
+  }
+
+  trace(slot: number): TraceCarrier | undefined {
+    return this.#rare[slot]?.trace;
   }
 
   error(slot: number): JobError | undefined {

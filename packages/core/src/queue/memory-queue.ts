@@ -3,6 +3,7 @@ import { QueueFullError } from '../errors.js';
 import { NumberFifo } from '../fifo.js';
 import { expiredError, freesKeys, isFinal } from '../lifecycle.js';
 import { Scheduler } from '../scheduler.js';
+import type { TraceCarrier } from '../telemetry/telemetry.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
 import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
@@ -386,6 +387,8 @@ export class MemoryQueue implements JobQueue {
     if (ruleId !== undefined) (active as { ruleId?: string }).ruleId = ruleId;
     const lastError = table.error(slot);
     if (lastError !== undefined) (active as { lastError?: JobError }).lastError = lastError;
+    const trace = table.trace(slot);
+    if (trace !== undefined) (active as { trace?: TraceCarrier }).trace = trace;
     return active;
   }
 

@@ -1,4 +1,5 @@
 import type { OutgoingMessage } from '../message.js';
+import type { TraceCarrier } from '../telemetry/telemetry.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 
 /** Lanes: `high` before `normal` before `low`, first come first served within a lane. */
@@ -90,6 +91,8 @@ export interface NewJob {
   meta?: JobMeta;
   /** Whether it keeps quiet hours: the worker checks again when it is due. */
   quiet: boolean;
+  /** The trigger span's context (with `telemetry`): kept with the job and handed back to its worker. */
+  trace?: TraceCarrier | undefined;
 }
 
 export interface AddResult {
@@ -112,6 +115,8 @@ export interface ActiveJob {
   readonly lastError?: JobError;
   readonly deadline: number;
   readonly quiet: boolean;
+  /** The trigger span's context, as `NewJob.trace` stored it: the send span links to it. */
+  readonly trace?: TraceCarrier;
   /** Aborted when the job is cancelled or the queue closes before it could finish. */
   readonly signal: AbortSignal;
   /**

@@ -9,6 +9,7 @@ import {
   PRIORITIES,
   type Priority,
   JOB_STATUSES as STATUSES,
+  type TraceCarrier,
 } from '@olchat-kit/core';
 
 export type Fields = Record<string, string>;
@@ -21,6 +22,8 @@ export interface StoredJob {
   quiet: boolean;
   /** The id of its current BullMQ job. */
   bull: string;
+  /** The trigger span's context (with telemetry). */
+  trace: TraceCarrier | undefined;
 }
 
 /** A flat HGETALL reply (as Lua returns it) as an object. */
@@ -61,6 +64,7 @@ export function newJobFields(id: string, job: NewJob, now: number, deadline: num
   optional('notAfter', job.notAfter);
   optional('replaceKey', job.replaceKey);
   optional('meta', job.meta === undefined ? undefined : JSON.stringify(job.meta));
+  optional('trace', job.trace === undefined ? undefined : JSON.stringify(job.trace));
   if (!job.skipped) {
     optional('phone', job.message.phone);
     optional('kind', 'file' in job.message ? 'file' : 'text');
@@ -116,7 +120,17 @@ export function toStoredJob(fields: Fields, messageJson: string, now = Date.now(
     deadline: toNumber(fields.deadline) ?? record.createdAt + 24 * 3600_000,
     quiet: fields.quiet === '1',
     bull: fields.bull ?? record.id,
+    trace: traceOf(fields.trace),
   };
+}
+
+/** A stored trace context: an object of short strings, or nothing (a field written by hand is not trusted). */
+function traceOf(value: string | undefined): TraceCarrier | undefined {
+  const carrier = parseJson(value);
+  if (carrier === null || typeof carrier !== 'object' || Array.isArray(carrier)) return undefined;
+  const entries = Object.entries(carrier);
+  if (entries.length > 8 || !entries.every(([, v]) => typeof v === 'string' && v.length <= 512)) return undefined;
+  return Object.fromEntries(entries) as TraceCarrier;
 }
 
 function errorOf(fields: Fields): JobError | undefined {

@@ -11,7 +11,7 @@
 //   --baseline: the commit whose core is `before`. Default: the parent of the commit that added
 //   packages/core/src/telemetry/telemetry.ts. Its core is built once into the temp dir and kept.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,11 +35,23 @@ async function parent() {
   const rounds = Number(argument('--rounds') ?? 5);
   const jobs = Number(argument('--jobs') ?? 30_000);
   const { ref, dir } = baselineCore(argument('--baseline'));
+  const copy = currentCopy();
   console.log(`bench/telemetry: ${jobs} triggers per variant and round, ${rounds} rounds; before = core at ${ref}`);
+  // The core loaded and warmed in first runs slower in a shared process (by up to a fifth here, with
+  // the same code on both sides): each round runs both orders and takes the geometric mean.
+  const both = async (other, round) => {
+    const pair = ['--child', 'pair', '--before', other, '--jobs', String(jobs)];
+    const a = await runChild([...pair, '--first', round % 2 === 0 ? 'before' : 'none']);
+    const b = await runChild([...pair, '--first', round % 2 === 0 ? 'none' : 'before']);
+    return { before: Math.sqrt(a.before * b.before), none: Math.sqrt(a.none * b.none) };
+  };
   const pairs = [];
+  const controls = [];
   const otels = [];
   for (let round = 0; round < rounds; round++) {
-    pairs.push(await runChild(['--child', 'pair', '--before', dir, '--jobs', String(jobs)]));
+    pairs.push(await both(dir, round));
+    // The control: this checkout's core against a copy of itself, the setup's own noise in this run.
+    controls.push(await both(copy, round));
     otels.push(await runChild(['--child', 'otel', '--jobs', String(jobs)]));
   }
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -55,12 +67,29 @@ async function parent() {
   console.log(
     `ratio none/before = ${ratio.toFixed(3)}× (median of rounds: ${show(ratios)}; goal ≤ ${GOAL}×): ${ratio <= GOAL ? 'goal met' : 'OVER'}`,
   );
+  const control = controls.map((r) => r.none / r.before);
+  console.log(
+    `control  none/none = ${median(control).toFixed(3)}× (the same core on both sides; median of rounds: ${show(control)})`,
+  );
   const otelRatio = median(otel) / median(before);
   console.log(
     `ratio otel/before = ${otelRatio.toFixed(3)}× (informational: a span per trigger, its context kept with the job)`,
   );
   console.log(`load average ${loadavg()[0].toFixed(2)}`);
   process.exitCode = ratio <= GOAL ? 0 : 1;
+}
+
+/** A copy of this checkout's built core in the temp dir: the control's "other" core. */
+function currentCopy() {
+  const dir = join(tmpdir(), `olchat-kit-bench-core-current-${process.pid}`);
+  const core = join(dir, 'packages/core');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(core, { recursive: true });
+  cpSync(join(root, 'packages/core/dist'), join(core, 'dist'), { recursive: true });
+  cpSync(join(root, 'packages/core/package.json'), join(core, 'package.json'));
+  symlinkSync(join(root, 'packages/core/node_modules'), join(core, 'node_modules'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return core;
 }
 
 /**
@@ -169,8 +198,17 @@ async function child(mode, beforeDir, jobs) {
 
   const result = {};
   if (mode === 'pair') {
-    const before = await warmNotifier(await import(pathToFileURL(join(beforeDir, 'dist/index.js')).href));
-    const none = await warmNotifier(await import('@olchat-kit/core'));
+    const loadBefore = async () => warmNotifier(await import(pathToFileURL(join(beforeDir, 'dist/index.js')).href));
+    const loadNone = async () => warmNotifier(await import('@olchat-kit/core'));
+    let before;
+    let none;
+    if (argument('--first') === 'none') {
+      none = await loadNone();
+      before = await loadBefore();
+    } else {
+      before = await loadBefore();
+      none = await loadNone();
+    }
     let beforeMs = 0;
     let noneMs = 0;
     for (let from = 0, turn = 0; from < jobs; from += BLOCK, turn++) {

@@ -20,6 +20,7 @@ import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority }
 import { createQuietHours, defaultTimeZone, type QuietHours } from './quiet-hours.js';
 import type { AnyRule, Rule } from './rules.js';
 import { SafeEmitter } from './safe-emitter.js';
+import { guardTelemetry } from './telemetry/guard.js';
 import { traceWorker } from './telemetry/send-span.js';
 import { isTelemetry, type TelemetrySpan } from './telemetry/telemetry.js';
 import { describeTrigger, traceTrigger } from './telemetry/trigger-span.js';
@@ -62,17 +63,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   }
   const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
   const queue: JobQueue = options.queue ?? new MemoryQueue();
-  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger, telemetry } = options;
+  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
   positiveInteger(concurrency, 'concurrency');
   positiveInteger(dedupeTtlMs, 'dedupeTtlMs');
   positiveInteger(maxAgeMs, 'maxAgeMs');
   if (maxQueued !== undefined) positiveInteger(maxQueued, 'maxQueued');
   if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
-  if (telemetry !== undefined && !isTelemetry(telemetry))
+  if (options.telemetry !== undefined && !isTelemetry(options.telemetry)) {
     throw new ValidationError(
       'telemetry must have startSpan(), as otelTelemetry() from @olchat-kit/opentelemetry does',
     );
+  }
+  const telemetry = options.telemetry && guardTelemetry(options.telemetry, logger);
   const quietHours: QuietHours | undefined =
     options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;

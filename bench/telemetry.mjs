@@ -1,13 +1,14 @@
-// What traces cost a trigger: `notifier.trigger` on the default MemoryQueue in three variants,
+// What traces cost a trigger: `notifier.trigger` on the default MemoryQueue in four variants,
 //   before: core as it was before telemetry existed (built from git into a temp dir, see below),
 //   none:   core of this checkout, no `telemetry` option (the goal: ≤ 1.05× `before`),
+//   twin:   a second copy of `none`: the control, whose ratio to `none` is the setup's own noise,
 //   otel:   core of this checkout with otelTelemetry() on an OpenTelemetry SDK (informational).
-// `before` and `none` run in one child process, both loaded side by side, in alternating blocks of
-// triggers, so the machine's drift falls on both alike; each round is a fresh child and the ratio
-// is the median of the rounds'. `otel` needs the AsyncLocalStorage context manager, which slows
-// every promise of a process, so it runs in children of its own, in the same rounds.
+// Each measurement is a fresh child process running one variant: two cores in one process share the
+// JIT's feedback on zod and the rest, and the one loaded first ran up to a fifth slower, so a
+// shared process would measure load order, not code. Rounds run every variant once, in an order
+// rotated each round; each figure is the median of its rounds.
 //
-// Run: pnpm -r build && node bench/telemetry.mjs [--rounds 5] [--jobs 30000] [--baseline <git ref>]
+// Run: pnpm -r build && node bench/telemetry.mjs [--rounds 8] [--jobs 30000] [--baseline <git ref>]
 //   --baseline: the commit whose core is `before`. Default: the parent of the commit that added
 //   packages/core/src/telemetry/telemetry.ts. Its core is built once into the temp dir and kept.
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,66 +23,57 @@ const argument = (name) => {
 };
 const root = fileURLToPath(new URL('..', import.meta.url));
 const GOAL = 1.05;
-/** Triggers per block in the `pair` runs. */
-const BLOCK = 1_000;
 
 if (argument('--child')) {
-  await child(argument('--child'), argument('--before'), Number(argument('--jobs')));
+  await child(argument('--child'), argument('--core'), Number(argument('--jobs')));
 } else {
   await parent();
 }
 
 async function parent() {
-  const rounds = Number(argument('--rounds') ?? 5);
+  const rounds = Number(argument('--rounds') ?? 8);
   const jobs = Number(argument('--jobs') ?? 30_000);
   const { ref, dir } = baselineCore(argument('--baseline'));
-  const copy = currentCopy();
-  console.log(`bench/telemetry: ${jobs} triggers per variant and round, ${rounds} rounds; before = core at ${ref}`);
-  // The core loaded and warmed in first runs slower in a shared process (by up to a fifth here, with
-  // the same code on both sides): each round runs both orders and takes the geometric mean.
-  const both = async (other, round) => {
-    const pair = ['--child', 'pair', '--before', other, '--jobs', String(jobs)];
-    const a = await runChild([...pair, '--first', round % 2 === 0 ? 'before' : 'none']);
-    const b = await runChild([...pair, '--first', round % 2 === 0 ? 'none' : 'before']);
-    return { before: Math.sqrt(a.before * b.before), none: Math.sqrt(a.none * b.none) };
-  };
-  const pairs = [];
-  const controls = [];
-  const otels = [];
+  // Every core is loaded from a copy in the temp dir, so none of them differs by where it lies.
+  const cores = { before: dir, none: currentCopy('none'), twin: currentCopy('twin'), otel: currentCopy('otel') };
+  const names = Object.keys(cores);
+  const runs = Object.fromEntries(names.map((name) => [name, []]));
+  console.log(`bench/telemetry: ${jobs} triggers per run, ${rounds} rounds; before = core at ${ref}`);
   for (let round = 0; round < rounds; round++) {
-    pairs.push(await both(dir, round));
-    // The control: this checkout's core against a copy of itself, the setup's own noise in this run.
-    controls.push(await both(copy, round));
-    otels.push(await runChild(['--child', 'otel', '--jobs', String(jobs)]));
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    for (const name of order) runs[name].push((await runChild(name, cores[name], jobs)).cpuUs);
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const show = (values) => values.map((v) => v.toFixed(2)).join(' ');
-  const before = pairs.map((r) => r.before);
-  const none = pairs.map((r) => r.none);
-  const otel = otels.map((r) => r.otel);
-  console.log(`before  CPU per trigger ${median(before).toFixed(2)} µs (rounds: ${show(before)})`);
-  console.log(`none    CPU per trigger ${median(none).toFixed(2)} µs (rounds: ${show(none)})`);
-  console.log(`otel    CPU per trigger ${median(otel).toFixed(2)} µs (rounds: ${show(otel)})`);
-  const ratios = pairs.map((r) => r.none / r.before);
-  const ratio = median(ratios);
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const cpu = Object.fromEntries(names.map((name) => [name, median(runs[name])]));
+  for (const name of names) {
+    const all = runs[name].map((us) => us.toFixed(2)).join(' ');
+    console.log(`${name.padEnd(6)} CPU per trigger ${cpu[name].toFixed(2)} µs (runs: ${all})`);
+  }
+  const ratio = cpu.none / cpu.before;
+  // Other work on the machine only ever adds CPU time (shared caches, a slower clock): the fastest run
+  // of each variant is the steadier figure on a busy machine, printed beside the medians.
+  const fastest = Object.fromEntries(names.map((name) => [name, Math.min(...runs[name])]));
+  console.log(`ratio none/before = ${ratio.toFixed(3)}× (goal ≤ ${GOAL}×): ${ratio <= GOAL ? 'goal met' : 'OVER'}`);
   console.log(
-    `ratio none/before = ${ratio.toFixed(3)}× (median of rounds: ${show(ratios)}; goal ≤ ${GOAL}×): ${ratio <= GOAL ? 'goal met' : 'OVER'}`,
+    `control none/twin = ${(cpu.none / cpu.twin).toFixed(3)}× (the same code twice: this run's noise on the medians)`,
   );
-  const control = controls.map((r) => r.none / r.before);
   console.log(
-    `control  none/none = ${median(control).toFixed(3)}× (the same core on both sides; median of rounds: ${show(control)})`,
+    `fastest runs: none/before = ${(fastest.none / fastest.before).toFixed(3)}×, none/twin = ${(fastest.none / fastest.twin).toFixed(3)}×`,
   );
-  const otelRatio = median(otel) / median(before);
   console.log(
-    `ratio otel/before = ${otelRatio.toFixed(3)}× (informational: a span per trigger, its context kept with the job)`,
+    `ratio otel/before = ${(cpu.otel / cpu.before).toFixed(3)}× (informational: a span per trigger, its context kept with the job)`,
   );
   console.log(`load average ${loadavg()[0].toFixed(2)}`);
   process.exitCode = ratio <= GOAL ? 0 : 1;
 }
 
-/** A copy of this checkout's built core in the temp dir: the control's "other" core. */
-function currentCopy() {
-  const dir = join(tmpdir(), `olchat-kit-bench-core-current-${process.pid}`);
+/** A copy of this checkout's built core in the temp dir, removed when the bench ends. */
+function currentCopy(name) {
+  const dir = join(tmpdir(), `olchat-kit-bench-core-${name}-${process.pid}`);
   const core = join(dir, 'packages/core');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(core, { recursive: true });
@@ -122,11 +114,10 @@ function baselineCore(given) {
   return { ref: `${ref} (${sha.slice(0, 12)})`, dir: core };
 }
 
-function runChild(args) {
+function runChild(variant, core, jobs) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const args = [fileURLToPath(import.meta.url), '--child', variant, '--core', core, '--jobs', String(jobs)];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     proc.stdout.on('data', (chunk) => {
       out += chunk;
@@ -134,97 +125,20 @@ function runChild(args) {
     proc.once('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (code === 0 && line) resolve(JSON.parse(line));
-      else reject(new Error(`bench/telemetry: a child exited ${code}\n${out}`));
+      else reject(new Error(`bench/telemetry: the ${variant} run exited ${code}\n${out}`));
     });
   });
 }
 
-/**
- * One round. `pair`: the baseline core and this checkout's, each with a notifier warmed in, then
- * `jobs` triggers each in alternating blocks, CPU time of this process per variant. `otel`: this
- * checkout's core with otelTelemetry, `jobs` triggers.
- */
-async function child(mode, beforeDir, jobs) {
-  const { z } = await import('zod');
+/** One run: a notifier of the core in `coreDir` warmed in with 10 000 triggers, then `jobs` triggers timed. */
+async function child(variant, coreDir, jobs) {
+  const core = await import(pathToFileURL(join(coreDir, 'dist/index.js')).href);
   const { startEmulator } = await import('@olchat-kit/testing');
-  const input = z.object({ name: z.string().min(1), phone: z.string(), orderId: z.string() });
-  const text = 'Здравствуйте, {{name}}! Мы получили вашу заявку, номер вашего заказа №{{orderId}}';
-  const dataFor = (i) => ({
-    name: `Покупатель ${i}`,
-    phone: `+7 912 ${String(i % 1000).padStart(3, '0')}-45-67`,
-    orderId: `A-${i}`,
-  });
-  const emu = await startEmulator();
-  const warmIn = Math.min(10_000, jobs);
-  const closing = [];
-
-  /** A notifier of `core` whose jobs all stay queued (one request a minute), warmed in. */
-  async function warmNotifier(core, telemetry) {
-    const { createNotifier, defineRule, MemoryLimiterStore, OlchatClient } = core;
-    const client = new OlchatClient({
-      token: emu.token,
-      baseUrl: emu.baseUrl,
-      limiterStore: new MemoryLimiterStore(),
-      limits: { sendText: { points: 1, durationMs: 60_000 } },
-    });
-    const rule = defineRule({ id: 'order-received', input, to: 'phone', text });
-    const notifier = createNotifier({
-      client,
-      rules: [rule],
-      concurrency: 1,
-      maxQueued: jobs + warmIn + 1,
-      ...(telemetry ? { telemetry } : {}),
-    });
-    const warm = [];
-    for (let i = 0; i < warmIn; i++) warm.push((await notifier.trigger('order-received', dataFor(jobs + i))).id);
-    for (const id of warm) await notifier.cancel(id);
-    closing.push(async () => {
-      await notifier.close({ timeoutMs: 10 });
-      await client.close();
-    });
-    return notifier;
-  }
-
-  const cpuMs = () => {
-    const { user, system } = process.cpuUsage();
-    return (user + system) / 1000;
-  };
-  /** CPU ms of triggers `from`..`to` on `notifier`. */
-  async function block(notifier, from, to) {
-    const started = cpuMs();
-    for (let i = from; i < to; i++) await notifier.trigger('order-received', dataFor(i));
-    return cpuMs() - started;
-  }
-
-  const result = {};
-  if (mode === 'pair') {
-    const loadBefore = async () => warmNotifier(await import(pathToFileURL(join(beforeDir, 'dist/index.js')).href));
-    const loadNone = async () => warmNotifier(await import('@olchat-kit/core'));
-    let before;
-    let none;
-    if (argument('--first') === 'none') {
-      none = await loadNone();
-      before = await loadBefore();
-    } else {
-      before = await loadBefore();
-      none = await loadNone();
-    }
-    let beforeMs = 0;
-    let noneMs = 0;
-    for (let from = 0, turn = 0; from < jobs; from += BLOCK, turn++) {
-      const to = Math.min(jobs, from + BLOCK);
-      // Which goes first alternates too: a GC set off by one block may fall into the next.
-      if (turn % 2 === 0) {
-        beforeMs += await block(before, from, to);
-        noneMs += await block(none, from, to);
-      } else {
-        noneMs += await block(none, from, to);
-        beforeMs += await block(before, from, to);
-      }
-    }
-    result.before = (1000 * beforeMs) / jobs;
-    result.none = (1000 * noneMs) / jobs;
-  } else {
+  const { z } = await import('zod');
+  const { createNotifier, defineRule, MemoryLimiterStore, OlchatClient } = core;
+  let telemetry;
+  let provider;
+  if (variant === 'otel') {
     // As an app with the Node SDK has it: the AsyncLocalStorage context manager and a batch processor
     // (its exporter drops the spans: the export is not what is measured).
     const { context } = await import('@opentelemetry/api');
@@ -233,13 +147,47 @@ async function child(mode, beforeDir, jobs) {
     const { otelTelemetry } = await import('@olchat-kit/opentelemetry');
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
-    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
-    closing.push(() => provider.shutdown());
-    const notifier = await warmNotifier(await import('@olchat-kit/core'), otelTelemetry({ tracerProvider: provider }));
-    result.otel = (1000 * (await block(notifier, 0, jobs))) / jobs;
+    provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    telemetry = otelTelemetry({ tracerProvider: provider });
   }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  for (const close of closing) await close();
+  const input = z.object({ name: z.string().min(1), phone: z.string(), orderId: z.string() });
+  const text = 'Здравствуйте, {{name}}! Мы получили вашу заявку, номер вашего заказа №{{orderId}}';
+  const rule = defineRule({ id: 'order-received', input, to: 'phone', text });
+  const dataFor = (i) => ({
+    name: `Покупатель ${i}`,
+    phone: `+7 912 ${String(i % 1000).padStart(3, '0')}-45-67`,
+    orderId: `A-${i}`,
+  });
+  // One request a minute: every job stays queued while we measure.
+  const emu = await startEmulator();
+  const client = new OlchatClient({
+    token: emu.token,
+    baseUrl: emu.baseUrl,
+    limiterStore: new MemoryLimiterStore(),
+    limits: { sendText: { points: 1, durationMs: 60_000 } },
+  });
+  const warmIn = Math.min(10_000, jobs);
+  const notifier = createNotifier({
+    client,
+    rules: [rule],
+    concurrency: 1,
+    maxQueued: jobs + warmIn + 1,
+    ...(telemetry ? { telemetry } : {}),
+  });
+  const warm = [];
+  for (let i = 0; i < warmIn; i++) warm.push((await notifier.trigger('order-received', dataFor(jobs + i))).id);
+  for (const id of warm) await notifier.cancel(id);
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const started = cpuMs();
+  for (let i = 0; i < jobs; i++) await notifier.trigger('order-received', dataFor(i));
+  const cpuUs = (1000 * (cpuMs() - started)) / jobs;
+  process.stdout.write(`${JSON.stringify({ variant, cpuUs })}\n`);
+  await notifier.close({ timeoutMs: 10 });
+  await client.close();
+  await provider?.shutdown();
   await emu.close();
   process.exit(0);
 }

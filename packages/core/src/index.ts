@@ -125,4 +125,12 @@ export {
 } from './rules/rules.js';
 export type { StandardSchemaV1 } from './rules/standard-schema.js';
 export type { DateFormat } from './rules/template.js';
+export type {
+  Telemetry,
+  TelemetryAttributes,
+  TelemetrySpan,
+  TelemetrySpanKind,
+  TelemetrySpanOptions,
+  TraceCarrier,
+} from './telemetry/telemetry.js';
 export { generateWebhookSecret } from './webhooks/signature.js';

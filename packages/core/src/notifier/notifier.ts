@@ -3,7 +3,7 @@
  * engine's worker, delivery checks and webhooks, and emits events; it holds no state of its own.
  */
 
-import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
+import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
@@ -30,6 +30,10 @@ import {
 } from '../queue/types.js';
 import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
 import { type AnyRule, type Rule, shortLinkError } from '../rules/rules.js';
+import { guardTelemetry } from '../telemetry/guard.js';
+import { traceWorker } from '../telemetry/send-span.js';
+import { isTelemetry, type TelemetrySpan } from '../telemetry/telemetry.js';
+import { describeTrigger, traceTrigger } from '../telemetry/trigger-span.js';
 import { ownCopy } from '../util/own-string.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { checkInteger, checkOneOf } from '../util/validate.js';
@@ -92,6 +96,12 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   if (maxQueued !== undefined) checkInteger(maxQueued, 'maxQueued');
   if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
+  if (options.telemetry !== undefined && !isTelemetry(options.telemetry)) {
+    throw new ValidationError(
+      'telemetry must have startSpan(), as otelTelemetry() from @olchat-kit/opentelemetry does',
+    );
+  }
+  const telemetry = options.telemetry && guardTelemetry(options.telemetry, logger);
   const quietHours: QuietHours | undefined =
     options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
@@ -117,6 +127,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         endpoints: options.webhooks ?? [],
         logger,
         ...(queueOutbox ? { outbox: queueOutbox } : {}),
+        ...(telemetry ? { telemetry } : {}),
       })
     : undefined;
 
@@ -224,23 +235,25 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         publish(`message.${update.delivery}`, webhookData(record) as never, update.checkedAt);
       },
       logger,
+      telemetry,
     );
 
+  const worker = createJobWorker({
+    client,
+    line,
+    quietHours,
+    backoff,
+    onAttempt: (event) => events.emit('attempt', event),
+    // One look at the recipient before the request is written: a phone suppressed after its job
+    // was queued ends it skipped, never sent.
+    beforeSend: async (job) => {
+      const person = await people.lookup(job.message.phone);
+      return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+    },
+  });
   queue.start({
     concurrency,
-    worker: createJobWorker({
-      client,
-      line,
-      quietHours,
-      backoff,
-      onAttempt: (event) => events.emit('attempt', event),
-      // One look at the recipient before the request is written: a phone suppressed after its job
-      // was queued ends it skipped, never sent.
-      beforeSend: async (job) => {
-        const person = await people.lookup(job.message.phone);
-        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
-      },
-    }),
+    worker: telemetry ? traceWorker(worker, telemetry, client) : worker,
     // Slot first: a queue that can takes a limit slot, then its best job for it.
     claim: createClaimer(client, line),
     onFinished: (record) => {
@@ -261,11 +274,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     if (closed) throw new ClosedError();
   }
 
-  async function enqueue(spec: JobSpec, beforeEnqueue: TriggerOptions['beforeEnqueue']): Promise<TriggerResult> {
+  /** `span`: the trigger's span, when there is telemetry. */
+  async function enqueue(
+    spec: JobSpec,
+    beforeEnqueue: TriggerOptions['beforeEnqueue'],
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
     // A replay of a key answers with its first job before anything is spent on it.
     if (spec.keys.length > 0) {
       const existing = await queue.find(spec.keys);
-      if (existing) return { id: existing.id, status: existing.status };
+      if (existing) {
+        if (span) describeTrigger(span, 'duplicate', existing.priority);
+        return { id: existing.id, status: existing.status };
+      }
     }
     const { notAfter, message } = spec;
     // A message the vendor's server would refuse for its size is refused now, not after queueing.
@@ -281,7 +302,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     // An opted-out phone: recorded as skipped, so get() says why nothing was sent.
     const blocked = people.blocks(message.phone, spec.category);
     if (blocked === true || (blocked !== false && (await nothingQueuedIfRejects(blocked))))
-      return addSkipped(spec, 'suppressed');
+      return addSkipped(spec, 'suppressed', span);
     if (spec.quiet && quietHours && !tooLate) {
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
@@ -303,13 +324,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       replaceKey: spec.replaceKey === undefined ? undefined : ownCopy(spec.replaceKey),
       meta: spec.meta,
       quiet: spec.quiet,
+      trace: span === undefined ? undefined : span.carrier(),
     };
-    const { record } = await queue.add(job);
+    const { record, created } = await queue.add(job);
+    if (span) describeTrigger(span, created ? record.status : 'duplicate', record.priority);
     return { id: record.id, status: record.status };
   }
 
   /** A job recorded as finished at once and never worked: `when()` said no, or the phone opted out. */
-  async function addSkipped(spec: JobSpec, reason: 'when' | 'suppressed'): Promise<TriggerResult> {
+  async function addSkipped(
+    spec: JobSpec,
+    reason: 'when' | 'suppressed',
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
     ensureOpen();
     const { phone } = spec.message;
     const skipped: NewJob = {
@@ -329,8 +356,94 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       meta: spec.meta,
       quiet: false,
     };
-    const { record } = await queue.add(skipped);
+    const { record, created } = await queue.add(skipped);
+    if (span) describeTrigger(span, created ? record.status : 'duplicate', undefined);
     return { id: record.id, status: record.status };
+  }
+
+  /** `trigger()`; `span`: its span, when there is telemetry. */
+  async function triggerJob(
+    ruleId: unknown,
+    data: unknown,
+    triggerOptions: TriggerOptions,
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
+    ensureOpen();
+    const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
+    if (!rule) throw new UnknownRuleError(String(ruleId));
+    const given = readOptions(triggerOptions);
+    const prepared = await rule.prepare(data, prepareContext);
+    if (!prepared) {
+      // when() said no: recorded so get() can say why nothing was sent.
+      const priority = given.priority ?? rule.definition.priority ?? 'normal';
+      return addSkipped(
+        {
+          ruleId: rule.id,
+          message: { phone: '', text: '', sendToImol: false },
+          keys: given.keys,
+          priority,
+          category: given.category ?? rule.definition.category ?? defaultCategory(priority),
+          sendAt: undefined,
+          notAfter: undefined,
+          replaceKey: undefined,
+          meta: given.meta,
+          quiet: false,
+          shortLinksAllowed: false,
+        },
+        'when',
+        span,
+      );
+    }
+    const keys =
+      prepared.dedupeKey === undefined
+        ? given.keys
+        : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
+    const priority = given.priority ?? prepared.priority ?? 'normal';
+    return enqueue(
+      {
+        ruleId: rule.id,
+        message: prepared.message,
+        keys,
+        priority,
+        category: given.category ?? prepared.category ?? defaultCategory(priority),
+        sendAt: given.sendAt ?? prepared.sendAt,
+        notAfter: given.notAfter ?? prepared.notAfter,
+        replaceKey: given.replaceKey ?? prepared.replaceKey,
+        meta: given.meta,
+        quiet: prepared.quietHours ?? priority !== 'high',
+        shortLinksAllowed: prepared.shortLinks === 'allow',
+      },
+      triggerOptions.beforeEnqueue,
+      span,
+    );
+  }
+
+  /** `send()`; `span`: its span, when there is telemetry. */
+  async function sendJob(
+    message: MessageInput,
+    sendOptions: TriggerOptions,
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
+    ensureOpen();
+    const given = readOptions(sendOptions);
+    const priority = given.priority ?? 'normal';
+    return enqueue(
+      {
+        ruleId: undefined,
+        message: ownMessage(toOutgoingMessage(message)),
+        keys: given.keys,
+        priority,
+        category: given.category ?? defaultCategory(priority),
+        sendAt: given.sendAt,
+        notAfter: given.notAfter,
+        replaceKey: given.replaceKey,
+        meta: given.meta,
+        quiet: priority !== 'high',
+        shortLinksAllowed: false,
+      },
+      undefined,
+      span,
+    );
   }
 
   const notifier: Notifier<R> = {
@@ -349,75 +462,16 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     unsuppress: (phone) => people.unsuppress(phone),
     suppressed: (phone) => people.suppressed(phone),
 
-    async trigger(ruleId, data, triggerOptions = {}) {
-      ensureOpen();
-      const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
-      if (!rule) throw new UnknownRuleError(String(ruleId));
-      const given = readOptions(triggerOptions);
-      const prepared = await rule.prepare(data, prepareContext);
-      if (!prepared) {
-        // when() said no: recorded so get() can say why nothing was sent.
-        const priority = given.priority ?? rule.definition.priority ?? 'normal';
-        return addSkipped(
-          {
-            ruleId: rule.id,
-            message: { phone: '', text: '', sendToImol: false },
-            keys: given.keys,
-            priority,
-            category: given.category ?? rule.definition.category ?? defaultCategory(priority),
-            sendAt: undefined,
-            notAfter: undefined,
-            replaceKey: undefined,
-            meta: given.meta,
-            quiet: false,
-            shortLinksAllowed: false,
-          },
-          'when',
-        );
-      }
-      const keys =
-        prepared.dedupeKey === undefined
-          ? given.keys
-          : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
-      const priority = given.priority ?? prepared.priority ?? 'normal';
-      return enqueue(
-        {
-          ruleId: rule.id,
-          message: prepared.message,
-          keys,
-          priority,
-          category: given.category ?? prepared.category ?? defaultCategory(priority),
-          sendAt: given.sendAt ?? prepared.sendAt,
-          notAfter: given.notAfter ?? prepared.notAfter,
-          replaceKey: given.replaceKey ?? prepared.replaceKey,
-          meta: given.meta,
-          quiet: prepared.quietHours ?? priority !== 'high',
-          shortLinksAllowed: prepared.shortLinks === 'allow',
-        },
-        triggerOptions.beforeEnqueue,
-      );
+    // Not async: without telemetry a trigger pays for no wrapper (see bench/telemetry.mjs).
+    trigger(ruleId, data, triggerOptions = {}) {
+      if (telemetry === undefined) return triggerJob(ruleId, data, triggerOptions, undefined);
+      const known = typeof ruleId === 'string' && byId.has(ruleId) ? ruleId : undefined;
+      return traceTrigger(telemetry, known, (span) => triggerJob(ruleId, data, triggerOptions, span));
     },
 
-    async send(message, sendOptions = {}) {
-      ensureOpen();
-      const given = readOptions(sendOptions);
-      const priority = given.priority ?? 'normal';
-      return enqueue(
-        {
-          ruleId: undefined,
-          message: ownMessage(toOutgoingMessage(message)),
-          keys: given.keys,
-          priority,
-          category: given.category ?? defaultCategory(priority),
-          sendAt: given.sendAt,
-          notAfter: given.notAfter,
-          replaceKey: given.replaceKey,
-          meta: given.meta,
-          quiet: priority !== 'high',
-          shortLinksAllowed: false,
-        },
-        undefined,
-      );
+    send(message, sendOptions = {}) {
+      if (telemetry === undefined) return sendJob(message, sendOptions, undefined);
+      return traceTrigger(telemetry, undefined, (span) => sendJob(message, sendOptions, span));
     },
 
     async cancel(target) {

@@ -5,9 +5,9 @@ import type { GuardOptions } from '../guard/options.js';
 import type { Category, TimeInput } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { Contacts, SuppressOptions } from '../people/people.js';
-import type { Suppression } from '../people/store.js';
 import type { AttemptEvent } from '../queue/job-worker.js';
 import type { LineEvent, LineInfo, LineState } from '../queue/line.js';
+import type { Suppression } from '../queue/people-store.js';
 import type { QuietHoursOptions } from '../queue/quiet-hours.js';
 import type {
   CancelFilter,
@@ -20,15 +20,16 @@ import type {
   Priority,
 } from '../queue/types.js';
 import type { AnyRule, RuleInput } from '../rules/rules.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { WebhookEndpoint } from '../webhooks/endpoints.js';
 
 export type { GuardOptions, PacingRange } from '../guard/options.js';
 export type { Category, DeliveryStatus, JobMeta, SkipReason, TimeInput, WebhookEventType } from '../job.js';
 export type { Logger } from '../logger.js';
 export type { Contacts, ReplyOptions, ReplyResult, SuppressOptions } from '../people/people.js';
-export type { Suppression, SuppressionScope } from '../people/store.js';
 export type { AttemptEvent } from '../queue/job-worker.js';
 export type { LineEvent, LineInfo, LineReason, LineState } from '../queue/line.js';
+export type { Suppression, SuppressionScope } from '../queue/people-store.js';
 export type { CancelFilter } from '../queue/types.js';
 export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint };
 
@@ -64,6 +65,11 @@ export interface NotifierOptions<R extends AnyRule = AnyRule> {
    * memory queue: a random one per process.
    */
   secret?: string;
+  /**
+   * Traces: a span for each trigger, send attempt, delivery check and webhook attempt, e.g.
+   * `otelTelemetry()` from `@olchat-kit/opentelemetry`. Default: none (and nothing spent on it).
+   */
+  telemetry?: Telemetry;
 }
 
 export interface TriggerOptions {

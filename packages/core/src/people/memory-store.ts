@@ -1,6 +1,12 @@
+import {
+  PEOPLE_WINDOW_MS,
+  type PeopleCounts,
+  type PeopleStore,
+  type PersonState,
+  type Suppression,
+} from '../queue/people-store.js';
 import { ContactTable } from './contact-table.js';
 import { HourlyCounts } from './hourly-counts.js';
-import { PEOPLE_WINDOW_MS, type PeopleCounts, type PeopleStore, type PersonState, type Suppression } from './store.js';
 
 /** A contact's flag: a reply was counted since it was last written to (the next one does not count). */
 const REPLY_COUNTED = 1;

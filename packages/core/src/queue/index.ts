@@ -27,15 +27,6 @@ export {
 } from '../job.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
 export { MemoryPeopleStore } from '../people/memory-store.js';
-export {
-  PEOPLE_WINDOW_MS,
-  type PeopleCounts,
-  type PeopleStore,
-  type PersonState,
-  SUPPRESSION_SCOPES,
-  type Suppression,
-  type SuppressionScope,
-} from '../people/store.js';
 export { type LaneGateChange, type LaneGateState, LaneGates, type LaneHold, type QueueGates } from './lane-gates.js';
 export {
   BACKOFF_MAX_MS,
@@ -51,6 +42,15 @@ export {
 export type { LineOptions } from './line.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './memory-queue.js';
 export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
+export {
+  PEOPLE_WINDOW_MS,
+  type PeopleCounts,
+  type PeopleStore,
+  type PersonState,
+  SUPPRESSION_SCOPES,
+  type Suppression,
+  type SuppressionScope,
+} from './people-store.js';
 export {
   allows,
   freesKeys,

@@ -6,6 +6,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { ClosedError, JobStateError, OlchatError, QueueFullError } from '../errors.js';
+import type { TraceCarrier } from '../job.js';
 import { NumberFifo } from '../util/fifo.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER, type Place } from './job-table.js';
 import { KeyIndex } from './key-index.js';
@@ -567,6 +568,8 @@ export class MemoryQueue implements JobQueue {
     if (ruleId !== undefined) (active as { ruleId?: string }).ruleId = ruleId;
     const lastError = table.error(slot);
     if (lastError !== undefined) (active as { lastError?: JobError }).lastError = lastError;
+    const trace = table.trace(slot);
+    if (trace !== undefined) (active as { trace?: TraceCarrier }).trace = trace;
     return active;
   }
 

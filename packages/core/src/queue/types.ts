@@ -1,8 +1,17 @@
 import type { OutgoingMessage } from '../client/message.js';
-import type { Category, DeliveryStatus, JobError, JobMeta, JobStatus, Priority, SkipReason } from '../job.js';
-import type { PeopleStore } from '../people/store.js';
+import type {
+  Category,
+  DeliveryStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  Priority,
+  SkipReason,
+  TraceCarrier,
+} from '../job.js';
 import type { LaneGateChange, QueueGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
+import type { PeopleStore } from './people-store.js';
 
 export type {
   Category,
@@ -101,6 +110,8 @@ export interface NewJob {
   meta?: JobMeta;
   /** Whether it keeps quiet hours: the worker checks again when it is due. */
   quiet: boolean;
+  /** The trigger span's context (with `telemetry`): kept with the job and handed back to its worker. */
+  trace?: TraceCarrier | undefined;
 }
 
 export interface AddResult {
@@ -124,6 +135,8 @@ export interface ActiveJob {
   readonly lastError?: JobError;
   readonly deadline: number;
   readonly quiet: boolean;
+  /** The trigger span's context, as `NewJob.trace` stored it: the send span links to it. */
+  readonly trace?: TraceCarrier;
   /** Aborted when the job is cancelled or the queue closes before it could finish. */
   readonly signal: AbortSignal;
   /**

@@ -354,6 +354,7 @@ export class QueueWorker {
       lastError: record.error,
       deadline: stored.deadline,
       quiet: stored.quiet,
+      trace: stored.trace,
       signal: controller.signal,
       markAttempt: async () => {
         let reply: Awaited<ReturnType<JobStore['markAttempt']>>;

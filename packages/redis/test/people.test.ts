@@ -105,19 +105,33 @@ describe('people on the Redis queue', () => {
 
   it('a job queued by one process is skipped before the send once another suppresses its phone', async () => {
     const name = `people-${++names}`;
-    // One send per 1.5 s on the token: the second job waits for its slot, in whichever process took it.
-    const slow = { points: 1, durationMs: 1_500 };
+    // One send per 6 s on the token: the second job waits for its slot, in whichever process took it,
+    // long enough for a loaded machine to see it waiting and suppress its phone (it is skipped, so
+    // the test never waits the window out).
+    const slow = { points: 1, durationMs: 6_000 };
     const sender = processOn(name, slow);
     const other = processOn(name, slow);
-    const first = await sender.notifier.trigger('campaign', { phone: '79123456780' });
-    const second = await sender.notifier.trigger('campaign', { phone: '79123456789' });
-    await statusBecomes(sender.notifier, first.id, 'sent');
-    expect((await other.notifier.get(second.id))?.status).toMatch(/queued|sending/);
-    await other.notifier.suppress('79123456789');
-    await statusBecomes(other.notifier, second.id, 'skipped');
-    expect(await other.notifier.get(second.id)).toMatchObject({ reason: 'suppressed', attempts: 0 });
+    const phones = ['79123456780', '79123456789'];
+    const jobs: { id: string }[] = [];
+    for (const phone of phones) jobs.push(await sender.notifier.trigger('campaign', { phone }));
+    // Either process may take the slot first, for either job: the other one then waits 6 s.
+    const sentIndex = await waitFor(
+      async () => {
+        for (const [index, job] of jobs.entries())
+          if ((await other.notifier.get(job.id))?.status === 'sent') return index + 1;
+        return 0;
+      },
+      15_000,
+      'one job sent',
+    );
+    const waiting = jobs[2 - sentIndex] as { id: string };
+    const waitingPhone = phones[2 - sentIndex] as string;
+    expect((await other.notifier.get(waiting.id))?.status).toMatch(/queued|sending/);
+    await other.notifier.suppress(waitingPhone);
+    await statusBecomes(other.notifier, waiting.id, 'skipped');
+    expect(await other.notifier.get(waiting.id)).toMatchObject({ reason: 'suppressed', attempts: 0 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(emu.messages.map((m) => m.phone)).toEqual(['79123456780']);
+    expect(emu.messages.map((m) => m.phone)).toEqual([phones[sentIndex - 1]]);
   });
 
   it('another Node process on the queue shares them too', async () => {

@@ -182,6 +182,8 @@ export interface Claim {
   readonly kind: SendKind;
   /** True once a request took the slot, or it was given back. */
   readonly spent: boolean;
+  /** How long taking its slot waited (ms): the limiter's wait before the job was even picked. */
+  readonly waitedMs?: number;
   /** Resolves once it is spent. */
   whenSpent(): Promise<void>;
   /** Gives the slot back unused (freed at once: nothing was sent under it); a no-op once spent. Never rejects. */

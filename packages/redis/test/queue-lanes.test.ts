@@ -9,10 +9,10 @@ import {
 import { type ActiveJob, type JobOutcome, LaneGates } from '@olchat-kit/core/queue';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { redisQueue } from '../src/index.js';
 import { deliver, newJob, Queues, textOf } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 
 let redis: RedisServer;
 const queues = new Queues(() => redis);

@@ -8,6 +8,7 @@ export type {
   Category,
   DeliveryStatus,
   FinalStatus,
+  HeldBy,
   JobError,
   JobMeta,
   JobStatus,
@@ -28,6 +29,10 @@ export {
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
 export { MemoryPeopleStore } from '../people/memory-store.js';
 export {
+  type Admission,
+  type AdmitRequest,
+  BUDGET_WINDOW_MS,
+  type NewRecipientCounts,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
   type PeopleStore,

@@ -14,6 +14,8 @@ export interface LineEvent {
   reason?: LineReason;
   /** `flagged`: until when normal and low wait (ms since the epoch), unless `resume()` comes first. */
   until?: number;
+  /** The guard's warning: replies under 30 % of 50 or more sends in 7 days (the budget is halved). */
+  warning?: 'low_reply_ratio';
 }
 
 export interface LineInfo extends LineEvent {

@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../client/message.js';
-import type { Category, DeliveryStatus, JobError, JobMeta, JobStatus, Priority, SkipReason } from '../job.js';
+import type { Category, DeliveryStatus, HeldBy, JobError, JobMeta, JobStatus, Priority, SkipReason } from '../job.js';
 import type { PeopleStore } from '../people/store.js';
 import type { LaneGateChange, QueueGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
@@ -8,6 +8,7 @@ export type {
   Category,
   DeliveryStatus,
   FinalStatus,
+  HeldBy,
   JobError,
   JobMeta,
   JobStatus,
@@ -35,6 +36,8 @@ interface JobRecordFields {
   category: Category;
   /** Why a `skipped` job was skipped. */
   reason?: SkipReason;
+  /** Why a `scheduled` job waits: the new-recipient budget (until it frees, or its deadline). */
+  heldBy?: HeldBy;
   /** Requests written for this job so far. */
   attempts: number;
   messageId?: string;
@@ -139,7 +142,7 @@ export interface ActiveJob {
  * What became of one pickup. The worker decides (see `lifecycle.ts`); the queue only stores it.
  * - `sent`, `failed`, `expired`, `skipped` (never attempted: its phone was suppressed meanwhile): final.
  * - `retry`: certainly not accepted; back to its lane at `at` (status `queued`, `error` kept).
- * - `deferred`: quiet hours; `scheduled` until `until`.
+ * - `deferred`: quiet hours, or the guard's budget (`heldBy`); `scheduled` until `until`.
  * - `released`: never attempted (the line is down, the queue is closing): back at the head of its lane.
  */
 export type JobOutcome =
@@ -148,7 +151,7 @@ export type JobOutcome =
   | { status: 'expired'; error: JobError }
   | { status: 'skipped'; reason: SkipReason }
   | { status: 'retry'; at: number; error: JobError }
-  | { status: 'deferred'; until: number }
+  | { status: 'deferred'; until: number; heldBy?: HeldBy }
   | { status: 'released' };
 
 /** Which limit a job's send waits for: `sendText` or `sendFile`. */

@@ -35,7 +35,11 @@ const campaign = defineRule({ id: 'campaign', to: 'phone', text: 'Скидка 1
 const orderPaid = defineRule({ id: 'order-paid', to: 'phone', text: 'Заказ {{n}} оплачен' });
 
 /** One "process": its own client and Redis connections on the queue `name`. */
-function processOn(name: string, clientLimits?: { points: number; durationMs: number }) {
+function processOn(
+  name: string,
+  clientLimits?: { points: number; durationMs: number },
+  guard?: Parameters<typeof createNotifier>[0]['guard'],
+) {
   // A slow limit is the token's, shared by every process (as in production); a loose one needs no Redis.
   const limiterStore = clientLimits ? redisLimiterStore({ connection: redis.connection }) : new MemoryLimiterStore();
   const client = new OlchatClient({
@@ -45,7 +49,13 @@ function processOn(name: string, clientLimits?: { points: number; durationMs: nu
     ...(clientLimits ? { limits: { sendText: clientLimits } } : {}),
   });
   const queue: RedisQueue = redisQueue({ connection: redis.connection, name, statsIntervalMs: 100 });
-  const notifier = createNotifier({ client, queue, rules: [campaign, orderPaid], secret: SECRET });
+  const notifier = createNotifier({
+    client,
+    queue,
+    rules: [campaign, orderPaid],
+    secret: SECRET,
+    ...(guard === undefined ? {} : { guard }),
+  });
   cleanup.push(async () => {
     await notifier.close({ timeoutMs: 3_000 });
     await client.close();
@@ -152,6 +162,35 @@ describe('people on the Redis queue', () => {
     expect((await here.notifier.trigger('campaign', { phone: '79123456783' })).status).toBe('skipped');
     expect(await here.notifier.contacts.add(['79123456781', '79123456782'])).toBe(0);
     expect(await here.people.counts(Date.now())).toEqual({ sent7d: 0, replies7d: 1 });
+  });
+
+  it('two notifiers on one queue share the new-recipient budget: over it, jobs wait scheduled with heldBy', async () => {
+    const name = `people-${++names}`;
+    const guard = { newRecipients: { perDay: 3 }, pacing: false } as const;
+    const a = processOn(name, undefined, guard);
+    const b = processOn(name, undefined, guard);
+    const ids: { id: string; by: typeof a }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const by = i % 2 === 0 ? a : b;
+      ids.push({ id: (await by.notifier.trigger('campaign', { phone: `7912555000${i}` })).id, by });
+    }
+    await waitFor(() => emu.messages.length >= 3, 15_000, 'three sent');
+    let held = 0;
+    await waitFor(
+      async () => {
+        held = 0;
+        for (const { id, by } of ids) if ((await by.notifier.get(id))?.heldBy === 'new_recipients') held++;
+        return held === 3;
+      },
+      15_000,
+      'three held',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(emu.messages).toHaveLength(3);
+    // Either process's stats read the shared counts (at most a second old).
+    await waitFor(() => b.notifier.stats().guard?.newRecipients24h === 3, 5_000, 'shared stats');
+    await waitFor(() => a.notifier.stats().guard?.newRecipients24h === 3, 5_000, 'shared stats');
+    expect(a.notifier.stats().guard).toMatchObject({ newRecipients24h: 3, newRecipientBudget: 3 });
   });
 
   it('the notifier refuses a Redis queue without a secret', async () => {

@@ -67,7 +67,7 @@ function processOn(name: string, options: Partial<RedisQueueOptions> = {}, notif
 }
 
 /** The queue's counts of the notifier's stats (without its ETA). */
-function counts({ etaMs: _eta, ...stats }: JobStats & { etaMs: number }): JobStats {
+function counts({ etaMs: _eta, guard: _guard, ...stats }: JobStats & { etaMs: number; guard?: unknown }): JobStats {
   return stats;
 }
 

@@ -83,6 +83,9 @@ export type {
   AttemptEvent,
   Contacts,
   DeliveryChecksOptions,
+  FindOptions,
+  ForgetOptions,
+  ForgetResult,
   LineEvent,
   LineInfo,
   LineReason,
@@ -104,8 +107,9 @@ export type {
   TriggerOptions,
   TriggerResult,
   WebhookEndpoint,
+  WebhookOmittable,
 } from './notifier/types.js';
-export { isPhone, normalizePhone } from './phone.js';
+export { isPhone, maskPhone, normalizePhone } from './phone.js';
 export { MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
 export type { JobQueue, JobRecord, JobStats } from './queue/types.js';
 export {

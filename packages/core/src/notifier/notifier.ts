@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
 import { inScope, People } from '../people/people.js';
 import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
+import { normalizePhone } from '../phone.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
 import { LineMonitor, type LineOptions } from '../queue/line.js';
@@ -23,7 +24,15 @@ import { ownCopy } from '../util/own-string.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
 import { checkInteger } from '../util/validate.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from '../webhooks/index.js';
-import type { LineEvent, Notifier, NotifierOptions, NotifierStats, TriggerOptions, TriggerResult } from './types.js';
+import type {
+  ForgetResult,
+  LineEvent,
+  Notifier,
+  NotifierOptions,
+  NotifierStats,
+  TriggerOptions,
+  TriggerResult,
+} from './types.js';
 
 /** Fine-tuning of the outage behaviour; the defaults suit the vendor. */
 export interface NotifierInternalOptions {
@@ -63,7 +72,10 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   }
   const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
   const queue: JobQueue = options.queue ?? new MemoryQueue();
-  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
+  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger, keepFinishedMs } = options;
+  const storeText = options.storeText ?? true;
+  if (typeof storeText !== 'boolean') throw new ValidationError('storeText must be true or false');
+  if (keepFinishedMs !== undefined) checkInteger(keepFinishedMs, 'keepFinishedMs');
   checkInteger(concurrency, 'concurrency');
   checkInteger(dedupeTtlMs, 'dedupeTtlMs');
   checkInteger(maxAgeMs, 'maxAgeMs');
@@ -101,11 +113,24 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   let closed = false;
   let closing: Promise<void> | undefined;
 
+  /**
+   * What a finished job sets going in the background (its webhook, its contact memory): `forget()`
+   * waits for those already under way before it erases, so none lands after it.
+   */
+  const underway = new Set<Promise<unknown>>();
+  function inBackground(work: Promise<unknown>): void {
+    const tracked = work.finally(() => underway.delete(tracked));
+    underway.add(tracked);
+  }
+
   /** Webhooks go out in the background: a failing outbox is logged, never felt by a send. */
   function publish(type: Parameters<WebhookDispatcher['publish']>[0], data: never, at: number): void {
-    webhooks?.publish(type, data, { at }).catch((error: unknown) => {
-      logger.error({ type, err: String(error) }, 'olchat-kit: could not store a webhook');
-    });
+    if (!webhooks) return;
+    inBackground(
+      webhooks.publish(type, data, { at }).catch((error: unknown) => {
+        logger.error({ type, err: String(error) }, 'olchat-kit: could not store a webhook');
+      }),
+    );
   }
 
   // `line.up` is news only after `line.down`: a process seeing its first success says nothing.
@@ -155,9 +180,14 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       },
     }),
     onFinished: (record) => {
-      people.finished(record)?.catch((error: unknown) => {
-        logger.error({ err: String(error) }, 'olchat-kit: could not remember a contact');
-      });
+      const remembered = people.finished(record);
+      if (remembered) {
+        inBackground(
+          remembered.catch((error: unknown) => {
+            logger.error({ err: String(error) }, 'olchat-kit: could not remember a contact');
+          }),
+        );
+      }
       const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
       if (status === 'skipped') return;
       events.emit(status, record);
@@ -165,6 +195,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       if (record.status === 'sent') delivery?.track(record);
     },
     ...(maxQueued === undefined ? {} : { maxQueued }),
+    ...(keepFinishedMs === undefined ? {} : { keepFinishedMs }),
+    storeText,
+    phoneKey: (phone) => people.keyOf(phone),
   });
 
   function ensureOpen(): void {
@@ -341,6 +374,44 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       return (await queue.cancel({ replaceKey })) !== undefined;
     },
 
+    async find(findOptions) {
+      if (typeof findOptions !== 'object' || findOptions === null) {
+        throw new ValidationError('find() takes { phone, limit? }', [{ path: 'phone', message: 'Required' }]);
+      }
+      const phone = normalizePhone(findOptions.phone);
+      const { limit = 50 } = findOptions;
+      checkInteger(limit, 'limit');
+      return queue.findByPhone(phone, Math.min(limit, 500));
+    },
+
+    async forget(phone, forgetOptions = {}) {
+      const normalized = normalizePhone(phone);
+      if (typeof forgetOptions !== 'object' || forgetOptions === null) {
+        throw new ValidationError('forget() options must be { suppression? }');
+      }
+      const suppression = forgetOptions.suppression ?? false;
+      if (typeof suppression !== 'boolean') {
+        throw new ValidationError('suppression must be true or false', [
+          { path: 'suppression', message: 'Expected a boolean' },
+        ]);
+      }
+      // The queue first: after it no job of the phone is pending, and none will finish (so nothing
+      // new will be published about them). Then what finished jobs set going before that.
+      const { jobs, ids } = await queue.forget(normalized);
+      await Promise.allSettled([...underway]);
+      delivery?.forget(ids);
+      const erasedWebhooks = webhooks ? await webhooks.forget(ids) : 0;
+      const person = await people.forget(normalized, suppression);
+      const result: ForgetResult = {
+        jobs,
+        contacts: person.contacts,
+        webhooks: erasedWebhooks,
+        suppressions: person.suppressions,
+        at: Date.now(),
+      };
+      return result;
+    },
+
     async retry(id, retryOptions = {}) {
       if (typeof id !== 'string') return undefined;
       const record = await queue.get(id);
@@ -350,6 +421,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const now = Date.now();
       if (record.notAfter !== undefined && record.notAfter <= now) {
         throw new JobStateError('This job can no longer be sent: its notAfter has passed');
+      }
+      if (!storeText && record.text === undefined && record.file === undefined) {
+        throw new JobStateError('This job cannot be retried: its message was not kept (storeText: false)');
       }
       const requeued = await queue.requeue(id, deadlineFor(now, record.notAfter, maxAgeMs));
       if (!requeued) throw new JobStateError('This job changed state before it could be retried');

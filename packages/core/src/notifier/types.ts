@@ -10,7 +10,7 @@ import type { LineEvent, LineInfo, LineState } from '../queue/line.js';
 import type { QuietHoursOptions } from '../queue/quiet-hours.js';
 import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from '../queue/types.js';
 import type { AnyRule, RuleInput } from '../rules/rules.js';
-import type { WebhookEndpoint } from '../webhooks/endpoints.js';
+import type { WebhookEndpoint, WebhookOmittable } from '../webhooks/endpoints.js';
 
 export type { Category, DeliveryStatus, JobMeta, SkipReason, TimeInput, WebhookEventType } from '../job.js';
 export type { Logger } from '../logger.js';
@@ -18,7 +18,7 @@ export type { Contacts, ReplyOptions, ReplyResult, SuppressOptions } from '../pe
 export type { Suppression, SuppressionScope } from '../people/store.js';
 export type { AttemptEvent } from '../queue/job-worker.js';
 export type { LineEvent, LineInfo, LineReason, LineState } from '../queue/line.js';
-export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint };
+export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint, WebhookOmittable };
 
 export interface NotifierOptions<R extends AnyRule = AnyRule> {
   client: OlchatClient;
@@ -47,6 +47,42 @@ export interface NotifierOptions<R extends AnyRule = AnyRule> {
    * memory queue: a random one per process.
    */
   secret?: string;
+  /**
+   * false: a job's text (or file) is dropped once the job is finished, so records show what is to
+   * be sent only while it waits. Default true: records keep what was sent (support can read it).
+   */
+  storeText?: boolean;
+  /**
+   * How long a finished job is kept (its record and text, and the queue's own data about it) before
+   * it is erased. Default 7 days. Overrides the queue's own `keepFinishedMs`.
+   */
+  keepFinishedMs?: number;
+}
+
+export interface FindOptions {
+  /** The phone in any common spelling: `+7 912 345-67-89`, `89123456789`, `9123456789`. */
+  phone: string | number;
+  /** Most records answered, newest first. Default 50, at most 500. */
+  limit?: number;
+}
+
+export interface ForgetOptions {
+  /** Also erase the phone's suppression. Default false: an opted-out phone stays opted out (as a hash). */
+  suppression?: boolean;
+}
+
+/** What `forget()` erased: counts for the app's record that the data was destroyed, and when. */
+export interface ForgetResult {
+  /** Jobs erased (their records, texts, keys and the queue's own data about them). */
+  jobs: number;
+  /** Contact memory erased (0 or 1). */
+  contacts: number;
+  /** Undelivered webhooks about its jobs erased (one per endpoint and event). */
+  webhooks: number;
+  /** Suppressions erased (0 or 1; only with `{ suppression: true }`). */
+  suppressions: number;
+  /** When the erasure was complete (ms since the epoch). */
+  at: number;
 }
 
 export interface TriggerOptions {
@@ -139,6 +175,14 @@ export interface Notifier<R extends AnyRule = any> {
   refreshLine(maxAgeMs?: number): Promise<LineInfo>;
   /** Has a rule with this id. */
   hasRule(ruleId: string): boolean;
+  /** The jobs of one phone (in any common spelling), newest first, while their records are kept. */
+  find(options: FindOptions): Promise<JobRecord[]>;
+  /**
+   * Erases what is kept about a phone: its pending jobs are cancelled without an event or a webhook
+   * (never sent), a job being sent is let finish and then erased, and records, texts, keys, delivery
+   * checks, undelivered webhooks and contact memory go; the suppression stays unless asked.
+   */
+  forget(phone: string | number, options?: ForgetOptions): Promise<ForgetResult>;
   /** Contact memory: known (warm) contacts and replies. */
   readonly contacts: Contacts;
   /**

@@ -1,6 +1,13 @@
 import { ContactTable } from './contact-table.js';
 import { HourlyCounts } from './hourly-counts.js';
-import { PEOPLE_WINDOW_MS, type PeopleCounts, type PeopleStore, type PersonState, type Suppression } from './store.js';
+import {
+  type ForgottenPerson,
+  PEOPLE_WINDOW_MS,
+  type PeopleCounts,
+  type PeopleStore,
+  type PersonState,
+  type Suppression,
+} from './store.js';
 
 /** A contact's flag: a reply was counted since it was last written to (the next one does not count). */
 const REPLY_COUNTED = 1;
@@ -83,6 +90,12 @@ export class MemoryPeopleStore implements PeopleStore {
 
   async unsuppress(key: string): Promise<boolean> {
     return this.#suppressions.delete(key);
+  }
+
+  async forget(key: string, suppression: boolean): Promise<ForgottenPerson> {
+    const contacts = this.#contacts.delete(key) ? 1 : 0;
+    const suppressions = suppression && this.#suppressions.delete(key) ? 1 : 0;
+    return { contacts, suppressions };
   }
 
   /** Callers get copies: a change to an answer never reaches the store. */

@@ -7,6 +7,7 @@ import { MemoryPeopleStore } from './memory-store.js';
 import type { PhoneKey } from './phone-key.js';
 import { isStopWord } from './stop-words.js';
 import {
+  type ForgottenPerson,
   type PeopleStore,
   type PersonState,
   SUPPRESSION_SCOPES,
@@ -97,6 +98,11 @@ export class People {
 
   async suppressed(phone: unknown): Promise<Suppression | undefined> {
     return this.store.suppression(this.#keyOf(normalizePhone(phone)));
+  }
+
+  /** Erases the phone's contact memory, and its suppression when asked (`notifier.forget()`). */
+  forget(phone: string, suppression: boolean): Promise<ForgottenPerson> {
+    return this.store.forget(this.#keyOf(phone), suppression);
   }
 
   /**

@@ -27,7 +27,9 @@ export {
 } from '../job.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
 export { MemoryPeopleStore } from '../people/memory-store.js';
+export { type PhoneKey, phoneKeyer } from '../people/phone-key.js';
 export {
+  type ForgottenPerson,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
   type PeopleStore,
@@ -69,6 +71,7 @@ export type {
   ActiveJob,
   AddResult,
   CancelTarget,
+  ForgottenJobs,
   JobOutcome,
   JobQueue,
   JobRecord,

@@ -45,6 +45,11 @@ export interface WebhookDispatcher {
     options?: WebhookPublishOptions,
   ): Promise<string | undefined>;
   /**
+   * Erases every undelivered webhook about these jobs (`notifier.forget()`); resolves how many
+   * deliveries were erased.
+   */
+  forget(jobIds: readonly string[]): Promise<number>;
+  /**
    * Stops taking deliveries, lets the attempts in flight finish within `timeoutMs` (default 10 000),
    * then abandons the rest (a shared outbox hands them to another process at once). Closes the outbox
    * only if the dispatcher made it.
@@ -145,22 +150,31 @@ class Dispatcher implements WebhookDispatcher {
         { path: 'at', message: 'must be a valid Date or ms since the epoch' },
       ]);
     }
-    const body = webhookBody(type, data, at);
     const id = newWebhookId();
     const now = Date.now();
     const nextAt = now + (this.#schedule[0] as number);
-    const deliveries: WebhookDelivery[] = targets.map(({ endpoint }) => ({
-      id,
-      endpoint: endpoint.url,
-      type,
-      body,
-      attempt: 0,
-      nextAt,
-      createdAt: now,
-    }));
+    const subject = (data as { id?: unknown }).id;
+    // One body per set of omitted fields: endpoints that omit nothing share the same bytes.
+    const bodies = new Map<string, string>();
+    const deliveries: WebhookDelivery[] = targets.map(({ endpoint }) => {
+      const omit = typeof subject === 'string' ? endpoint.omit : [];
+      const shape = omit.join(',');
+      let body = bodies.get(shape);
+      if (body === undefined) {
+        body = webhookBody(type, omit.length === 0 ? data : without(data, omit), at);
+        bodies.set(shape, body);
+      }
+      const delivery: WebhookDelivery = { id, endpoint: endpoint.url, type, body, attempt: 0, nextAt, createdAt: now };
+      if (typeof subject === 'string') delivery.subject = subject;
+      return delivery;
+    });
     await this.#outbox.add(deliveries);
     this.#wake();
     return id;
+  }
+
+  forget(jobIds: readonly string[]): Promise<number> {
+    return this.#outbox.forget(jobIds);
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<void> {
@@ -316,4 +330,11 @@ class Dispatcher implements WebhookDispatcher {
     this.#outboxFailing = false;
     this.#logger.info({}, 'olchat-kit: the webhook outbox answers again');
   }
+}
+
+/** A message event's data without the fields an endpoint omits. */
+function without<T extends WebhookEventType>(data: WebhookData<T>, omit: readonly string[]): WebhookData<T> {
+  const copy = { ...data } as Record<string, unknown>;
+  for (const field of omit) delete copy[field];
+  return copy as unknown as WebhookData<T>;
 }

@@ -116,6 +116,19 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
     return this.#slots.size;
   }
 
+  async forget(subjects: readonly string[]): Promise<number> {
+    if (subjects.length === 0) return 0;
+    const wanted = new Set(subjects);
+    let erased = 0;
+    for (const [key, slot] of this.#slots) {
+      if (slot.delivery.subject === undefined || !wanted.has(slot.delivery.subject)) continue;
+      this.#unwait(slot);
+      this.#slots.delete(key);
+      erased++;
+    }
+    return erased;
+  }
+
   async close(): Promise<void> {}
 
   #wait(slot: Slot): void {

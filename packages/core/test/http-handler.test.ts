@@ -76,6 +76,7 @@ describe('createHandler', () => {
       '/messages/:id',
       '/messages/:id/retry',
       '/suppressions/:phone',
+      '/people/:phone',
       '/replies',
       '/health',
     ]);

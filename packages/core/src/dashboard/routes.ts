@@ -3,12 +3,14 @@ import { ASSETS, type Asset, assetAt } from './assets.js';
 export type DashboardRoute =
   | { name: 'overview' }
   | { name: 'job'; id: string }
+  | { name: 'search' }
   | { name: 'action'; id: string; action: 'cancel' | 'retry' }
   | { name: 'asset'; asset: Asset };
 
 /** The paths below the mount point, as a router registers them. */
 export const DASHBOARD_ROUTES: readonly string[] = [
   '/',
+  '/search',
   '/jobs/:id',
   '/jobs/:id/cancel',
   '/jobs/:id/retry',
@@ -24,6 +26,7 @@ export function matchDashboardRoute(path: string): DashboardRoute | undefined {
   if (trimmed === '') return { name: 'overview' };
   const asset = assetAt(trimmed);
   if (asset) return { name: 'asset', asset };
+  if (trimmed === '/search') return { name: 'search' };
   const parts = trimmed.split('/');
   if (parts[0] !== '' || parts[1] !== 'jobs' || parts.length < 3 || parts.length > 4) return undefined;
   const id = decodeSegment(parts[2] as string);

@@ -13,7 +13,7 @@ import type { InboundCheck } from './inbound-limits.js';
 import { inLocale } from './locale.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { resolveOptions } from './options.js';
-import { replyAnswer, suppressionAnswer } from './people.js';
+import { forgetAnswer, replyAnswer, suppressionAnswer } from './people.js';
 import { queryOf, readTriggerQuery } from './query.js';
 import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
 import type {
@@ -32,7 +32,7 @@ export interface OlchatHandler {
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
   /**
    * The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`,
-   * `/messages/:id/retry`, `/suppressions/:phone`, `/replies`, `/health`.
+   * `/messages/:id/retry`, `/suppressions/:phone`, `/people/:phone`, `/replies`, `/health`.
    */
   readonly routes: readonly string[];
 }
@@ -76,6 +76,8 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
       case 'suppression':
         return suppressionAnswer(notifier, method, route.phone, () => readBody(request, config.maxBodyBytes));
+      case 'person':
+        return forgetAnswer(notifier, route.phone, queryOf(request));
       case 'replies':
         return readBody(request, config.maxBodyBytes).then((body) => replyAnswer(notifier, body));
     }

@@ -5,6 +5,7 @@ export const ROUTE_PATHS = [
   '/messages/:id',
   '/messages/:id/retry',
   '/suppressions/:phone',
+  '/people/:phone',
   '/replies',
   '/health',
 ] as const;
@@ -15,6 +16,7 @@ export type Route =
   | { name: 'message'; id: string }
   | { name: 'retry'; id: string }
   | { name: 'suppression'; phone: string }
+  | { name: 'person'; phone: string }
   | { name: 'replies' }
   | { name: 'health' };
 
@@ -24,6 +26,7 @@ export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   message: ['GET', 'HEAD', 'DELETE'],
   retry: ['POST'],
   suppression: ['GET', 'HEAD', 'PUT', 'DELETE'],
+  person: ['DELETE'],
   replies: ['POST'],
   health: ['GET', 'HEAD'],
 };
@@ -55,6 +58,8 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
       return third.toLowerCase() === 'retry' ? { name: 'retry', id: decode(second) } : undefined;
     case 'suppressions':
       return second === undefined || third !== undefined ? undefined : { name: 'suppression', phone: decode(second) };
+    case 'people':
+      return second === undefined || third !== undefined ? undefined : { name: 'person', phone: decode(second) };
     case 'replies':
       return second === undefined ? { name: 'replies' } : undefined;
     case 'health':

@@ -23,7 +23,7 @@ import { PRIORITIES, type Priority } from '../job.js';
 import { gateFor, pausedForMs } from '../limiter/gate.js';
 import { defaultLimiterStore } from '../limiter/memory-store.js';
 import type { LimiterStore, SlotLease } from '../limiter/store.js';
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import { normalizePhone } from '../phone.js';
 import { checkInteger, checkOneOf } from '../util/validate.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
@@ -123,6 +123,8 @@ interface PreparedCall {
   priority: Priority;
   signal: AbortSignal;
   hooks: Pick<CallOptions, 'beforeAttempt' | 'onNotAccepted'>;
+  /** The message's words (text, caption, URL): a vendor's answer may echo them, a log line never does. */
+  words: string[];
 }
 
 type AttemptResult = { ok: true; raw: unknown } | { ok: false; error: OlchatError };
@@ -164,7 +166,7 @@ export class OlchatClient {
     this.#limits = resolveLimits(options.limits, url.hostname === new URL(VENDOR_BASE_URL).hostname);
     this.#retry = resolveRetry(options.retry);
     this.#store = options.limiterStore ?? defaultLimiterStore();
-    this.#logger = options.logger;
+    this.#logger = options.logger && privateLogger(options.logger);
     this.#transport = new HttpTransport(this.#origin, timeoutMs);
     // Every waiting call listens for close(): thousands may wait at once by design.
     setMaxListeners(0, this.#closing.signal);
@@ -272,6 +274,7 @@ export class OlchatClient {
       priority: o.priority === undefined ? 'normal' : callPriority(o.priority),
       signal: o.signal ? AbortSignal.any([o.signal, this.#closing.signal]) : this.#closing.signal,
       hooks: { beforeAttempt: o.beforeAttempt, onNotAccepted: o.onNotAccepted },
+      words: wordsOf(params),
     };
   }
 
@@ -415,7 +418,7 @@ export class OlchatClient {
     this.#log(
       retryable ? 'warn' : 'error',
       { method: call.method, attempt, code: error.code, status: error.status },
-      error.message,
+      call.words.reduce((message, words) => redact(message, words), error.message),
     );
     if (notAccepted) await call.hooks.onNotAccepted?.({ method: call.method, attempt, error });
     if (!retryable || attempt > call.retries) throw error;
@@ -649,4 +652,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** The free text of a call's parameters, longest first (a caption inside a text is masked whole). */
+function wordsOf(params: unknown): string[] {
+  const { text, caption, url } = (params ?? {}) as { text?: unknown; caption?: unknown; url?: unknown };
+  return [text, caption, url]
+    .filter((value): value is string => typeof value === 'string' && value.length >= 4)
+    .sort((a, b) => b.length - a.length);
 }

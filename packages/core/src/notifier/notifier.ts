@@ -7,7 +7,7 @@ import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
 import { type Category, defaultCategory } from '../job.js';
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
 import { inScope, People } from '../people/people.js';
 import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
@@ -72,7 +72,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   }
   const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
   const queue: JobQueue = options.queue ?? new MemoryQueue();
-  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger, keepFinishedMs } = options;
+  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, keepFinishedMs } = options;
+  const given = options.logger ?? consoleLogger;
   const storeText = options.storeText ?? true;
   if (typeof storeText !== 'boolean') throw new ValidationError('storeText must be true or false');
   if (keepFinishedMs !== undefined) checkInteger(keepFinishedMs, 'keepFinishedMs');
@@ -80,8 +81,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   checkInteger(dedupeTtlMs, 'dedupeTtlMs');
   checkInteger(maxAgeMs, 'maxAgeMs');
   if (maxQueued !== undefined) checkInteger(maxQueued, 'maxQueued');
-  if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
+  if (typeof given?.error !== 'function' || typeof given.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
+  const logger = privateLogger(given);
   const quietHours: QuietHours | undefined =
     options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;

@@ -1,6 +1,6 @@
 import { ClosedError, ValidationError } from '../errors.js';
 import type { WebhookEventType } from '../job.js';
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 import { MAX_TIMER_MS } from '../util/backoff.js';
 import { checkInteger } from '../util/validate.js';
@@ -118,7 +118,7 @@ class Dispatcher implements WebhookDispatcher {
     this.#schedule = validateSchedule(schedule);
     this.#concurrency = concurrency;
     this.#leaseMs = timeoutMs + LEASE_MARGIN_MS;
-    this.#logger = options.logger ?? consoleLogger;
+    this.#logger = privateLogger(options.logger ?? consoleLogger);
     this.#ownOutbox = options.outbox === undefined;
     this.#outbox = options.outbox ?? new MemoryWebhookOutbox({ logger: this.#logger });
     this.#states = endpoints.map((endpoint) => ({

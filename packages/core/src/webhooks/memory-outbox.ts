@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 import { type HeapEntry, MinHeap } from '../util/heap.js';
 import { checkInteger } from '../util/validate.js';
@@ -46,7 +46,7 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
   constructor(options: MemoryWebhookOutboxOptions = {}) {
     const { maxPending = 10_000, logger } = options;
     this.#maxPending = checkInteger(maxPending, 'maxPending');
-    this.#logger = logger;
+    this.#logger = logger && privateLogger(logger);
   }
 
   /** Deliveries dropped by the bound since this outbox was made. */

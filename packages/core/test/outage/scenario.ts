@@ -21,7 +21,9 @@ export async function outageScenario(kind: 'refused' | '503', setUp: OutageSetUp
   const limiterStore = setUp.limiterStore ?? new MemoryLimiterStore();
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore });
   const queue = setUp.queue;
-  const notifier: AnyNotifier = createNotifier({ client, ...(queue ? { queue } : {}) });
+  // A shared queue (Redis) needs the secret phones are keyed with; the memory queue takes it too.
+  const secret = 'outage-scenario-secret-0123456789';
+  const notifier: AnyNotifier = createNotifier({ client, secret, ...(queue ? { queue } : {}) });
   const lines: string[] = [];
   notifier.on('line', (e) => lines.push(e.state));
   const ended: string[] = [];

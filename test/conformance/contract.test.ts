@@ -1051,7 +1051,9 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       const other = await http.post('/olchat/forms/order').send({ ...valid, phone: '79001112233' });
       await http.put('/olchat/suppressions/79123456789').set('Authorization', auth).send({});
       const before = Date.now();
-      const res = await http.delete(`/olchat/people/${encodeURIComponent('8 (912) 345-67-89')}`).set('Authorization', auth);
+      const res = await http
+        .delete(`/olchat/people/${encodeURIComponent('8 (912) 345-67-89')}`)
+        .set('Authorization', auth);
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.body).toEqual({ jobs: 2, contacts: 1, webhooks: 0, suppressions: 0, at: expect.any(Number) });

@@ -254,7 +254,9 @@ describe.skipIf(chromiumMissing !== undefined)(
       await page.getByLabel('Телефон клиента').fill('8 (903) 123-45-67');
       await Promise.all([page.waitForURL(/\/search$/), page.getByRole('button', { name: 'Найти' }).click()]);
       await expect(page.locator('#results h2').textContent()).resolves.toBe('Сообщения на +7 903 ***-**-67');
-      const rows = await page.locator('#jobs tbody tr').evaluateAll((r) => r.map((row) => row.getAttribute('data-job')));
+      const rows = await page
+        .locator('#jobs tbody tr')
+        .evaluateAll((r) => r.map((row) => row.getAttribute('data-job')));
       const expected = (await notifier.find({ phone: '79031234567' })).map((record) => record.id);
       expect(rows).toEqual(expected);
       expect(rows.length).toBeGreaterThan(0);

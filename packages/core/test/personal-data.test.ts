@@ -78,7 +78,10 @@ describe('retention on a fake clock', () => {
   it('a record kept only for its idempotency key past retention keeps no text and no meta', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const notifier = make({ dedupeTtlMs: 10 * DAY_MS, keepFinishedMs: DAY_MS });
-    const { id } = await notifier.send({ phone: PHONE, text: 'Ключ' }, { idempotencyKey: 'k-1', meta: { name: 'Анна' } });
+    const { id } = await notifier.send(
+      { phone: PHONE, text: 'Ключ' },
+      { idempotencyKey: 'k-1', meta: { name: 'Анна' } },
+    );
     await vi.waitFor(async () => expect((await notifier.get(id))?.status).toBe('sent'), { timeout: 10_000 });
     vi.setSystemTime(Date.now() + 2 * DAY_MS);
     expect(await notifier.get(id)).toBeUndefined();

@@ -1,10 +1,10 @@
 import { JobStateError, ValidationError } from '../errors.js';
-import { isPhone, normalizePhone } from '../phone.js';
 import { readBody } from '../http/body.js';
 import { InboundError } from '../http/errors.js';
 import { queryOf } from '../http/query.js';
 import type { HandlerResponse } from '../http/types.js';
 import type { AnyNotifier as Notifier } from '../notifier/types.js';
+import { isPhone, normalizePhone } from '../phone.js';
 import { FINAL_STATUSES, type JobRecord, type JobStatus, PENDING_STATUSES, type Priority } from '../queue/types.js';
 import { assetAnswer, htmlAnswer, seeOther } from './answers.js';
 import { dateTimeFormat } from './format.js';

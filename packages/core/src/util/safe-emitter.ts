@@ -55,7 +55,9 @@ export class SafeEmitter {
         {
           event,
           err:
-            error instanceof Error ? { message: clean(error.message), stack: clean(error.stack) } : clean(String(error)),
+            error instanceof Error
+              ? { message: clean(error.message), stack: clean(error.stack) }
+              : clean(String(error)),
         },
         `olchat-kit: a '${event}' listener threw; the queue goes on`,
       );

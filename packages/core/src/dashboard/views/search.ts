@@ -5,9 +5,7 @@ import { overviewPath, type ViewContext } from './context.js';
 import { layout } from './layout.js';
 import { jobsTable, searchForm } from './parts.js';
 
-export type SearchResult =
-  | { kind: 'found'; phone: string; jobs: JobRecord[]; limit: number }
-  | { kind: 'invalid' };
+export type SearchResult = { kind: 'found'; phone: string; jobs: JobRecord[]; limit: number } | { kind: 'invalid' };
 
 /**
  * A phone's messages, newest first. The phone is shown masked, as everywhere on the dashboard:

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  type AnyNotifier,
   createNotifier,
   defineRule,
   generateWebhookSecret,

@@ -51,10 +51,9 @@ describe('log lines never hold a whole phone', () => {
     const text = JSON.stringify(lines);
     expect(text).not.toMatch(/3456789|345-67/);
     expect(lines[0]?.[2]).toBe('send to +7 912 ***-**-89 failed');
-    expect((lines[0]?.[1] as { err: { message: string } }).err.message).toBe(
-      'vendor said: +7 912 ***-**-89 is not on WhatsApp',
-    );
-    expect((lines[0]?.[1] as { count: number }).count).toBe(3);
+    const [, first] = lines[0] as [string, { err: { message: string }; count: number }];
+    expect(first.err.message).toBe('vendor said: +7 912 ***-**-89 is not on WhatsApp');
+    expect(first.count).toBe(3);
     expect(lines[1]).toEqual(['debug', {}]);
     // A handler's logger may have error() only.
     const errorsOnly = privateLogger({ error: sink.error });

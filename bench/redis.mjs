@@ -6,14 +6,11 @@
 //     && npx tsc -p packages/redis/tsconfig.build.json
 // Run: node bench/redis.mjs [--rounds N]
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '@olchat-kit/testing';
+import { startRedis } from './redis-server.mjs';
 
 const PROCESSES = 3;
 const PER_PROCESS = 15;
@@ -32,45 +29,6 @@ if (!Number.isInteger(rounds) || rounds < 1) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const canConnect = (port) =>
-  new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => resolve(socket.destroy() || true));
-    socket.once('error', () => resolve(false));
-  });
-
-/** A throwaway redis-server on a free local port, in its own temp dir, no persistence. */
-async function startRedis() {
-  const dir = await mkdtemp(join(tmpdir(), 'olchat-bench-redis-'));
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], {
-    stdio: 'ignore',
-  });
-  for (let i = 0; !(await canConnect(port)); i++) {
-    if (i > 200 || child.exitCode !== null) throw new Error('redis-server did not start (is it installed?)');
-    await sleep(50);
-  }
-  return {
-    port,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A shop process (bench/redis-process.mjs) and a way to wait for its next line. */
 function startProcess(config) {

@@ -145,7 +145,7 @@ describe('a process killed with SIGKILL mid-send', () => {
       });
       const { ids = [] } = await first.next('queued');
       await emu.waitForMessages(1, 10_000);
-      const owner = async () => (await inspect.hget(`olchat:${name}:~rec:${ids[1]}`, 'owner')) ?? '';
+      const owner = async () => (await inspect.hget(`olchat:${name}:~rec:${ids[1]}`, 'o')) ?? '';
       await waitFor(async () => (await owner()) !== '', 10_000, 'the 2nd job to be picked up');
       await sleep(300);
       await first.kill();

@@ -2,7 +2,8 @@ import type { JobsOptions, Queue } from 'bullmq';
 
 /*
  * What BullMQ holds of a job: only its record's id. BullMQ schedules (lanes, delays, one worker at
- * a time, recovery of a dead worker's jobs); the record in Redis is the job.
+ * a time, recovery of a dead worker's jobs); the record in Redis is the job. A job scheduled far
+ * ahead gets its BullMQ job only when its time nears (see `handOffWithinMs`).
  */
 
 export const JOB_NAME = 'send';
@@ -21,6 +22,17 @@ export const REDIS_ERROR_RETRY_MS = 2_000;
  * again until Redis answers, and its record's deadline ends it (at pickup, or by the sweep).
  */
 const NEVER = 1_000_000_000;
+
+/**
+ * A schedule due within this is handed to BullMQ when it is added (BullMQ's timers are exact); one
+ * due later waits in the record store alone, and the sweep (every `sweepIntervalMs`) hands it over
+ * once it comes this close: ten sweeps before its time, so a slow or missed sweep does not make it
+ * late. A BullMQ job costs about as much Redis memory as the record itself: a reminder waiting for
+ * days needs none.
+ */
+export function handOffWithinMs(sweepIntervalMs: number): number {
+  return 10 * sweepIntervalMs;
+}
 
 export function jobOptions(bullId: string, priority: string, delayMs: number): JobsOptions {
   return {
@@ -41,6 +53,25 @@ export async function schedule(
   now = Date.now(),
 ): Promise<void> {
   await queue.add(JOB_NAME, { id: job.id }, jobOptions(job.bull, job.priority, Math.max(0, job.dueAt - now)));
+}
+
+/**
+ * Hands many recorded jobs to BullMQ in one round trip (the sweep's hand-offs and revivals). Should
+ * it fail, the jobs are still in `adding`, and the sweep adds them again.
+ */
+export async function scheduleMany(
+  queue: Queue<JobData>,
+  jobs: readonly { id: string; bull: string; priority: string; dueAt: number }[],
+  now = Date.now(),
+): Promise<void> {
+  if (jobs.length === 0) return;
+  await queue.addBulk(
+    jobs.map((job) => ({
+      name: JOB_NAME,
+      data: { id: job.id },
+      opts: jobOptions(job.bull, job.priority, Math.max(0, job.dueAt - now)),
+    })),
+  );
 }
 
 /**

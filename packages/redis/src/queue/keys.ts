@@ -1,15 +1,19 @@
 /**
  * Every key of one queue lives under `<prefix>:<name>:`, beside BullMQ's own (which are named by
- * BullMQ, and job ids, which are UUIDs): ours start with `~` so the two can never collide.
+ * BullMQ, and job ids, which are 16 characters of base64url): ours start with `~` so the two can
+ * never collide.
  * A prefix in braces (`{olchat}`) keeps them all in one Redis Cluster hash slot.
  *
  * Ours, below `<prefix>:<name>:~`:
- * - `rec:<id>`      the job's record (a hash): the truth every process reads
+ * - `rec:<id>`      the job's record (a hash, its message included): the truth every process reads
  * - `key:<key>`     an idempotency or dedupe key → job id (expires with the key's TTL)
  * - `rk:<key>`      a replace key → the id of its pending job
  * - `st:<status>`   ids in that status, scored by updatedAt (list(), and the pending counts)
- * - `due`           scheduled ids by sendAt (when they join their lane)
- * - `deadlines`     pending ids by deadline (the sweep expires them)
+ * - `later`         scheduled ids by sendAt that have no BullMQ job yet (the sweep hands them over
+ *                   when their time nears)
+ * - `due`           scheduled ids by sendAt that have one (the sweep moves them to their lane)
+ * - `deadlines`     pending ids by deadline (the sweep expires them); one in `later` joins it when
+ *                   handed over, unless its deadline comes before its time
  * - `adding`        ids whose BullMQ job may not exist yet (the sweep revives a lost one)
  * - `stats`         totals of finished jobs by status
  * - `pp:…`          contact memory, suppressions and reply counts, by phone key (see people-store.ts)

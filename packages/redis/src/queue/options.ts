@@ -31,7 +31,11 @@ export interface RedisQueueOptions {
    * `add()` rejects `QUEUE_FULL`. The notifier's `maxQueued` (given to `start()`) wins. Default 1 000 000.
    */
   maxQueued?: number;
-  /** How often a working process sweeps: due schedules, passed deadlines, lost adds. Default 1 000. */
+  /**
+   * How often a working process sweeps: due schedules, passed deadlines, lost adds. A job scheduled
+   * further ahead than ten of these waits without a BullMQ job until a sweep hands it over, ten
+   * sweeps before its time. Default 1 000.
+   */
   sweepIntervalMs?: number;
   logger?: Logger;
 }

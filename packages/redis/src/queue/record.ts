@@ -13,6 +13,41 @@ import {
 
 export type Fields = Record<string, string>;
 
+/**
+ * The record's field names (see scripts/prelude.ts for what each holds). One or two letters: a
+ * waiting reminder is mostly its record, and every name is stored once per job. The scripts spell
+ * the same names.
+ */
+export const F = {
+  status: 's',
+  priority: 'p', // absent: 'normal'
+  category: 'ct', // absent: the priority's default (marketing for low)
+  reason: 'rs', // why a skipped job was skipped; absent: 'when'
+  attempts: 'a', // absent: 0
+  createdAt: 'c',
+  updatedAt: 'u',
+  deadline: 'd',
+  quiet: 'q', // '1', absent: not quiet
+  ruleId: 'r',
+  sendAt: 't',
+  notAfter: 'n',
+  replaceKey: 'x',
+  meta: 'm',
+  phone: 'ph',
+  file: 'k', // '1': the body is a file's JSON; absent: the body is the text
+  sendToImol: 'i', // '1', absent: false
+  keys: 'K',
+  keysUntil: 'ku',
+  errCode: 'ec',
+  errMessage: 'em',
+  errStatus: 'es',
+  messageId: 'mi',
+  delivery: 'dv',
+  deliveryCheckedAt: 'dc',
+  deliveryRaw: 'dr',
+  bull: 'b', // absent: the record's id
+} as const;
+
 /** What a worker needs of a stored job beyond its public record. */
 export interface StoredJob {
   record: JobRecord;
@@ -23,7 +58,7 @@ export interface StoredJob {
   bull: string;
 }
 
-/** A flat HGETALL reply (as Lua returns it) as an object. */
+/** A flat field list (as the scripts return it) as an object. */
 export function fieldsOf(flat: unknown): Fields {
   const out: Fields = Object.create(null);
   if (!Array.isArray(flat)) return out;
@@ -31,107 +66,136 @@ export function fieldsOf(flat: unknown): Fields {
   return out;
 }
 
-/** The fields `add()` stores for a new job (its status, keys and sets are the script's). */
-export function newJobFields(id: string, job: NewJob, now: number, deadline: number, sendAt: number | undefined) {
-  const fields: (string | number)[] = [
-    'id',
-    id,
-    'priority',
-    job.priority,
-    'category',
-    job.category ?? defaultCategory(job.priority),
-    'attempts',
-    0,
-    'createdAt',
-    now,
-    'updatedAt',
-    now,
-    'deadline',
-    deadline,
-    'quiet',
-    job.quiet ? '1' : '0',
-    'inflight',
-    '0',
-    'bull',
-    id,
-  ];
+/** The id of the job's current BullMQ job. */
+export function bullOf(fields: Fields, id: string): string {
+  return fields[F.bull] ?? id;
+}
+
+/**
+ * The fields `add()` stores for a new job (its status, keys, body and sets are the script's).
+ * Defaults are left out: every field is stored once per waiting job.
+ */
+export function newJobFields(job: NewJob, now: number, deadline: number, sendAt: number | undefined) {
+  const fields: (string | number)[] = [F.createdAt, now, F.updatedAt, now, F.deadline, deadline];
   const optional = (name: string, value: string | number | undefined) => {
     if (value !== undefined && value !== '') fields.push(name, value);
   };
-  optional('ruleId', job.ruleId);
-  optional('sendAt', sendAt);
-  optional('notAfter', job.notAfter);
-  optional('replaceKey', job.replaceKey);
-  optional('meta', job.meta === undefined ? undefined : JSON.stringify(job.meta));
+  if (job.priority !== 'normal') fields.push(F.priority, job.priority);
+  if (job.quiet) fields.push(F.quiet, '1');
+  optional(F.ruleId, job.ruleId);
+  optional(F.sendAt, sendAt);
+  optional(F.notAfter, job.notAfter);
+  optional(F.replaceKey, job.replaceKey);
+  optional(F.meta, job.meta === undefined ? undefined : JSON.stringify(job.meta));
+  const category = job.category ?? defaultCategory(job.priority);
+  if (category !== defaultCategory(job.priority)) fields.push(F.category, category);
   // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.
-  optional('phone', job.message.phone);
-  if (job.skipped) optional('reason', job.reason ?? 'when');
-  else optional('kind', 'file' in job.message ? 'file' : 'text');
+  optional(F.phone, job.message.phone);
+  if (job.skipped) {
+    if (job.reason !== undefined && job.reason !== 'when') fields.push(F.reason, job.reason);
+  } else {
+    if ('file' in job.message) fields.push(F.file, '1');
+    if (job.message.sendToImol) fields.push(F.sendToImol, '1');
+  }
   return fields;
 }
 
 /**
- * The public record from the stored hash; undefined when there is none. A schedule whose time
- * came is 'queued' from that moment, whether or not a sweep or a worker has moved it yet.
+ * What the record keeps of the message beside its phone and flags: the text, or the file as JSON.
+ * The script stores it in pieces short enough for Redis's compact hash encoding.
+ */
+export function messageBody(message: OutgoingMessage): string {
+  return 'file' in message ? JSON.stringify(message.file) : message.text;
+}
+
+/**
+ * The public record from the stored fields (with `id`, which the scripts add); undefined when there
+ * is none. A schedule whose time came is 'queued' from that moment, whether or not a sweep or a
+ * worker has moved it yet.
  */
 export function toRecord(fields: Fields, now = Date.now()): JobRecord | undefined {
   const id = fields.id;
   if (id === undefined) return undefined;
-  let status = STATUSES.includes(fields.status as JobStatus) ? (fields.status as JobStatus) : 'queued';
-  const sendAt = toNumber(fields.sendAt);
+  const stored = fields[F.status];
+  let status = STATUSES.includes(stored as JobStatus) ? (stored as JobStatus) : 'queued';
+  const sendAt = toNumber(fields[F.sendAt]);
   if (status === 'scheduled' && (sendAt === undefined || sendAt <= now)) status = 'queued';
-  const priority = PRIORITIES.includes(fields.priority as Priority) ? (fields.priority as Priority) : 'normal';
+  const storedPriority = fields[F.priority];
+  const priority = PRIORITIES.includes(storedPriority as Priority) ? (storedPriority as Priority) : 'normal';
+  const category = fields[F.category];
   const record = {
     id,
     status,
     priority,
-    // A record stored before categories existed gets its priority's default.
-    category: CATEGORIES.includes(fields.category as Category)
-      ? (fields.category as Category)
-      : defaultCategory(priority),
-    attempts: toNumber(fields.attempts) ?? 0,
-    createdAt: toNumber(fields.createdAt) ?? now,
-    updatedAt: toNumber(fields.updatedAt) ?? now,
+    category: CATEGORIES.includes(category as Category) ? (category as Category) : defaultCategory(priority),
+    attempts: toNumber(fields[F.attempts]) ?? 0,
+    createdAt: toNumber(fields[F.createdAt]) ?? now,
+    updatedAt: toNumber(fields[F.updatedAt]) ?? now,
   } as JobRecord;
-  if (fields.ruleId !== undefined) record.ruleId = fields.ruleId;
-  if (status === 'skipped')
-    record.reason = SKIP_REASONS.includes(fields.reason as SkipReason) ? (fields.reason as SkipReason) : 'when';
-  if (fields.phone !== undefined) record.phone = fields.phone;
-  if (fields.messageId !== undefined) record.messageId = fields.messageId;
+  const ruleId = fields[F.ruleId];
+  if (ruleId !== undefined) record.ruleId = ruleId;
+  if (status === 'skipped') {
+    const reason = fields[F.reason];
+    record.reason = SKIP_REASONS.includes(reason as SkipReason) ? (reason as SkipReason) : 'when';
+  }
+  const phone = fields[F.phone];
+  if (phone !== undefined) record.phone = phone;
+  const messageId = fields[F.messageId];
+  if (messageId !== undefined) record.messageId = messageId;
   if (sendAt !== undefined) record.sendAt = sendAt;
-  const notAfter = toNumber(fields.notAfter);
+  const notAfter = toNumber(fields[F.notAfter]);
   if (notAfter !== undefined) record.notAfter = notAfter;
-  if (fields.replaceKey !== undefined) record.replaceKey = fields.replaceKey;
-  const meta = parseJson(fields.meta);
+  const replaceKey = fields[F.replaceKey];
+  if (replaceKey !== undefined) record.replaceKey = replaceKey;
+  const meta = parseJson(fields[F.meta]);
   if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) record.meta = meta as JobRecord['meta'];
   const error = errorOf(fields);
   if (error) record.error = error;
   else if (status === 'failed' || status === 'expired') record.error = { code: 'INTERNAL', message: 'Unknown error' };
-  if (DELIVERIES.includes(fields.delivery as DeliveryStatus)) record.delivery = fields.delivery as DeliveryStatus;
-  const checkedAt = toNumber(fields.deliveryCheckedAt);
+  const delivery = fields[F.delivery];
+  if (DELIVERIES.includes(delivery as DeliveryStatus)) record.delivery = delivery as DeliveryStatus;
+  const checkedAt = toNumber(fields[F.deliveryCheckedAt]);
   if (checkedAt !== undefined) record.deliveryCheckedAt = checkedAt;
-  if (fields.deliveryRaw !== undefined) record.deliveryRaw = fields.deliveryRaw;
+  const raw = fields[F.deliveryRaw];
+  if (raw !== undefined) record.deliveryRaw = raw;
   return record;
 }
 
-/** The record and the parts a worker needs, from a pickup's fields and stored message. */
-export function toStoredJob(fields: Fields, messageJson: string, now = Date.now()): StoredJob | undefined {
+/**
+ * The record and the parts a worker needs, from a pickup's fields and the message's body
+ * (undefined when the record has none).
+ */
+export function toStoredJob(fields: Fields, body: string | undefined, now = Date.now()): StoredJob | undefined {
   const record = toRecord(fields, now);
   if (!record) return undefined;
-  const message = parseJson(messageJson);
   return {
     record,
-    message: message !== null && typeof message === 'object' ? (message as OutgoingMessage) : undefined,
-    deadline: toNumber(fields.deadline) ?? record.createdAt + 24 * 3600_000,
-    quiet: fields.quiet === '1',
-    bull: fields.bull ?? record.id,
+    message: messageOf(fields, body),
+    deadline: toNumber(fields[F.deadline]) ?? record.createdAt + 24 * 3600_000,
+    quiet: fields[F.quiet] === '1',
+    bull: bullOf(fields, record.id),
+  };
+}
+
+function messageOf(fields: Fields, body: string | undefined): OutgoingMessage | undefined {
+  const phone = fields[F.phone];
+  if (body === undefined || phone === undefined) return undefined;
+  const sendToImol = fields[F.sendToImol] === '1';
+  if (fields[F.file] !== '1') return { phone, text: body, sendToImol };
+  const file = parseJson(body) as { url?: unknown; caption?: unknown } | null;
+  if (file === null || typeof file !== 'object' || typeof file.url !== 'string') return undefined;
+  return {
+    phone,
+    file: typeof file.caption === 'string' ? { url: file.url, caption: file.caption } : { url: file.url },
+    sendToImol,
   };
 }
 
 function errorOf(fields: Fields): JobError | undefined {
-  if (fields.errCode === undefined) return undefined;
-  const error: JobError = { code: fields.errCode, message: fields.errMessage ?? '' };
-  const status = toNumber(fields.errStatus);
+  const code = fields[F.errCode];
+  if (code === undefined) return undefined;
+  const error: JobError = { code, message: fields[F.errMessage] ?? '' };
+  const status = toNumber(fields[F.errStatus]);
   if (status !== undefined) error.status = status;
   return error;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ClosedError,
   type JobQueue,
@@ -31,11 +31,11 @@ import {
 import { RedisUnavailableError } from '../errors.js';
 import { settlesWithin, withTimeout } from '../util.js';
 import { type RedisWebhookOutbox, redisWebhookOutbox } from '../webhook-outbox.js';
-import { type JobData, schedule, unschedule } from './bull.js';
+import { handOffWithinMs, type JobData, schedule, unschedule } from './bull.js';
 import { QueueKeys } from './keys.js';
 import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
 import { RedisPeopleStore } from './people-store.js';
-import { type Fields, newJobFields, toRecord } from './record.js';
+import { bullOf, type Fields, messageBody, newJobFields, toRecord } from './record.js';
 import { CachedStats } from './stats.js';
 import { JobStore } from './store.js';
 import { Sweeper } from './sweeper.js';
@@ -112,18 +112,20 @@ export class RedisQueue implements JobQueue {
   async add(job: NewJob): Promise<AddResult> {
     if (this.#closing) throw new ClosedError('The queue is closed');
     const now = Date.now();
-    const id = randomUUID();
+    const id = newJobId();
     const priority = LANES.has(job.priority) ? job.priority : 'normal';
     const deadline = Number.isFinite(job.deadline) ? job.deadline : now + DEFAULT_MAX_AGE_MS;
     const sendAt = Number.isFinite(job.sendAt) && (job.sendAt as number) > now ? job.sendAt : undefined;
     const status = job.skipped ? 'skipped' : sendAt === undefined ? 'queued' : 'scheduled';
     const normalized: NewJob = { ...job, priority, deadline, quiet: job.quiet === true };
     const keyTtlMs = positiveOr(job.keyTtlMs, DAY_MS);
+    // Far ahead: no BullMQ job yet (the sweep hands it over when its time nears).
+    const later = sendAt !== undefined && sendAt - now > handOffWithinMs(this.#settings.sweepIntervalMs);
     let fields: (string | number)[];
-    let message: string;
+    let body: string;
     try {
-      fields = newJobFields(id, normalized, now, deadline, sendAt);
-      message = job.skipped ? '' : JSON.stringify(job.message);
+      fields = newJobFields(normalized, now, deadline, sendAt);
+      body = job.skipped ? '' : messageBody(job.message);
     } catch {
       throw new ValidationError('A job must be plain JSON (its message and meta)');
     }
@@ -142,7 +144,8 @@ export class RedisQueue implements JobQueue {
           pendingTtlMs: this.#pendingTtl(deadline, keyTtlMs, now),
           deadline,
           sendAt,
-          message,
+          body,
+          later,
           fields,
         },
         now,
@@ -163,8 +166,8 @@ export class RedisQueue implements JobQueue {
     if (reply.kind === 'hit') return { record: toRecord(reply.fields) as JobRecord, created: false };
 
     const record = toRecord(reply.fields) as JobRecord;
-    if (status !== 'skipped') {
-      this.#stats.move(undefined, status);
+    if (status !== 'skipped') this.#stats.move(undefined, status);
+    if (status !== 'skipped' && !later) {
       // The record is in Redis: the job is accepted. Should this add to BullMQ fail, the sweep
       // finds the job in `adding` and adds it again.
       await schedule(this.#queue, { id, bull: id, priority, dueAt: sendAt ?? now }, now).catch((error) =>
@@ -230,7 +233,7 @@ export class RedisQueue implements JobQueue {
     const record = toRecord(fields, now) as JobRecord;
     this.#stats.move(reply.from, 'queued');
     // A new BullMQ job id for this round; should the add fail, the sweep adds it again.
-    await schedule(this.#queue, { id, bull: fields.bull ?? id, priority: record.priority, dueAt: now }, now).catch(
+    await schedule(this.#queue, { id, bull: bullOf(fields, id), priority: record.priority, dueAt: now }, now).catch(
       (error) => this.#warn('queue', error),
     );
     return record;
@@ -302,6 +305,7 @@ export class RedisQueue implements JobQueue {
         recheckMs: settings.lockDurationMs,
         // An add to BullMQ has landed or failed within addTimeoutMs (its command timeout).
         reviveAfterMs: Math.max(1_000, 3 * settings.addTimeoutMs),
+        handOffWithinMs: handOffWithinMs(settings.sweepIntervalMs),
       },
     );
     this.#sweeper.start();
@@ -330,7 +334,7 @@ export class RedisQueue implements JobQueue {
     const record = toRecord(fields) as JobRecord;
     this.#worker?.abort(record.id, new OlchatError('CANCELLED', 'The job was cancelled'));
     this.#stats.move(undefined, 'cancelled'); // the pending counts catch up at the next refresh
-    void unschedule(this.#queue, fields.bull ?? record.id);
+    void unschedule(this.#queue, bullOf(fields, record.id));
     this.#announce(fields);
     return record;
   }
@@ -379,6 +383,14 @@ export class RedisQueue implements JobQueue {
     this.#lastWarning = now;
     this.#settings.logger?.warn({ err: describeRedisError(error, this.#secret) }, `olchat-kit redis: ${what} error`);
   }
+}
+
+/**
+ * 96 random bits as 16 characters of base64url, the shape of the memory queue's ids: each id is
+ * stored in several keys and sets per job, and a UUID's 36 characters cost Redis memory in each.
+ */
+function newJobId(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 function positiveOr(value: unknown, fallback: number): number {

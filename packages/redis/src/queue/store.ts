@@ -29,8 +29,10 @@ export interface AddInput {
   pendingTtlMs: number;
   deadline: number;
   sendAt: number | undefined;
-  /** The message as JSON ('' for a skipped job). */
-  message: string;
+  /** The message's body (see `messageBody`; '' for a skipped job). */
+  body: string;
+  /** Scheduled beyond the hand-off horizon: no BullMQ job until the sweep hands it over. */
+  later: boolean;
   fields: (string | number)[];
 }
 
@@ -62,7 +64,7 @@ export interface PickupInput {
 export type PickupReply =
   | { verdict: 'gone' | 'stale' | 'final' }
   | { verdict: 'ended'; fields: Fields }
-  | { verdict: 'work'; fields: Fields; message: string }
+  | { verdict: 'work'; fields: Fields; message: string | undefined }
   | { verdict: 'early'; at: number };
 
 export interface Expiring {
@@ -110,7 +112,8 @@ export class JobStore {
       input.pendingTtlMs,
       input.deadline,
       input.sendAt ?? '',
-      input.message,
+      input.body,
+      flag(input.later),
       ...input.fields,
     ])) as [string, unknown, unknown, unknown];
     if (reply[0] === 'full') return { kind: 'full', pending: Number(reply[1]) };
@@ -119,8 +122,11 @@ export class JobStore {
     return { kind: 'new', fields: fieldsOf(reply[2]), replaced: replaced.id === undefined ? undefined : replaced };
   }
 
+  /** The record's fields with its id, or {} when there is none (the body's pieces are left in). */
   async get(id: string): Promise<Fields> {
-    return this.#client.hgetall(this.#keys.record(id));
+    const fields = await this.#client.hgetall(this.#keys.record(id));
+    if (Object.keys(fields).length > 0) fields.id = id;
+    return fields;
   }
 
   async find(keys: readonly string[], now: number): Promise<Fields> {
@@ -157,7 +163,9 @@ export class JobStore {
     const verdict = reply[0];
     if (verdict === 'early') return { verdict, at: Number(reply[1]) };
     if (verdict === 'ended') return { verdict, fields: fieldsOf(reply[1]) };
-    if (verdict === 'work') return { verdict, fields: fieldsOf(reply[1]), message: String(reply[2] ?? '') };
+    if (verdict === 'work') {
+      return { verdict, fields: fieldsOf(reply[1]), message: reply[2] == null ? undefined : String(reply[2]) };
+    }
     return { verdict: verdict as 'gone' | 'stale' | 'final' };
   }
 
@@ -232,7 +240,7 @@ export class JobStore {
   }
 
   async sweep(
-    input: { token: string; limit: number; reviveBefore: number; recheckAt: number },
+    input: { token: string; limit: number; reviveBefore: number; recheckAt: number; handBefore: number },
     now: number,
   ): Promise<SweepReply> {
     const [promoted, expiring, revive] = (await this.#run(SWEEP, this.#keys.stats, now, [
@@ -241,6 +249,7 @@ export class JobStore {
       input.limit,
       input.reviveBefore,
       input.recheckAt,
+      input.handBefore,
     ])) as [number, string[][], string[][]];
     return {
       promoted: Number(promoted),

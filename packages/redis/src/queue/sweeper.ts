@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expiredError, freesKeys, type JobOutcome } from '@olchat-kit/core/queue';
 import type { Queue } from 'bullmq';
-import { type JobData, schedule, unschedule } from './bull.js';
+import { type JobData, scheduleMany, unschedule } from './bull.js';
 import type { Fields } from './record.js';
 import type { CachedStats } from './stats.js';
 import type { Expiring, JobStore } from './store.js';
@@ -26,12 +26,15 @@ export interface SweeperSettings {
   recheckMs: number;
   /** A job whose BullMQ job has not shown up this long after its add is added again. */
   reviveAfterMs: number;
+  /** A schedule waiting without a BullMQ job is handed to BullMQ this long before its time. */
+  handOffWithinMs: number;
 }
 
 /**
  * What happens to jobs that no worker picks up: run every `intervalMs` by each process that works
- * the queue. Schedules that came due join their lane; jobs past their deadline end 'expired'
- * (onFinished is called here, so events fire); a job whose BullMQ job was lost is added again.
+ * the queue. Schedules whose time nears are handed to BullMQ, and join their lane when it comes;
+ * jobs past their deadline end 'expired' (onFinished is called here, so events fire); a job whose
+ * BullMQ job was lost is added again.
  */
 export class Sweeper {
   readonly #host: SweeperHost;
@@ -78,13 +81,12 @@ export class Sweeper {
             limit: ROUND_LIMIT,
             reviveBefore: now - this.#settings.reviveAfterMs,
             recheckAt: now + this.#settings.recheckMs,
+            handBefore: now + this.#settings.handOffWithinMs,
           },
           now,
         );
         for (const job of reply.expiring) await this.#expire(job);
-        for (const job of reply.revive) {
-          await schedule(queue, job).catch((error) => this.#host.warn('sweep', error));
-        }
+        await scheduleMany(queue, reply.revive).catch((error) => this.#host.warn('sweep', error));
         const full = Math.max(reply.promoted, reply.expiring.length, reply.revive.length) >= ROUND_LIMIT;
         if (!full) return;
       }

@@ -8,12 +8,14 @@ import { PRELUDE } from './prelude.js';
  * 3. a scheduled or queued job holding the replace key is cancelled (even one a worker holds but
  *    has not marked in flight: its markAttempt is then refused); a job being sent or finished is
  *    left alone, and the new job simply takes the key;
- * 4. the record is created, its keys set, and it joins its status set, `deadlines`, `due` (when
- *    scheduled) and `adding` (until a worker or the sweep sees its BullMQ job).
+ * 4. the record is created, its keys set, and it joins its status set and, when scheduled for
+ *    later than the hand-off horizon, `later` (no BullMQ job yet; `deadlines` too only when its
+ *    deadline comes before its time); otherwise `deadlines`, `due` (when scheduled) and `adding`
+ *    (until a worker or the sweep sees its BullMQ job, which the caller adds now).
  *
  * ARGV[5..]: id, status ('queued' | 'scheduled' | 'skipped'), keys (JSON array), keyTtlMs,
- * maxQueued, replaceKey or '', freeKeysOnCancel ('1'|'0'), pendingTtlMs, deadline, sendAt or '', message
- * (JSON, '' when skipped), then the record's fields as field, value, …
+ * maxQueued, replaceKey or '', freeKeysOnCancel ('1'|'0'), pendingTtlMs, deadline, sendAt or '',
+ * body ('' when skipped), later ('1'|'0'), then the record's fields as field, value, …
  * Returns { 'hit', id, fields } | { 'full', pending } | { 'new', id, fields, replacedFields }.
  */
 export const ADD = new LuaScript(`${PRELUDE}
@@ -22,7 +24,7 @@ local replaceKey, pendingTtl = ARGV[10], tonumber(ARGV[12])
 for _, key in ipairs(keys) do
   local hit = rcall('GET', B .. 'key:' .. key)
   if hit then
-    local fields = rcall('HGETALL', rkey(hit))
+    local fields = view(hit, rkey(hit))
     if #fields > 0 then return { 'hit', hit, fields } end
   end
 end
@@ -33,7 +35,7 @@ if status ~= 'skipped' then
   if replaceKey ~= '' then
     target = rcall('GET', B .. 'rk:' .. replaceKey)
     if target then
-      local s = rcall('HGET', rkey(target), 'status')
+      local s = rcall('HGET', rkey(target), 's')
       if not CAN_CANCEL[s] then target = false end
     end
   end
@@ -42,25 +44,30 @@ if status ~= 'skipped' then
   if pending >= tonumber(ARGV[9]) then return { 'full', pending } end
   if target then
     finalize(target, rkey(target), 'cancelled', '', '', '', '', ARGV[11])
-    replaced = rcall('HGETALL', rkey(target))
+    replaced = view(target, rkey(target))
   end
 end
 
 local rec = rkey(id)
-rcall('HSET', rec, unpack(ARGV, 16, #ARGV))
+rcall('HSET', rec, unpack(ARGV, 17, #ARGV))
 if #keys > 0 then
-  rcall('HSET', rec, 'keys', ARGV[7], 'keysUntil', tonumber(NOW) + keyTtl)
+  rcall('HSET', rec, 'K', ARGV[7], 'ku', tonumber(NOW) + keyTtl)
   for _, key in ipairs(keys) do rcall('SET', B .. 'key:' .. key, id, 'PX', keyTtl) end
 end
 if status == 'skipped' then
   finalize(id, rec, 'skipped', '', '', '', '', '0')
 else
+  setBody(rec, ARGV[15])
   setStatus(id, rec, false, status)
-  rcall('ZADD', B .. 'deadlines', ARGV[13], id)
-  if status == 'scheduled' then rcall('ZADD', B .. 'due', ARGV[14], id) end
-  rcall('ZADD', B .. 'adding', NOW, id)
+  if ARGV[16] == '1' then
+    rcall('ZADD', B .. 'later', ARGV[14], id)
+    if tonumber(ARGV[13]) <= tonumber(ARGV[14]) then rcall('ZADD', B .. 'deadlines', ARGV[13], id) end
+  else
+    rcall('ZADD', B .. 'deadlines', ARGV[13], id)
+    if status == 'scheduled' then rcall('ZADD', B .. 'due', ARGV[14], id) end
+    rcall('ZADD', B .. 'adding', NOW, id)
+  end
   if replaceKey ~= '' then rcall('SET', B .. 'rk:' .. replaceKey, id, 'PX', pendingTtl) end
   rcall('PEXPIRE', rec, pendingTtl)
-  rcall('SET', mkey(id), ARGV[15], 'PX', pendingTtl)
 end
-return { 'new', id, rcall('HGETALL', rec), replaced }`);
+return { 'new', id, view(id, rec), replaced }`);

@@ -14,10 +14,10 @@ if id == '' then
   if not id then return { 0 } end
 end
 local rec = rkey(id)
-local status = rcall('HGET', rec, 'status')
+local status = rcall('HGET', rec, 's')
 if not CAN_CANCEL[status] then return { 0 } end
 finalize(id, rec, 'cancelled', '', '', '', '', ARGV[7])
-return { 1, rcall('HGETALL', rec) }`);
+return { 1, view(id, rec) }`);
 
 /**
  * Puts a 'failed' or 'expired' job back in its lane with a new deadline, under a new BullMQ job
@@ -30,30 +30,29 @@ return { 1, rcall('HGETALL', rec) }`);
 export const REQUEUE = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
-local status = rcall('HGET', rec, 'status')
-if not CAN_REQUEUE[status] or rcall('EXISTS', mkey(id)) == 0 then return { 0 } end
+local status = rcall('HGET', rec, 's')
+if not CAN_REQUEUE[status] or rcall('HEXISTS', rec, 1) == 0 then return { 0 } end
 local pending = rcall('ZCARD', skey('scheduled')) + rcall('ZCARD', skey('queued')) + rcall('ZCARD', skey('sending'))
 if pending >= tonumber(ARGV[8]) then return { 2, pending } end
 if tonumber(rcall('HGET', B .. 'stats', status) or '0') > 0 then rcall('HINCRBY', B .. 'stats', status, -1) end
-local round = rcall('HINCRBY', rec, 'gen', 1)
+local round = rcall('HINCRBY', rec, 'g', 1)
 setStatus(id, rec, status, 'queued')
-rcall('HSET', rec, 'bull', id .. '.' .. round, 'deadline', ARGV[6], 'inflight', '0')
-rcall('HDEL', rec, 'owner', 'retryAt')
+rcall('HSET', rec, 'b', id .. '.' .. round, 'd', ARGV[6])
+rcall('HDEL', rec, 'f', 'o', 'ra')
 rcall('ZADD', B .. 'deadlines', ARGV[6], id)
 rcall('ZADD', B .. 'adding', NOW, id)
 rcall('PEXPIRE', rec, ARGV[7])
-rcall('PEXPIRE', mkey(id), ARGV[7])
-if rcall('HGET', rec, 'keysFreed') == '1' then
-  local left = tonumber(rcall('HGET', rec, 'keysUntil') or '0') - tonumber(NOW)
+if rcall('HGET', rec, 'kf') == '1' then
+  local left = tonumber(rcall('HGET', rec, 'ku') or '0') - tonumber(NOW)
   if left > 0 then
-    for _, key in ipairs(cjson.decode(rcall('HGET', rec, 'keys') or '[]')) do
+    for _, key in ipairs(cjson.decode(rcall('HGET', rec, 'K') or '[]')) do
       rcall('SET', B .. 'key:' .. key, id, 'PX', left, 'NX')
     end
   end
-  rcall('HDEL', rec, 'keysFreed')
+  rcall('HDEL', rec, 'kf')
 end
 takeReplaceKey(id, rec)
-return { 1, rcall('HGETALL', rec), status }`);
+return { 1, view(id, rec), status }`);
 
 /**
  * What the vendor said of a sent job's delivery (no delivery: only the check is recorded); a job
@@ -61,11 +60,12 @@ return { 1, rcall('HGETALL', rec), status }`);
  * Returns { 1, fields } or { 0 }.
  */
 export const SET_DELIVERY = new LuaScript(`${PRELUDE}
-local rec = rkey(ARGV[5])
+local id = ARGV[5]
+local rec = rkey(id)
 if rcall('EXISTS', rec) == 0 then return { 0 } end
-if rcall('HGET', rec, 'status') == 'sent' then
-  if ARGV[6] ~= '' then rcall('HSET', rec, 'delivery', ARGV[6]) end
-  if ARGV[8] ~= '' then rcall('HSET', rec, 'deliveryRaw', ARGV[8]) end
-  rcall('HSET', rec, 'deliveryCheckedAt', ARGV[7])
+if rcall('HGET', rec, 's') == 'sent' then
+  if ARGV[6] ~= '' then rcall('HSET', rec, 'dv', ARGV[6]) end
+  if ARGV[8] ~= '' then rcall('HSET', rec, 'dr', ARGV[8]) end
+  rcall('HSET', rec, 'dc', ARGV[7])
 end
-return { 1, rcall('HGETALL', rec) }`);
+return { 1, view(id, rec) }`);

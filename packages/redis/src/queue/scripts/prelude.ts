@@ -4,15 +4,27 @@
  * it until it is due. Every change of a record is one of these Lua scripts, so each is atomic and
  * none can undo another process's change.
  *
- * Record fields: id, status, priority, category, attempts, createdAt, updatedAt, ruleId, phone, kind
- * ('text' | 'file'), meta (JSON), quiet ('1'|'0'), reason (why a skipped job was skipped),
- * sendAt, notAfter, deadline, replaceKey, keys (JSON array of idempotency keys), keysUntil,
- * keysFreed, errCode, errMessage, errStatus, messageId, delivery, deliveryCheckedAt,
- * inflight ('1' while a request may be on the wire), owner (the lock token of the pickup working
- * it), retryAt (a retry's backoff), bull (the id of its BullMQ job), gen (how often it was requeued).
- * The message itself (JSON) is a string beside the record (`msg:<id>`), with the same lifetime until it
- * is sent or cancelled: kept out of the hash, the record stays small (Redis stores a hash whose values
- * are all short in one compact block, about a third of the memory).
+ * A waiting reminder is mostly its record, so the record is kept small: Redis stores a hash whose
+ * fields are few (≤ 128) and short (≤ 64 bytes) as one compact block (a listpack), about a third of
+ * a hash table's memory. So field names are one or two letters, defaults are not stored, and the
+ * message's body is kept in pieces of 64 bytes. The fields (record.ts `F` spells the same names):
+ *   s status · p priority (absent: normal) · ct category (absent: the priority's default)
+ *   rs why a skipped job was skipped (absent: when) · a attempts (absent: 0) · c createdAt · u updatedAt
+ *   d deadline · q '1' when it keeps quiet hours · r ruleId · t sendAt · n notAfter · x replaceKey
+ *   m meta (JSON) · ph phone · k '1' when the body is a file (JSON), absent: a text
+ *   i '1' when sendToImol · 1, 2, 3… the body in pieces (dropped once sent or cancelled; a failed
+ *   or expired job keeps it for requeue())
+ *   K idempotency keys (JSON array) · ku keysUntil · kf '1' when its keys were freed
+ *   ec, em, es the error's code, message and HTTP status · mi messageId
+ *   dv delivery · dc deliveryCheckedAt · dr the vendor's word at the delivery check
+ *   f '1' while a request may be on the wire (in flight) · o owner (the lock token of the pickup
+ *   working it) · ra retryAt (a retry's backoff) · b the id of its BullMQ job (absent: the job's
+ *   id) · g how often it was requeued.
+ * The record's id is its key's last part; the scripts add it to every record they answer (`view`).
+ *
+ * A job scheduled far ahead has no BullMQ job at all until its time nears: it waits in `later`,
+ * and the sweep hands it to BullMQ (into `due` and `adding`) when it comes within the hand-off
+ * horizon. Until then it is its record, its key, and an entry in `st:scheduled` and `later`.
  *
  * The lifecycle is core's transition table (`queue/transitions.ts`): the sets of statuses each
  * event is allowed from are generated from it below, and which endings free a job's keys is decided
@@ -28,6 +40,9 @@ import { PENDING_STATUSES, statusesFor } from '@olchat-kit/core/queue';
 /** How many finished ids `list()` can see per status; older ones are trimmed. */
 export const FINISHED_LIST_CAP = 10_000;
 
+/** The longest piece of a body: Redis keeps a hash compact while every value is at most 64 bytes. */
+export const BODY_PIECE = 64;
+
 export const PRELUDE = `
 local B, NOW, KEEP, GRACE = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local rcall = redis.call
@@ -39,29 +54,68 @@ local CAN_ATTEMPT = ${luaSet(statusesFor('attempt'))}
 
 local function rkey(id) return B .. 'rec:' .. id end
 local function skey(status) return B .. 'st:' .. status end
-local function mkey(id) return B .. 'msg:' .. id end
+
+-- The record as its fields, without the body's pieces (named by numbers), with its id: {} when gone.
+local function view(id, rec)
+  local all = rcall('HGETALL', rec)
+  if #all == 0 then return all end
+  local out = { 'id', id }
+  for i = 1, #all, 2 do
+    if not tonumber(all[i]) then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+    end
+  end
+  return out
+end
+
+-- The body in pieces of at most ${BODY_PIECE} bytes, fields 1, 2, 3… (an empty body is one empty piece).
+local function setBody(rec, body)
+  local n = 0
+  for at = 1, math.max(#body, 1), ${BODY_PIECE} do
+    n = n + 1
+    rcall('HSET', rec, n, string.sub(body, at, at + ${BODY_PIECE - 1}))
+  end
+end
+
+-- The body joined again; nil when the record keeps none.
+local function getBody(rec)
+  local parts = {}
+  while true do
+    local part = rcall('HGET', rec, #parts + 1)
+    if not part then break end
+    parts[#parts + 1] = part
+  end
+  if #parts == 0 then return nil end
+  return table.concat(parts)
+end
+
+local function dropBody(rec)
+  local n = 1
+  while rcall('HDEL', rec, n) == 1 do n = n + 1 end
+end
 
 -- Moves the id between the per-status sets and stamps the record.
 local function setStatus(id, rec, from, to)
   if from then rcall('ZREM', skey(from), id) end
   rcall('ZADD', skey(to), NOW, id)
-  rcall('HSET', rec, 'status', to, 'updatedAt', NOW)
+  rcall('HSET', rec, 's', to, 'u', NOW)
 end
 
 local function setError(rec, code, message, httpStatus)
-  rcall('HSET', rec, 'errCode', code, 'errMessage', message)
-  if httpStatus ~= '' then rcall('HSET', rec, 'errStatus', httpStatus) else rcall('HDEL', rec, 'errStatus') end
+  rcall('HSET', rec, 'ec', code, 'em', message)
+  if httpStatus ~= '' then rcall('HSET', rec, 'es', httpStatus) else rcall('HDEL', rec, 'es') end
 end
 
 -- A replace key names one pending job: it is released when the job leaves scheduled/queued…
 local function dropReplaceKey(id, rec)
-  local key = rcall('HGET', rec, 'replaceKey')
+  local key = rcall('HGET', rec, 'x')
   if key and rcall('GET', B .. 'rk:' .. key) == id then rcall('DEL', B .. 'rk:' .. key) end
 end
 
 -- …and taken back when it waits again, unless a newer job has it.
 local function takeReplaceKey(id, rec)
-  local key = rcall('HGET', rec, 'replaceKey')
+  local key = rcall('HGET', rec, 'x')
   if not key then return end
   local ttl = rcall('PTTL', rec)
   if ttl > 0 then rcall('SET', B .. 'rk:' .. key, id, 'PX', ttl, 'NX') else rcall('SET', B .. 'rk:' .. key, id, 'NX') end
@@ -69,43 +123,40 @@ end
 
 -- Idempotency keys are deleted only where they still point at this job.
 local function freeKeys(id, rec)
-  local list = rcall('HGET', rec, 'keys')
+  local list = rcall('HGET', rec, 'K')
   if not list then return end
   for _, key in ipairs(cjson.decode(list)) do
     if rcall('GET', B .. 'key:' .. key) == id then rcall('DEL', B .. 'key:' .. key) end
   end
-  rcall('HSET', rec, 'keysFreed', '1')
+  rcall('HSET', rec, 'kf', '1')
 end
 
 -- Ends a job. A finished record lives KEEP ms, and always a little longer than keys that still
 -- point at it, so a key never points at nothing (a late duplicate gets the first job's outcome).
 local function finalize(id, rec, status, code, message, httpStatus, messageId, free)
-  setStatus(id, rec, rcall('HGET', rec, 'status'), status)
-  rcall('HSET', rec, 'inflight', '0')
-  rcall('HDEL', rec, 'owner', 'retryAt')
+  setStatus(id, rec, rcall('HGET', rec, 's'), status)
+  rcall('HDEL', rec, 'f', 'o', 'ra')
   if code ~= '' then
     setError(rec, code, message, httpStatus)
   elseif status ~= 'failed' and status ~= 'expired' then
-    rcall('HDEL', rec, 'errCode', 'errMessage', 'errStatus')
+    rcall('HDEL', rec, 'ec', 'em', 'es')
   end
-  if messageId ~= '' then rcall('HSET', rec, 'messageId', messageId) end
+  if messageId ~= '' then rcall('HSET', rec, 'mi', messageId) end
   rcall('HINCRBY', B .. 'stats', status, 1)
-  rcall('ZREM', B .. 'due', id)
-  rcall('ZREM', B .. 'deadlines', id)
-  rcall('ZREM', B .. 'adding', id)
+  for _, set in ipairs({ 'due', 'later', 'deadlines', 'adding' }) do rcall('ZREM', B .. set, id) end
   dropReplaceKey(id, rec)
   if free == '1' then freeKeys(id, rec) end
   local now = tonumber(NOW)
   rcall('ZREMRANGEBYSCORE', skey(status), '-inf', now - KEEP)
   rcall('ZREMRANGEBYRANK', skey(status), 0, -${FINISHED_LIST_CAP + 1})
   local ttl = KEEP
-  if rcall('HGET', rec, 'keysFreed') ~= '1' then
-    local keysUntil = tonumber(rcall('HGET', rec, 'keysUntil') or '0')
+  if rcall('HGET', rec, 'kf') ~= '1' then
+    local keysUntil = tonumber(rcall('HGET', rec, 'ku') or '0')
     if keysUntil - now + GRACE > ttl then ttl = keysUntil - now + GRACE end
   end
   rcall('PEXPIRE', rec, ttl)
-  -- A job that may be requeued (failed, expired) keeps its message: requeue() sends it again.
-  if CAN_REQUEUE[status] then rcall('PEXPIRE', mkey(id), ttl) else rcall('DEL', mkey(id)) end
+  -- A job that may be requeued (failed, expired) keeps its body: requeue() sends it again.
+  if not CAN_REQUEUE[status] then dropBody(rec) end
 end
 `;
 

@@ -4,11 +4,12 @@ import { PRELUDE } from './prelude.js';
 /**
  * The counts behind stats(), in one consistent read: the pending ones from the status sets (kept
  * exact by the scripts), the finished ones from the totals. A schedule that came due but was not
- * yet moved by a sweep counts as queued.
+ * yet moved by a sweep (or not even handed to BullMQ, when no process swept for a while) counts as
+ * queued.
  * Returns { scheduled, queued, sending, dueNow, sent, failed, cancelled, expired }.
  */
 export const STATS = new LuaScript(`${PRELUDE}
-local dueNow = rcall('ZCOUNT', B .. 'due', '-inf', NOW)
+local dueNow = rcall('ZCOUNT', B .. 'due', '-inf', NOW) + rcall('ZCOUNT', B .. 'later', '-inf', NOW)
 local totals = rcall('HMGET', B .. 'stats', 'sent', 'failed', 'cancelled', 'expired')
 return { rcall('ZCARD', skey('scheduled')), rcall('ZCARD', skey('queued')), rcall('ZCARD', skey('sending')), dueNow,
   totals[1] or '0', totals[2] or '0', totals[3] or '0', totals[4] or '0' }`);
@@ -30,7 +31,7 @@ table.sort(entries, function(a, b) return a[2] > b[2] end)
 local out = {}
 for _, entry in ipairs(entries) do
   if #out >= limit then break end
-  local fields = rcall('HGETALL', rkey(entry[1]))
+  local fields = view(entry[1], rkey(entry[1]))
   if #fields > 0 then table.insert(out, fields) end
 end
 return out`);
@@ -40,7 +41,7 @@ export const FIND = new LuaScript(`${PRELUDE}
 for _, key in ipairs(cjson.decode(ARGV[5])) do
   local hit = rcall('GET', B .. 'key:' .. key)
   if hit then
-    local fields = rcall('HGETALL', rkey(hit))
+    local fields = view(hit, rkey(hit))
     if #fields > 0 then return fields end
   end
 end

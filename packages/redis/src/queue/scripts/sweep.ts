@@ -3,55 +3,72 @@ import { PRELUDE } from './prelude.js';
 
 /**
  * The periodic sweep (run by every process that works the queue), at most `limit` of each:
- * 1. schedules whose time came join their lane ('scheduled' → 'queued');
- * 2. jobs past their deadline that no live worker holds are claimed for this sweep's token, and
+ * 1. schedules that came within the hand-off horizon (sendAt before `handBefore`) leave `later`
+ *    for `due`, `deadlines` and `adding`, and are answered with those to revive: the caller adds
+ *    their BullMQ jobs, delayed until due (should that fail, step 4 tries again);
+ * 2. schedules whose time came join their lane ('scheduled' → 'queued');
+ * 3. jobs past their deadline that no live worker holds are claimed for this sweep's token, and
  *    answered with what the sweep needs to end them (TypeScript decides how, then OUTCOME does);
  *    a job held by a live worker (its BullMQ lock still carries the record's owner) is left to
  *    that worker and looked at again at `recheckAt`; ids of records that are gone are forgotten;
- * 3. jobs added before `reviveBefore` whose BullMQ job never arrived (its add failed after the
+ * 4. jobs added before `reviveBefore` whose BullMQ job never arrived (its add failed after the
  *    record was written) are answered, to be added again.
- * ARGV[5..]: bullBase, token, limit, reviveBefore, recheckAt.
+ * ARGV[5..]: bullBase, token, limit, reviveBefore, recheckAt, handBefore.
  * Returns { promoted, { { id, status, errCode, errMessage, errStatus, inflight, bull }… },
  * { { id, bull, priority, dueAt }… } }.
  */
 export const SWEEP = new LuaScript(`${PRELUDE}
 local bullBase, token, limit = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local revive = {}
+
+for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'later', '-inf', ARGV[10], 'LIMIT', 0, limit)) do
+  local rec = rkey(id)
+  rcall('ZREM', B .. 'later', id)
+  local f = rcall('HMGET', rec, 's', 'b', 'p', 't', 'd')
+  if f[1] == 'scheduled' then
+    local at = f[4] or NOW
+    rcall('ZADD', B .. 'due', at, id)
+    rcall('ZADD', B .. 'deadlines', f[5] or NOW, id)
+    rcall('ZADD', B .. 'adding', NOW, id)
+    table.insert(revive, { id, f[2] or id, f[3] or 'normal', at })
+  elseif not f[1] then
+    rcall('ZREM', skey('scheduled'), id) -- its record is gone (no process swept for that long)
+  end
+end
 
 local due = rcall('ZRANGEBYSCORE', B .. 'due', '-inf', NOW, 'LIMIT', 0, limit)
 for _, id in ipairs(due) do
   local rec = rkey(id)
-  if rcall('HGET', rec, 'status') == 'scheduled' then setStatus(id, rec, 'scheduled', 'queued') end
+  if rcall('HGET', rec, 's') == 'scheduled' then setStatus(id, rec, 'scheduled', 'queued') end
   rcall('ZREM', B .. 'due', id)
 end
 
 local expiring = {}
 for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'deadlines', '-inf', NOW, 'LIMIT', 0, limit)) do
   local rec = rkey(id)
-  local status = rcall('HGET', rec, 'status')
+  local status = rcall('HGET', rec, 's')
   if not status then
-    for _, set in ipairs({ 'deadlines', 'due', 'adding', 'st:scheduled', 'st:queued', 'st:sending' }) do
+    for _, set in ipairs({ 'deadlines', 'due', 'later', 'adding', 'st:scheduled', 'st:queued', 'st:sending' }) do
       rcall('ZREM', B .. set, id)
     end
-    rcall('DEL', mkey(id))
   elseif not PENDING[status] then
     rcall('ZREM', B .. 'deadlines', id)
   else
-    local owner = rcall('HGET', rec, 'owner')
-    local bull = rcall('HGET', rec, 'bull') or id
+    local owner = rcall('HGET', rec, 'o')
+    local bull = rcall('HGET', rec, 'b') or id
     if owner and rcall('GET', bullBase .. bull .. ':lock') == owner then
       rcall('ZADD', B .. 'deadlines', ARGV[9], id)
     else
-      rcall('HSET', rec, 'owner', token)
-      local f = rcall('HMGET', rec, 'errCode', 'errMessage', 'errStatus', 'inflight')
+      rcall('HSET', rec, 'o', token)
+      local f = rcall('HMGET', rec, 'ec', 'em', 'es', 'f')
       table.insert(expiring, { id, status, f[1] or '', f[2] or '', f[3] or '', f[4] or '0', bull })
     end
   end
 end
 
-local revive = {}
 for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'adding', '-inf', ARGV[8], 'LIMIT', 0, limit)) do
   local rec = rkey(id)
-  local f = rcall('HMGET', rec, 'status', 'owner', 'bull', 'priority', 'sendAt', 'retryAt')
+  local f = rcall('HMGET', rec, 's', 'o', 'b', 'p', 't', 'ra')
   local bull = f[3] or id
   if (f[1] ~= 'scheduled' and f[1] ~= 'queued') or f[2] or rcall('EXISTS', bullBase .. bull) == 1 then
     rcall('ZREM', B .. 'adding', id)

@@ -18,38 +18,38 @@ export const PICKUP = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 if rcall('EXISTS', rec) == 0 then return { 'gone' } end
-if (rcall('HGET', rec, 'bull') or id) ~= ARGV[6] then return { 'stale' } end
+if (rcall('HGET', rec, 'b') or id) ~= ARGV[6] then return { 'stale' } end
 rcall('ZREM', B .. 'adding', id)
-local status = rcall('HGET', rec, 'status')
+local status = rcall('HGET', rec, 's')
 if not PENDING[status] then return { 'final' } end
-if rcall('HGET', rec, 'inflight') == '1' then
+if rcall('HGET', rec, 'f') == '1' then
   if ARGV[10] ~= '1' then
     finalize(id, rec, 'failed', 'AMBIGUOUS', ARGV[11], '', '', ARGV[13])
-    return { 'ended', rcall('HGETALL', rec) }
+    return { 'ended', view(id, rec) }
   end
-  rcall('HSET', rec, 'inflight', '0')
+  rcall('HDEL', rec, 'f')
 end
 if tonumber(ARGV[8]) > tonumber(ARGV[9]) then
   finalize(id, rec, 'failed', 'STALLED', ARGV[12], '', '', ARGV[14])
-  return { 'ended', rcall('HGETALL', rec) }
+  return { 'ended', view(id, rec) }
 end
 local latest = tonumber(NOW) + tonumber(ARGV[15])
 if status == 'scheduled' then
-  local at = tonumber(rcall('HGET', rec, 'sendAt') or '0')
+  local at = tonumber(rcall('HGET', rec, 't') or '0')
   if at > latest then return { 'early', tostring(at) } end
   setStatus(id, rec, 'scheduled', 'queued')
   rcall('ZREM', B .. 'due', id)
 elseif status == 'queued' then
-  local at = tonumber(rcall('HGET', rec, 'retryAt') or '0')
+  local at = tonumber(rcall('HGET', rec, 'ra') or '0')
   if at > latest then return { 'early', tostring(at) } end
 else
   -- 'sending' without a request in flight: its last worker stopped between attempts.
   setStatus(id, rec, 'sending', 'queued')
   takeReplaceKey(id, rec)
 end
-rcall('HDEL', rec, 'retryAt')
-rcall('HSET', rec, 'owner', ARGV[7])
-return { 'work', rcall('HGETALL', rec), rcall('GET', mkey(id)) or '' }`);
+rcall('HDEL', rec, 'ra')
+rcall('HSET', rec, 'o', ARGV[7])
+return { 'work', view(id, rec), getBody(rec) }`);
 
 /**
  * Just before a request is written: 'sending', in flight, one more attempt, and the replace key
@@ -60,23 +60,23 @@ return { 'work', rcall('HGETALL', rec), rcall('GET', mkey(id)) or '' }`);
 export const MARK_ATTEMPT = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
-local status = rcall('HGET', rec, 'status')
-if rcall('HGET', rec, 'owner') ~= ARGV[6] or not CAN_ATTEMPT[status] then
+local status = rcall('HGET', rec, 's')
+if rcall('HGET', rec, 'o') ~= ARGV[6] or not CAN_ATTEMPT[status] then
   return { 0, status or '' }
 end
 if status == 'queued' then
   setStatus(id, rec, 'queued', 'sending')
   dropReplaceKey(id, rec)
 end
-rcall('HSET', rec, 'inflight', '1')
-rcall('HINCRBY', rec, 'attempts', 1)
+rcall('HSET', rec, 'f', '1')
+rcall('HINCRBY', rec, 'a', 1)
 return { 1 }`);
 
 /** The attempt certainly did not deliver: no longer in flight. ARGV[5..]: id, token. */
 export const MARK_NOT_ACCEPTED = new LuaScript(`${PRELUDE}
 local rec = rkey(ARGV[5])
-if rcall('HGET', rec, 'owner') ~= ARGV[6] then return 0 end
-rcall('HSET', rec, 'inflight', '0')
+if rcall('HGET', rec, 'o') ~= ARGV[6] then return 0 end
+rcall('HDEL', rec, 'f')
 return 1`);
 
 /**
@@ -92,27 +92,26 @@ return 1`);
 export const OUTCOME = new LuaScript(`${PRELUDE}
 local id, outcome = ARGV[5], ARGV[7]
 local rec = rkey(id)
-local status = rcall('HGET', rec, 'status')
-if rcall('HGET', rec, 'owner') ~= ARGV[6] or not PENDING[status] then
-  return { 0, rcall('HGETALL', rec) }
+local status = rcall('HGET', rec, 's')
+if rcall('HGET', rec, 'o') ~= ARGV[6] or not PENDING[status] then
+  return { 0, view(id, rec) }
 end
 if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' or outcome == 'skipped' then
-  if outcome == 'skipped' then rcall('HSET', rec, 'reason', ARGV[14]) end
+  if outcome == 'skipped' and ARGV[14] ~= 'when' then rcall('HSET', rec, 'rs', ARGV[14]) end
   finalize(id, rec, outcome, ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
-  return { 1, rcall('HGETALL', rec) }
+  return { 1, view(id, rec) }
 end
-rcall('HSET', rec, 'inflight', '0')
-rcall('HDEL', rec, 'owner', 'retryAt')
+rcall('HDEL', rec, 'f', 'o', 'ra')
 if outcome == 'deferred' then
   setStatus(id, rec, status, 'scheduled')
-  rcall('HSET', rec, 'sendAt', ARGV[13])
+  rcall('HSET', rec, 't', ARGV[13])
   rcall('ZADD', B .. 'due', ARGV[13], id)
 else
   if status ~= 'queued' then setStatus(id, rec, status, 'queued') end
   if outcome == 'retry' then
     setError(rec, ARGV[8], ARGV[9], ARGV[10])
-    rcall('HSET', rec, 'retryAt', ARGV[13])
+    rcall('HSET', rec, 'ra', ARGV[13])
   end
 end
 takeReplaceKey(id, rec)
-return { 1, rcall('HGETALL', rec) }`);
+return { 1, view(id, rec) }`);

@@ -25,6 +25,7 @@ export {
   PRIORITIES,
   SKIP_REASONS,
 } from '../job.js';
+export { maskPhones, privateLogger } from '../logger.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
 export { MemoryPeopleStore } from '../people/memory-store.js';
 export { type PhoneKey, phoneKeyer } from '../people/phone-key.js';

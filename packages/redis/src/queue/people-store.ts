@@ -1,4 +1,5 @@
 import {
+  type ForgottenPerson,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
   type PeopleStore,
@@ -86,6 +87,12 @@ end
 rcall('HSET', SUP, ARGV[2], ARGV[3])
 return ARGV[3]`);
 
+/** ARGV: base, key, suppression too ('1'|'0'). Returns { contacts erased, suppressions erased }. */
+const FORGET = new LuaScript(`${PRELUDE}
+local suppressions = 0
+if ARGV[3] == '1' then suppressions = rcall('HDEL', SUP, ARGV[2]) end
+return { rcall('HDEL', KNOWN, ARGV[2]), suppressions }`);
+
 /** Runs a Redis call, turning Redis trouble into the queue's errors. */
 export type RunRedis = <T>(what: string, call: () => Promise<T>) => Promise<T>;
 
@@ -150,6 +157,13 @@ export class RedisPeopleStore implements PeopleStore {
 
   async unsuppress(key: string): Promise<boolean> {
     return this.#run('remove a suppression', async () => (await this.#client.hdel(this.#name('sup'), key)) === 1);
+  }
+
+  async forget(key: string, suppression: boolean): Promise<ForgottenPerson> {
+    return this.#run('forget a contact', async () => {
+      const [contacts, suppressions] = (await this.#script(FORGET, [key, suppression ? '1' : '0'])) as [number, number];
+      return { contacts: Number(contacts) || 0, suppressions: Number(suppressions) || 0 };
+    });
   }
 
   #name(part: string): string {

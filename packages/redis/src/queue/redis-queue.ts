@@ -12,6 +12,7 @@ import {
 import {
   type AddResult,
   DEFAULT_MAX_AGE_MS,
+  type ForgottenJobs,
   freesKeys,
   type NewJob,
   type PeopleStore,
@@ -57,6 +58,9 @@ const MAX_DELIVERY_RAW = 200;
 /** How long one queued job takes at the vendor's limit: what a full queue's retryAfterMs counts in. */
 const SEND_INTERVAL_MS = VENDOR_LIMITS.sendText.durationMs / VENDOR_LIMITS.sendText.points;
 const LANES = new Set(['high', 'normal', 'low']);
+/** How long forget() waits for the workers holding the phone's jobs (a send, a dead worker's lock). */
+const FORGET_WAIT_MS = 60_000;
+const FORGET_POLL_MS = 50;
 
 /**
  * A durable `JobQueue` on BullMQ: every accepted job is in Redis before `add()` resolves, any
@@ -81,6 +85,10 @@ export class RedisQueue implements JobQueue {
   #onFinished: WorkerOptions['onFinished'] | undefined;
   #outbox: RedisWebhookOutbox | undefined;
   #people: RedisPeopleStore | undefined;
+  /** Given by the notifier at start(): the phone's HMAC, the phone index's key. */
+  #phoneKey: ((phone: string) => string) | undefined;
+  #storeText = true;
+  readonly #storeSettings: { keepFinishedMs: number; graceMs: number };
   #closing: Promise<void> | undefined;
   #closed = false;
   #lastWarning = 0;
@@ -97,10 +105,8 @@ export class RedisQueue implements JobQueue {
     watchClient(this.#client, `queue ${name}`, settings.logger, this.#secret);
     this.#queue = new Queue<JobData>(name, { connection: this.#client, prefix });
     this.#queue.on('error', (error) => this.#warn('queue', error));
-    this.#store = new JobStore(this.#client, this.#keys, {
-      keepFinishedMs: settings.keepFinishedMs,
-      graceMs: KEY_GRACE_MS,
-    });
+    this.#storeSettings = { keepFinishedMs: settings.keepFinishedMs, graceMs: KEY_GRACE_MS };
+    this.#store = new JobStore(this.#client, this.#keys, this.#storeSettings);
     // Resolves once BullMQ has loaded its scripts on the client: until then add() must not start
     // (a BullMQ call would wait for the connection and might then run after add() gave up).
     this.#ready = this.#queue.waitUntilReady().then(() => undefined);
@@ -124,7 +130,8 @@ export class RedisQueue implements JobQueue {
     let fields: (string | number)[];
     let body: string;
     try {
-      fields = newJobFields(normalized, now, deadline, sendAt);
+      const phoneKey = job.message.phone === '' ? undefined : this.#phoneKey?.(job.message.phone);
+      fields = newJobFields(normalized, now, deadline, sendAt, { phoneKey, storeText: this.#storeText });
       body = job.skipped ? '' : messageBody(job.message);
     } catch {
       throw new ValidationError('A job must be plain JSON (its message and meta)');
@@ -181,7 +188,7 @@ export class RedisQueue implements JobQueue {
 
   async get(id: string): Promise<JobRecord | undefined> {
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) return undefined;
-    return this.#read('read the job', async () => toRecord(await this.#store.get(id)));
+    return this.#read('read the job', async () => toRecord(await this.#store.get(id, Date.now())));
   }
 
   async find(keys: readonly string[]): Promise<JobRecord | undefined> {
@@ -253,6 +260,49 @@ export class RedisQueue implements JobQueue {
     return fields ? toRecord(fields) : undefined;
   }
 
+  async findByPhone(phone: string, limit: number): Promise<JobRecord[]> {
+    const phoneKey = this.#keyOf(phone);
+    const count = Math.min(MAX_LIST, Math.max(1, Math.floor(limit) || DEFAULT_LIST));
+    return this.#read('find the jobs', async () => {
+      const now = Date.now();
+      const found = await this.#store.findByPhone(phoneKey, count, now);
+      return found.map((fields) => toRecord(fields, now) as JobRecord);
+    });
+  }
+
+  /**
+   * Erases the phone's jobs: the records at once (one script), BullMQ's jobs of the pending ones,
+   * then waits for the workers holding any of them (in any process) to be done, and last deletes
+   * the entries of BullMQ's event stream that name them.
+   */
+  async forget(phone: string): Promise<ForgottenJobs> {
+    const phoneKey = this.#keyOf(phone);
+    const { erased, held } = await this.#read('forget the phone', () => this.#store.forget(phoneKey, Date.now()));
+    // A worker of this process still waiting to send one gives up; a request on the wire is let finish.
+    for (const { id, sending } of held)
+      if (!sending) this.#worker?.abort(id, new OlchatError('CANCELLED', 'Forgotten'));
+    await Promise.all(erased.map(({ bull }) => unschedule(this.#queue, bull)));
+    const all = [...erased, ...held.map(({ id, bull }) => ({ id, bull }))];
+    if (all.length === 0) return { jobs: 0, ids: [] };
+    // A worker holding one (here or in another process) lets its attempt finish, then erases it;
+    // a worker that died leaves it to the next pickup. BullMQ's job goes when its worker is done.
+    const until = Date.now() + FORGET_WAIT_MS;
+    for (;;) {
+      const left = await this.#read('forget the phone', () => this.#store.forgottenLeft(all, Date.now()));
+      if (left === 0) break;
+      if (Date.now() > until || this.#closed) {
+        throw new OlchatError(
+          'TIMEOUT',
+          `${left} of the phone's jobs are still held by a worker: they are erased when it is done; call forget() again to confirm`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, FORGET_POLL_MS));
+    }
+    const names = [...new Set(all.flatMap(({ id, bull }) => [id, bull]))];
+    await this.#read('forget the phone', () => this.#store.forgetEvents(names, Date.now()));
+    return { jobs: all.length, ids: all.map(({ id }) => id) };
+  }
+
   stats(): JobStats {
     return this.#stats.snapshot;
   }
@@ -287,6 +337,9 @@ export class RedisQueue implements JobQueue {
     if (this.#worker) throw new Error('This queue already has a worker');
     if (this.#closing) throw new ClosedError('The queue is closed');
     if (options.maxQueued !== undefined) this.#maxQueued = maxQueuedOf(options.maxQueued);
+    if (options.keepFinishedMs !== undefined) this.#storeSettings.keepFinishedMs = options.keepFinishedMs;
+    if (options.storeText === false) this.#storeText = false;
+    if (options.phoneKey) this.#phoneKey = options.phoneKey;
     this.#onFinished = options.onFinished;
     const host = {
       store: this.#store,
@@ -341,7 +394,15 @@ export class RedisQueue implements JobQueue {
 
   /** A record that may be pending lives past its deadline, and past its keys. */
   #pendingTtl(deadline: number, keyTtlMs: number, now: number): number {
-    return Math.max(deadline - now, keyTtlMs, 0) + this.#settings.keepFinishedMs + KEY_GRACE_MS;
+    return Math.max(deadline - now, keyTtlMs, 0) + this.#storeSettings.keepFinishedMs + KEY_GRACE_MS;
+  }
+
+  /** The phone's key in the index: the notifier's HMAC (a queue never started by one has none). */
+  #keyOf(phone: string): string {
+    if (!this.#phoneKey) {
+      throw new ClosedError('The queue has no phone key: it finds and forgets phones once a notifier has started it');
+    }
+    return this.#phoneKey(phone);
   }
 
   async #whenReady(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { JobRecord } from '@olchat-kit/core';
-import type { ActiveJob, JobOutcome, NewJob, WorkerOptions } from '@olchat-kit/core/queue';
+import { type ActiveJob, type JobOutcome, type NewJob, phoneKeyer, type WorkerOptions } from '@olchat-kit/core/queue';
 import { type RedisQueue, type RedisQueueOptions, redisQueue } from '../../src/index.js';
 import type { RedisServer } from './redis-server.js';
 import { waitFor } from './windows.js';
@@ -69,7 +69,12 @@ export class Queues {
   working(
     name: string,
     worker: Worker,
-    { concurrency = 1, maxQueued, ...options }: Partial<RedisQueueOptions> & { concurrency?: number } = {},
+    {
+      concurrency = 1,
+      maxQueued,
+      storeText,
+      ...options
+    }: Partial<RedisQueueOptions> & { concurrency?: number; storeText?: boolean } = {},
   ): Working {
     const queue = this.open(name, options);
     const finished: JobRecord[] = [];
@@ -77,7 +82,9 @@ export class Queues {
       concurrency,
       worker,
       onFinished: (record) => finished.push(record),
+      phoneKey: phoneKeyer('queue-harness-secret-0123456789'),
       ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(storeText === undefined ? {} : { storeText }),
     });
     return {
       queue,

@@ -17,6 +17,7 @@ import { redisQueue } from '@olchat-kit/redis';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { RedisServer } from '../packages/redis/test/helpers/redis-server.js';
+import { skipReason } from '../scripts/system-deps.mjs';
 
 /*
  * No log line holds a whole phone or a message text. One recording logger is given to every part
@@ -303,6 +304,14 @@ describe('no log line holds a whole phone or a message text', () => {
   it('on the memory queue: outages, failures, a quoting vendor, bad input, throwing listeners, failing webhooks', async () => {
     const { lines, texts } = await walkThrough('memory');
     expect(lines.length).toBeGreaterThan(10);
+    check(lines, texts);
+  });
+
+  it('on the Redis queue, Redis going away and coming back included', async ({ skip }) => {
+    const missing = skipReason('redis-server');
+    if (missing) skip(missing);
+    const { lines, texts } = await walkThrough('redis');
+    expect(lines.some((line) => line.msg?.includes('olchat-kit redis'))).toBe(true);
     check(lines, texts);
   });
 });

@@ -58,7 +58,8 @@ const contenders = [
       const client = new OlchatClient({
         token: emu.token,
         baseUrl: emu.baseUrl,
-        limiterStore: new MemoryLimiterStore(),
+        // Each contender has its own fresh emulator: no earlier process used its window.
+        limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
       });
       try {
         return await Promise.allSettled(

@@ -21,7 +21,8 @@ function setUp() {
   const client = new OlchatClient({
     token: emu.token,
     baseUrl: emu.baseUrl,
-    limiterStore: new MemoryLimiterStore(),
+    // A fresh emulator: no earlier process used its window, so the bench starts with it empty.
+    limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
     limits: { sendText: { points: 1, durationMs: 60_000 } },
   });
   const notifier = createNotifier({

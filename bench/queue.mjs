@@ -74,6 +74,9 @@ async function heapUsed() {
 // one scenario's jobs in the heap while the next is measured. Polling every 50 ms lets go of them.
 class PollingStore extends MemoryLimiterStore {
   maxPollMs = 50;
+  constructor() {
+    super({ assumeRecentUse: false }); // a fresh emulator: no earlier process used its window
+  }
 }
 
 // The vendor limit at one request per minute: every job stays queued (or scheduled) while we measure.

@@ -97,7 +97,7 @@ async function olchatContender(connection, name, shape, emu) {
   const limits = { sendText: { points: 1, durationMs: 60_000 } };
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limits });
   const queue = redisQueue({ connection, name, prefix: PREFIX });
-  const notifier = createNotifier({ client, queue, rules: [shape.rule] });
+  const notifier = createNotifier({ client, queue, rules: [shape.rule], secret: 'bench-secret-of-sixteen-or-more' });
   const redis = new Redis(connection);
   return {
     async add(i) {

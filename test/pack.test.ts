@@ -69,6 +69,15 @@ describe('the packages as published', () => {
     }
   });
 
+  it('a CommonJS app require()s every package as published', async () => {
+    const app = join(scratch, 'app');
+    const requires = packages.map((p) => `require('@olchat-kit/${p}');`).join('\n');
+    await writeFile(join(app, 'require-all.cjs'), `${requires}\nconsole.log('loaded');\n`);
+    const { stdout, stderr } = await run(process.execPath, ['require-all.cjs'], { cwd: app });
+    expect(stdout.trim()).toBe('loaded');
+    expect(stderr).toBe('');
+  });
+
   it('the olchat-kit command is installed with @olchat-kit/cli and checks a line', async () => {
     const bin = join(scratch, 'app', 'node_modules', '.bin', 'olchat-kit');
     const { stdout } = await run(bin, ['--version']);

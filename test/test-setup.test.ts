@@ -12,6 +12,7 @@ import {
   SYSTEM_PACKAGES,
   skipReason,
 } from '../scripts/system-deps.mjs';
+import { skipUnless } from './helpers/skip.js';
 
 // `pnpm test` starts with scripts/test-setup.mjs: these tests check what it decides for each machine
 // (which packages are missing, root or not, apt-get or not, CI or not) without installing anything.
@@ -160,7 +161,10 @@ fi
   }
   const asRoot = process.getuid?.() === 0 && process.platform === 'linux';
 
-  it.runIf(asRoot)('as root with apt-get: update, then install what is missing, with one notice line', () => {
+  const asRootOnly = 'the set-up script installs only as root on Linux';
+
+  it('as root with apt-get: update, then install what is missing, with one notice line', (context) => {
+    skipUnless(context, asRoot, asRootOnly);
     const bin = fakeApt(fakeBin());
     const result = run({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium') });
     expect(result.status, result.stderr).toBe(0);
@@ -174,12 +178,28 @@ fi
     ]);
   });
 
-  it.runIf(asRoot)('when apt-get fails, its output and the command to run, then skip (fail under CI)', () => {
+  it('when apt-get fails, its output and the command to run, then skip (fail under CI)', (context) => {
+    skipUnless(context, asRoot, asRootOnly);
     const bin = fakeApt(fakeBin(), { fail: true });
     const result = run({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium') });
     expect(result.status).toBe(0);
     expect(result.stderr).toContain('Unable to locate package chromium');
     expect(result.stderr).toContain('will be skipped; to run them: apt-get install redis-server chromium');
     expect(run({ PATH: bin, CHROMIUM_PATH: join(bin, 'chromium'), CI: 'true' }).status).toBe(1);
+  });
+});
+
+describe('a test that cannot run on this machine', () => {
+  it('is skipped, saying why; under CI it fails instead', () => {
+    const skipped: (string | undefined)[] = [];
+    const context = { skip: (note?: string) => void skipped.push(note) };
+    skipUnless(context, true, 'never said');
+    expect(skipped).toEqual([]);
+    skipUnless(context, false, 'needs Linux', { CI: 'false' });
+    expect(skipped).toEqual(['needs Linux']);
+    expect(() => skipUnless(context, false, 'needs Linux', { CI: 'true' })).toThrow(
+      'CI does not skip this test: needs Linux',
+    );
+    expect(skipped).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@
 // With OLCHAT_TOKEN set, the same site talks to the real OLChat instead.
 // HOST (default 127.0.0.1: this machine only) and PORT (default 3000) say where the site listens.
 import { createServer } from 'node:http';
+import { MemoryLimiterStore } from '@olchat-kit/core';
 import { startEmulator } from '@olchat-kit/testing';
 import { createSite } from './app.js';
 import { createOlchat } from './olchat.js';
@@ -27,7 +28,17 @@ const emulator = realToken
         }
       },
     }).catch((error) => exitWith(`The emulator could not start on ${host}: ${error.message} (set EMULATOR_PORT)`));
-const olchat = createOlchat(emulator ? { token: emulator.token, baseUrl: emulator.baseUrl } : { token: realToken });
+// The embedded emulator starts with this process: no earlier run used its window, so the first
+// order goes at once. Against the real OLChat the window of a run just before is held (the default).
+const olchat = createOlchat(
+  emulator
+    ? {
+        token: emulator.token,
+        baseUrl: emulator.baseUrl,
+        limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
+      }
+    : { token: realToken },
+);
 notifier = olchat.notifier;
 
 const site = createSite({ notifier });

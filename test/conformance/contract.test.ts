@@ -621,6 +621,29 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       expect((await emu.waitForMessages(1)).map((m) => m.text)).toEqual(['Заказ готов']);
     });
 
+    it('a notAfter already past, or a sendAt at or after notAfter: 202 and the message ends expired, its key freed', async () => {
+      const { http, emu } = await setup({ router: { apiKey: API_KEY } });
+      const post = (body: object) =>
+        http
+          .post('/olchat/messages')
+          .set('Authorization', auth)
+          .set('Idempotency-Key', 'crm-77')
+          .send({ phone: PHONE, text: 'Напоминаем о приёме', ...body });
+      const past = await post({ notAfter: '2020-01-01T00:00:00Z' });
+      expect(past.status).toBe(202);
+      expect(past.body).toEqual({ id: expect.any(String), status: 'expired' });
+      const record = await http.get(`/olchat/messages/${past.body.id}`).set('Authorization', auth);
+      expect(record.body).toMatchObject({ status: 'expired', notAfter: Date.parse('2020-01-01T00:00:00Z') });
+      expect(record.body.error.code).toBe('EXPIRED');
+      // Never sent, so its idempotency key is free: the same key makes a new message.
+      const hour = Date.now() + 3_600_000;
+      const inverted = await post({ sendAt: moscow(hour + 60_000), notAfter: moscow(hour) });
+      expect(inverted.status).toBe(202);
+      expect(inverted.body).toEqual({ id: expect.any(String), status: 'expired' });
+      expect(inverted.body.id).not.toBe(past.body.id);
+      expect(emu.messages).toHaveLength(0);
+    });
+
     it.each([
       ['sendAt', 'a time without a zone', '2030-11-28T10:00:00'],
       ['sendAt', 'a date alone', '2030-11-28'],
@@ -631,7 +654,6 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       ['notAfter', 'an empty string', ''],
       ['notAfter', 'null', null],
       ['notAfter', 'an object', { date: '2030-11-28T10:00:00Z' }],
-      ['notAfter', 'a time in the past', '2020-01-01T00:00:00Z'],
       ['priority', 'an unknown lane', 'urgent'],
       ['replaceKey', 'an empty key', ''],
       ['meta', 'an array', ['a']],
@@ -1299,11 +1321,12 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
       expect((await health(http)).status).toBe(200);
       emu.setConnected(false);
-      emu.setLatency(2_000);
-      // The check this probe starts takes OLChat two seconds: the probe does not wait for it.
+      emu.setLatency(6_000);
+      // The check this probe starts takes OLChat six seconds: the probe does not wait for it (it
+      // answers the stale state, and well within the check's time even on a loaded machine).
       const started = performance.now();
       const stale = await health(http);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(performance.now() - started).toBeLessThan(3_000);
       expect(stale.status).toBe(200);
       expect(stale.body.status).toBe('ok');
       await healthBecomes(http, 503);
@@ -1345,7 +1368,9 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
         expect(res.status).toBe(503);
         expect(res.body.reason).toBe('vendor_unreachable');
       }
-      expect(slowest).toBeLessThan(500);
+      // Generous for a loaded machine; a probe that waited for OLChat's checks and their retries would
+      // still be slower than the cached answer by far.
+      expect(slowest).toBeLessThan(2_000);
       await emu.resume();
       await healthBecomes(http, 200);
     });
@@ -1381,16 +1406,17 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     it('never blocks on a vendor that does not answer: the first probe waits at most a second, the rest not at all', async () => {
       const { http, emu } = await setup({ router: { healthCacheMs: 0 } });
       emu.fail('timeout', Number.POSITIVE_INFINITY);
+      // The hanging check would take the client's 10 s timeout: the first probe gives up after 1 s
+      // (the bound is generous for a loaded machine).
       const started = performance.now();
       const first = await health(http);
-      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(performance.now() - started).toBeLessThan(5_000);
       expect(first.status).toBe(200);
       expect(first.body).toMatchObject({ status: 'unknown', line: { state: 'unknown' } });
-      for (let i = 0; i < 5; i++) {
-        const again = performance.now();
-        expect((await health(http)).body.status).toBe('unknown');
-        expect(performance.now() - again).toBeLessThan(500);
-      }
+      // The rest do not wait at all: ten probes that each waited that second would take ten seconds.
+      const again = performance.now();
+      for (let i = 0; i < 10; i++) expect((await health(http)).body.status).toBe('unknown');
+      expect(performance.now() - again).toBeLessThan(5_000);
       // One check in flight however many probes came: the vendor is not asked again meanwhile.
       expect(emu.requests.filter((r) => r.method === 'checkStatus')).toHaveLength(1);
       await emu.close(); // ends the hanging request rather than waiting for the client's timeout
@@ -1476,6 +1502,34 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       expect(custom.status).toBe(422);
       expect(custom.body.custom).toBe('invalid_input');
       expect(custom.body.issues.length).toBeGreaterThan(0);
+    });
+
+    it('a rule’s deadline already past (a visit booked 30 min ahead, reminder “not later than 1 h before”) is no error: the booking goes on, the reminder ends expired', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      const expired: string[] = [];
+      notifier.on('expired', (record) => expired.push(record.id));
+      const soon = { name: 'Анна', phone: PHONE, visitAt: new Date(Date.now() + 30 * 60_000).toISOString() };
+      const booked = await http.post('/reminder').send(soon);
+      expect(booked.status).toBe(200);
+      expect(booked.body).toMatchObject({ reached: true, job: { id: expect.any(String), status: 'expired' } });
+      const record = await http.get(`/olchat/messages/${booked.body.job.id}`).set('Authorization', `Bearer ${API_KEY}`);
+      expect(record.body).toMatchObject({
+        status: 'expired',
+        attempts: 0,
+        error: { code: 'EXPIRED', message: expect.any(String) },
+      });
+      // The same through the form route: 202 with the job's real status.
+      const viaForm = await http.post('/olchat/forms/reminder').send(soon);
+      expect(viaForm.status).toBe(202);
+      expect(viaForm.body).toEqual({ id: expect.any(String), status: 'expired' });
+      expect(expired).toEqual([booked.body.job.id, viaForm.body.id]);
+      // A visit 3 h ahead: the reminder's time has passed but its deadline has not, so it goes now.
+      const later = await http
+        .post('/reminder')
+        .send({ ...soon, visitAt: new Date(Date.now() + 3 * 3600_000).toISOString() });
+      expect(later.body.job.status).toBe('queued');
+      expect(await emu.waitForMessages(1)).toHaveLength(1);
+      expect(emu.messages).toHaveLength(1);
     });
 
     it('an unexpected error: 500 internal without detail, reported to the logger', async () => {

@@ -52,6 +52,15 @@ const order = defineRule({
 });
 // No schema: the body reaches the templates as it came, prototype-pollution keys and all.
 const callback = defineRule({ id: 'callback', to: 'phone', text: 'Перезвоним вам, {{name}}' });
+/** A clinic's reminder: a day before the visit, never later than an hour before it. */
+const reminder = defineRule({
+  id: 'reminder',
+  input: z.object({ name: z.string().min(1), phone: z.string(), visitAt: z.coerce.date() }),
+  to: 'phone',
+  text: '{{name}}, напоминаем о приёме {{visitAt|datetime}}',
+  sendAt: (visit) => visit.visitAt.getTime() - 24 * 3600_000,
+  notAfter: (visit) => visit.visitAt.getTime() - 3600_000,
+});
 const quiet = defineRule({
   id: 'quiet',
   input: z.object({ phone: z.string() }),
@@ -88,11 +97,13 @@ export async function setup(options: Setup = {}) {
   const client = new OlchatClient({
     token: TOKEN,
     baseUrl: emu.baseUrl,
-    limiterStore: new MemoryLimiterStore(),
+    // A test that slows the client to one message a minute needs its first message to go at once:
+    // its emulator is new, so no earlier process used the window.
+    limiterStore: new MemoryLimiterStore({ assumeRecentUse: options.clientLimits === undefined }),
     retry: { minDelayMs: 10, maxDelayMs: 50 },
     limits: { sendText: loose, sendFile: loose, ...options.clientLimits },
   });
-  const notifier = createNotifier({ ...options.notifier, client, rules: [order, callback, quiet] });
+  const notifier = createNotifier({ ...options.notifier, client, rules: [order, callback, reminder, quiet] });
   const inboundLimits = options.inboundLimits ?? false;
   const { buildApp } = adapter === 'express' ? await import('./apps/express.js') : await import('./apps/koa.js');
   const listener: RequestListener = buildApp({

@@ -6,7 +6,8 @@ import { olchatDashboard as koaDashboard } from '@olchat-kit/koa';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, basicAuthHeader, type Emulator, finished, isAuthorized, makeNotifier, startVendor } from './helpers.js';
+import { finished } from '../helpers/waiting.js';
+import { ADMIN, basicAuthHeader, type Emulator, isAuthorized, makeNotifier, startVendor } from './helpers.js';
 
 const MOUNT = '/admin/olchat';
 const PHONE = '79123456789';
@@ -166,7 +167,7 @@ describe('a retried job, end to end through Express', () => {
     expect(failed.status).toBe('failed');
     const html = await (await fetch(`${origin}${MOUNT}/?status=failed`, { headers: auth })).text();
     const token = /name="token" value="([^"]+)"/.exec(html)?.[1] ?? '';
-    const sentAgain = finished(notifier, failed.id);
+    const sentAgain = finished(notifier, failed.id, ['sent']);
     const res = await fetch(`${origin}${MOUNT}/jobs/${failed.id}/retry`, {
       method: 'POST',
       body: new URLSearchParams({ token, back: 'job' }).toString(),

@@ -19,7 +19,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
-import { ADMIN, type Emulator, finished, isAuthorized, makeNotifier, startVendor } from './helpers.js';
+import { finished } from '../helpers/waiting.js';
+import { ADMIN, type Emulator, isAuthorized, makeNotifier, startVendor } from './helpers.js';
 
 const screenshots = fileURLToPath(new URL('../../test-results/dashboard/', import.meta.url));
 const PHONES = ['79123456789', '79031234567', '77011234567', '79265550011'];
@@ -142,7 +143,8 @@ describe.skipIf(chromiumMissing !== undefined)(
     beforeAll(async () => {
       mkdirSync(screenshots, { recursive: true });
       emu = await startVendor();
-      notifier = makeNotifier(emu, { timeoutMs: 300 }, rules);
+      // Ends the hanging request soon, yet leaves the other sends ample time on a loaded machine.
+      notifier = makeNotifier(emu, { timeoutMs: 2_000 }, rules);
       await fillQueue();
 
       const app = express();
@@ -304,7 +306,7 @@ describe.skipIf(chromiumMissing !== undefined)(
       expect(page.url()).toBe(`${origin}/admin/olchat/jobs/${id}`);
       expect((await notifier.get(id))?.status).toBe('failed');
       await page.getByLabel('Понимаю, что клиент может получить сообщение дважды').check();
-      const sentAgain = finished(notifier, id);
+      const sentAgain = finished(notifier, id, ['sent']);
       await Promise.all([page.waitForURL(/flash=retried/), retry.click()]);
       await expect(page.locator('.flash').textContent()).resolves.toBe(`Сообщение ${id} снова в очереди.`);
       expect((await sentAgain).status).toBe('sent');

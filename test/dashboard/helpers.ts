@@ -4,7 +4,6 @@ import {
   type AnyNotifier,
   type AnyRule,
   createNotifier,
-  type JobRecord,
   MemoryLimiterStore,
   MemoryQueue,
   OlchatClient,
@@ -36,19 +35,6 @@ export function makeNotifier(
     ...clientOptions,
   });
   return createNotifier({ client, rules, queue: new MemoryQueue() });
-}
-
-export function finished(notifier: AnyNotifier, id: string): Promise<JobRecord> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${id} did not finish within 15 s`)), 15_000);
-    const check = (record: JobRecord) => {
-      if (record.id !== id) return;
-      clearTimeout(timer);
-      notifier.off('sent', check).off('failed', check).off('expired', check);
-      resolve(record);
-    };
-    notifier.on('sent', check).on('failed', check).on('expired', check);
-  });
 }
 
 /**

@@ -75,7 +75,7 @@ export type {
   TimeInput,
   WebhookEventType,
 } from './job.js';
-export { MemoryLimiterStore } from './limiter/memory-store.js';
+export { MemoryLimiterStore, type MemoryLimiterStoreOptions } from './limiter/memory-store.js';
 export type { Logger } from './logger.js';
 export { createNotifier } from './notifier/notifier.js';
 export type {

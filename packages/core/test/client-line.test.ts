@@ -3,11 +3,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpError, MemoryLimiterStore, OlchatClient, type OlchatClientOptions, RateLimitError } from '../src/index.js';
+import { maxInAnyWindow } from '../../../test/helpers/waiting.js';
+import {
+  HttpError,
+  isCertainlyNotAccepted,
+  MemoryLimiterStore,
+  OlchatClient,
+  type OlchatClientOptions,
+  RateLimitError,
+} from '../src/index.js';
 import type { LimiterStore } from '../src/limiter/index.js';
-import { isCertainlyNotAccepted } from '../src/queue/index.js';
 import { rejection } from './helpers/rejection.js';
-import { maxInAnyWindow } from './helpers/stamping-server.js';
 
 const phone = '79123456789';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -131,6 +131,55 @@ describe('OlchatClient against the emulator', () => {
     expect(JSON.stringify(result)).toContain('/wa/***/sendText');
   });
 
+  it.each([
+    ['lowercased', (url: string) => url.toLowerCase()],
+    ['uppercased', (url: string) => url.toUpperCase()],
+    ['decoded, lowercased', (url: string) => decodeURIComponent(url).toLowerCase()],
+    ['percent-encoded again', (url: string) => encodeURIComponent(url)],
+    ['percent-encoded again, lowercased', (url: string) => encodeURIComponent(url).toLowerCase()],
+  ])('an error page that echoes the URL %s keeps the token out of the error', async (_how, echo) => {
+    // Mixed case and characters that are percent-encoded in the URL (`:` `=` `&` → %3A %3D %26).
+    const secret = 'Echo3d:Secret=Token&Kz';
+    const echoed: string[] = [];
+    const server = createHttpServer((req, res) => {
+      const shown = echo(req.url ?? '');
+      echoed.push(shown);
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end(`<html><body><h1>Not Found</h1><p>The requested URL ${shown} was not found.</p></body></html>`);
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as { port: number };
+    const logged: string[] = [];
+    const log = (obj: unknown, msg?: string) => logged.push(`${msg} ${JSON.stringify(obj)}`);
+    const client = new OlchatClient({
+      token: secret,
+      baseUrl: `http://127.0.0.1:${port}/wa`,
+      limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
+    cleanups.push(() => client.close());
+    const error = await rejection(client.sendText({ phone, text: 'x' }));
+    expect(error).toMatchObject({ code: 'HTTP', status: 404 });
+    // The page really carried the token, in a form a plain search for it would miss.
+    expect(echoed[0]).not.toContain(secret);
+    expect(echoed[0]?.toLowerCase()).toMatch(/echo3d(:|%3a|%253a)secret/);
+    const everything = [
+      (error as { body?: string }).body,
+      error.message,
+      String(error),
+      JSON.stringify(error),
+      JSON.stringify(error.cause ?? null),
+      ...logged,
+    ].join('\n');
+    expect((error as { body?: string }).body).toContain('The requested URL');
+    expect((error as { body?: string }).body).toContain('***');
+    for (const form of [secret, encodeURIComponent(secret), encodeURIComponent(encodeURIComponent(secret))]) {
+      expect(everything.toLowerCase()).not.toContain(form.toLowerCase());
+    }
+    expect(everything.toLowerCase()).not.toContain('secret=token');
+  });
+
   it('retries 429, 502 and 503 and delivers once', async () => {
     const { emu, client } = await setup();
     emu.fail('429');
@@ -186,7 +235,11 @@ describe('OlchatClient against the emulator', () => {
   });
 
   it('repeats an ambiguous send only when the user opted in', async () => {
-    const { emu, client } = await setup({ timeoutMs: 300, retry: { ambiguous: true, minDelayMs: 5, maxDelayMs: 10 } });
+    // A timeout that ends the hanging request soon, yet leaves the real second send ample time on a loaded machine.
+    const { emu, client } = await setup({
+      timeoutMs: 2_000,
+      retry: { ambiguous: true, minDelayMs: 5, maxDelayMs: 10 },
+    });
     emu.fail('timeout');
     await client.sendText({ phone, text: 'twice is fine' });
     expect(emu.messages).toHaveLength(2);

@@ -1,6 +1,7 @@
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { finished } from '../../../test/helpers/waiting.js';
 import { CONTENT_SECURITY_POLICY } from '../src/dashboard/answers.js';
 import { createActionGuard, TOKEN_TTL_MS } from '../src/dashboard/guard.js';
 import { MESSAGES } from '../src/dashboard/i18n.js';
@@ -65,19 +66,6 @@ function makeNotifier(clientOptions: Partial<OlchatClientOptions> = {}): Notifie
   const notifier = createNotifier({ client, rules: [orderReceived], queue: new MemoryQueue() });
   open.push(notifier);
   return notifier;
-}
-
-function finished(notifier: Notifier, id: string): Promise<JobRecord> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`job ${id} did not finish within 15 s`)), 15_000);
-    const check = (record: JobRecord) => {
-      if (record.id !== id) return;
-      clearTimeout(timer);
-      notifier.off('sent', check).off('failed', check).off('expired', check);
-      resolve(record);
-    };
-    notifier.on('sent', check).on('failed', check).on('expired', check);
-  });
 }
 
 /** A request as the Express adapter hands it over: below the mount point, the mount point beside it. */
@@ -431,7 +419,8 @@ describe('createDashboard: actions', () => {
 
   it('retries a failed job; an AMBIGUOUS one only with the confirmation ticked', async () => {
     // A 500 is not proof the vendor did nothing: the job fails at once. A hang is AMBIGUOUS.
-    const notifier = makeNotifier({ timeoutMs: 300 });
+    // Ends the hanging request soon, yet leaves the retried sends ample time on a loaded machine.
+    const notifier = makeNotifier({ timeoutMs: 2_000 });
     emu.fail('500');
     const failed = await finished(notifier, (await notifier.send({ phone: PHONE, text: 'Первое' })).id);
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'HTTP', status: 500 } });
@@ -452,7 +441,7 @@ describe('createDashboard: actions', () => {
     const detail = (await page(dashboard, `/jobs/${ambiguous.id}`)).body;
     expect(detail).toContain('<input type="checkbox" name="ambiguous" value="true" required>');
 
-    const failedSent = finished(notifier, failed.id);
+    const failedSent = finished(notifier, failed.id, ['sent']);
     const retried = await dashboard.handle(post(`/jobs/${failed.id}/retry`, { token, back: 'list', status: 'failed' }));
     expect(retried?.status).toBe(303);
     expect(retried?.headers.location).toBe(`${BASE}/?flash=retried&job=${failed.id}&status=failed`);
@@ -463,7 +452,7 @@ describe('createDashboard: actions', () => {
     expect(unconfirmed?.body).toContain('отметьте подтверждение');
     expect((await notifier.get(ambiguous.id))?.status).toBe('failed');
 
-    const ambiguousSent = finished(notifier, ambiguous.id);
+    const ambiguousSent = finished(notifier, ambiguous.id, ['sent']);
     const confirmed = await dashboard.handle(
       post(`/jobs/${ambiguous.id}/retry`, { token, back: 'job', ambiguous: 'true' }),
     );

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/waiting.js';
 import { mapDeliveryStatus } from '../src/delivery/delivery.js';
 import {
   type AnyNotifier,
@@ -94,19 +95,6 @@ async function setUp(
   return { emu, notifier };
 }
 
-function waitFor<T>(check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      const value = check();
-      if (value !== undefined) return resolve(value);
-      if (Date.now() - started > timeoutMs) return reject(new Error('Timed out'));
-      setTimeout(poll, 20);
-    };
-    poll();
-  });
-}
-
 const message = (i: number) => ({ phone: `7912345${String(i).padStart(4, '0')}`, text: `Заказ ${i} отправлен` });
 
 describe('delivery checks', () => {
@@ -118,7 +106,7 @@ describe('delivery checks', () => {
     const seen: string[] = [];
     notifier.on('delivered', (r) => seen.push(`delivered ${r.id}`)).on('read', (r) => seen.push(`read ${r.id}`));
     const { id } = await notifier.send(message(1));
-    await waitFor(() => (seen.length >= 2 ? seen : undefined));
+    await waitFor(() => seen.length >= 2, 10_000, 'two delivery updates');
     expect(seen).toEqual([`delivered ${id}`, `read ${id}`]);
     expect(await notifier.get(id)).toMatchObject({ status: 'sent', delivery: 'read', deliveryRaw: 'read' });
     expect((await notifier.get(id))?.deliveryCheckedAt).toBeGreaterThan(0);
@@ -131,9 +119,9 @@ describe('delivery checks', () => {
     const undelivered: JobRecord[] = [];
     notifier.on('undelivered', (r) => undelivered.push(r));
     const { id } = await notifier.send(message(2));
-    const sent = await waitFor(() => emu.messages[0]);
+    const sent = await waitFor(() => emu.messages[0], 10_000, 'the message');
     emu.setDelivery(sent.id, 'failed');
-    await waitFor(() => undelivered[0]);
+    await waitFor(() => undelivered[0], 10_000, 'the undelivered event');
     await new Promise((r) => setTimeout(r, 1_300));
     expect(undelivered.map((r) => [r.id, r.delivery])).toEqual([[id, 'undelivered']]);
     expect(emu.requests.filter((r) => r.method === 'checkMessageStatus')).toHaveLength(1);
@@ -148,7 +136,7 @@ describe('delivery checks', () => {
     notifier.on('delivered', (r) => delivered.push(r.id));
     const jobs = [];
     for (let i = 0; i < 12; i++) jobs.push(await notifier.send(message(i)));
-    await waitFor(() => (delivered.length === 12 ? delivered : undefined), 30_000);
+    await waitFor(() => delivered.length === 12, 30_000, 'twelve delivered');
     expect(emu.violations).toEqual([]);
     expect(new Set(delivered)).toEqual(new Set(jobs.map((j) => j.id)));
     // Sends kept their own pace: 12 at 5 per 500 ms take about 1 s whatever the checks do.
@@ -168,7 +156,7 @@ describe('delivery checks', () => {
       slowChecks,
     );
     for (let i = 0; i < 15; i++) await notifier.send(message(i));
-    await waitFor(() => (emu.requests.filter((r) => r.method === 'sendText').length === 15 ? true : undefined));
+    await waitFor(() => emu.requests.filter((r) => r.method === 'sendText').length === 15, 10_000, 'fifteen sends');
     await new Promise((r) => setTimeout(r, 5_000));
     const checks = emu.requests.filter((r) => r.method === 'checkMessageStatus');
     // 15 messages × 4 offsets would be 60 checks; at 1 per 400 ms about 12 fit in the lag bound.
@@ -210,10 +198,10 @@ describe('status webhooks from the notifier', () => {
       { deliveryChecks: { afterMs: [1_000] }, webhooks: [{ url, secret }] },
     );
     const { id } = await notifier.send(message(7), { meta: { orderId: 'A-7' } });
-    await waitFor(() => (received.length >= 2 ? true : undefined));
+    await waitFor(() => received.length >= 2, 10_000, 'two webhooks');
     emu.setConnected(false);
     await notifier.refreshLine();
-    await waitFor(() => (received.length >= 3 ? true : undefined));
+    await waitFor(() => received.length >= 3, 10_000, 'three webhooks');
     const hook = new Webhook(secret);
     const payloads = received.map(({ headers, body }) => hook.verify(body, headers as Record<string, string>)) as {
       type: string;

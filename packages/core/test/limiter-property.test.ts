@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { maxInAnyWindow } from '../../../test/helpers/waiting.js';
 import { MemoryLimiterStore, OlchatClient } from '../src/index.js';
-import { type Behaviour, maxInAnyWindow, startStampingServer } from './helpers/stamping-server.js';
+import { type Behaviour, startStampingServer } from './helpers/stamping-server.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryQueue } from '../src/index.js';
 import type { NewJob } from '../src/queue/index.js';
 import { KeyIndex } from '../src/queue/key-index.js';
@@ -37,6 +37,51 @@ describe('MemoryQueue history', () => {
     await queue.get(first.record.id); // runs the expiry pass over the old entry
     const third = await queue.add({ message, keys: ['same'], keyTtlMs: 60_000, skipped: true, ...lane });
     expect(third).toMatchObject({ created: false, record: { id: second.record.id } });
+  });
+});
+
+describe('MemoryQueue deadlines', () => {
+  it('a job added past its deadline ends expired at once: never worked, keys freed, replaces its key’s job, never refused as full', async () => {
+    const queue = new MemoryQueue();
+    const worked: string[] = [];
+    const finished: [string, string][] = [];
+    queue.start({
+      concurrency: 1,
+      maxQueued: 1,
+      worker: async (job) => {
+        worked.push('text' in job.message ? job.message.text : '');
+        await job.markAttempt();
+        return { status: 'sent' };
+      },
+      onFinished: (record) => finished.push([record.id, record.status]),
+    });
+    const later = Date.now() + 60_000;
+    const job = (text: string, extra: Partial<NewJob> = {}): NewJob => ({
+      message: { ...message, text },
+      keys: [],
+      keyTtlMs: 60_000,
+      ...lane,
+      ...extra,
+    });
+    const pending = await queue.add(job('old reminder', { sendAt: later, replaceKey: 'visit:1' }));
+    const { record, replaced } = await queue.add(
+      job('too late', { deadline: Date.now() - 1, keys: ['idem:late'], replaceKey: 'visit:1' }),
+    );
+    expect(record).toMatchObject({ status: 'expired', attempts: 0, error: { code: 'EXPIRED' } });
+    expect(replaced).toMatchObject({ id: pending.record.id, status: 'cancelled' });
+    expect(finished).toEqual([
+      [pending.record.id, 'cancelled'],
+      [record.id, 'expired'],
+    ]);
+    expect(await queue.find(['idem:late'])).toBeUndefined();
+    const filling = await queue.add(job('pending', { sendAt: later }));
+    await expect(queue.add(job('one too many', { sendAt: later }))).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    expect((await queue.add(job('late again', { deadline: Date.now() - 1 }))).record.status).toBe('expired');
+    expect(queue.stats()).toMatchObject({ scheduled: 1, queued: 0, expired: 2, cancelled: 1 });
+    await queue.cancel(filling.record.id);
+    expect(await queue.requeue(record.id, later)).toMatchObject({ id: record.id });
+    await vi.waitFor(() => expect(worked).toEqual(['too late']));
+    await queue.close({ timeoutMs: 100 });
   });
 });
 

@@ -127,12 +127,42 @@ describe('scheduled sends', () => {
     );
   });
 
-  it('refuses a notAfter in the past, sendAt after notAfter, and bad dates, before anything is queued', async () => {
-    make();
+  it('a deadline the data already passed is no error: the trigger succeeds, the job ends expired at once, its keys freed', async () => {
+    make({ maxQueued: 1 });
+    const expired: JobRecord[] = [];
+    notifier.on('expired', (record) => expired.push(record));
+    // A visit 30 min ahead: its reminder was due 24 h before it, and may not go later than the visit.
+    const visit = { visitId: 'v3', name: 'Анна', phone: '79123456789', visitAt: new Date(Date.now() - MIN) };
+    const late = await notifier.trigger('visit-reminder', visit, { idempotencyKey: 'booking-3' });
+    expect(late.status).toBe('expired');
+    expect(await notifier.get(late.id)).toMatchObject({
+      status: 'expired',
+      attempts: 0,
+      notAfter: visit.visitAt.getTime(),
+      error: { code: 'EXPIRED' },
+    });
+    expect(expired.map((r) => r.id)).toEqual([late.id]);
+    // Never sent: its idempotency key makes a new job.
+    const again = await notifier.trigger('visit-reminder', visit, { idempotencyKey: 'booking-3' });
+    expect(again.id).not.toBe(late.id);
+    // The same for explicit options: a notAfter already past, or a sendAt at or after notAfter.
     const now = Date.now();
     const m = { phone: '79123456789', text: 'x' };
-    expect((await rejection(notifier.send(m, { notAfter: now - 1 }))).code).toBe('VALIDATION');
-    expect((await rejection(notifier.send(m, { sendAt: now + HOUR, notAfter: now + MIN }))).code).toBe('VALIDATION');
+    expect((await notifier.send(m, { notAfter: now - 1 })).status).toBe('expired');
+    expect((await notifier.send(m, { sendAt: now + HOUR, notAfter: now + MIN })).status).toBe('expired');
+    expect((await notifier.send(m, { sendAt: now + MIN, notAfter: now + MIN })).status).toBe('expired');
+    expect(notifier.stats()).toMatchObject({ scheduled: 0, queued: 0, sending: 0, expired: 5 });
+    // It takes no room in the queue: with the queue full (maxQueued 1), one more is still recorded.
+    await notifier.send(m, { sendAt: now + 3 * HOUR });
+    expect((await rejection(notifier.send(m))).code).toBe('QUEUE_FULL');
+    expect((await notifier.send(m, { notAfter: now - 1 })).status).toBe('expired');
+    await vi.advanceTimersByTimeAsync(2 * HOUR);
+    expect(vendor.attempts).toBe(0);
+  });
+
+  it('refuses bad dates, lanes and meta before anything is queued', async () => {
+    make();
+    const m = { phone: '79123456789', text: 'x' };
     expect((await rejection(notifier.send(m, { sendAt: new Date('nope') }))).code).toBe('VALIDATION');
     expect((await rejection(notifier.send(m, { sendAt: 'tomorrow' as never }))).code).toBe('VALIDATION');
     expect((await rejection(notifier.send(m, { priority: 'urgent' as never }))).code).toBe('VALIDATION');
@@ -252,7 +282,7 @@ describe('outages and deadlines', () => {
   });
 
   it('a deadline that passes during an outage ends the job expired with its last error, and frees its key', async () => {
-    make();
+    make({ maxQueued: 1 });
     const expired: JobRecord[] = [];
     notifier.on('expired', (r) => expired.push(r));
     vendor.mode = '503';

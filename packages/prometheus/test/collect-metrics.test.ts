@@ -211,7 +211,12 @@ describe('collectMetrics on a real notifier and the emulator', () => {
     // One request a minute: the first message goes, the rest stay queued (a job waiting for its
     // slot is still `queued`; `sending` is a request on the wire).
     const notifier = make({
-      client: { limits: { sendText: { points: 1, durationMs: 60_000 } }, limiterStore: new MemoryLimiterStore() },
+      // The first message must go at once and the rest wait a minute: an empty window at the start
+      // (the emulator is this file's own, nothing used it before).
+      client: {
+        limits: { sendText: { points: 1, durationMs: 60_000 } },
+        limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
+      },
       notifier: { concurrency: 1 },
     });
     const collector = collect(notifier);

@@ -2,10 +2,10 @@ import { createNotifier, type JobRecord, type Notifier, OlchatClient } from '@ol
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { type RedisQueue, type RedisQueueOptions, redisLimiterStore, redisQueue } from '../src/index.js';
 import { assertBuilt, Sender } from './helpers/children.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 let redis: RedisServer;
 

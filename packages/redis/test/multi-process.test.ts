@@ -1,9 +1,9 @@
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxInAnyWindow } from '../../../test/helpers/waiting.js';
 import { redisQueue } from '../src/index.js';
 import { assertBuilt, Sender } from './helpers/children.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { maxInAnyWindow } from './helpers/windows.js';
 
 let redis: RedisServer;
 

@@ -3,10 +3,10 @@ import { createNotifier, defineRule, MemoryLimiterStore, OlchatClient, Validatio
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/waiting.js';
 import { type RedisQueue, redisLimiterStore, redisQueue } from '../src/index.js';
 import { assertBuilt, PeopleProcess } from './helpers/children.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { waitFor } from './helpers/windows.js';
 
 const SECRET = 'people-on-redis-secret-0123456789';
 /** What the store is given for a phone: 16 bytes of HMAC-SHA256 with the secret, base64url. */

@@ -1,9 +1,9 @@
 import { QueueFullError } from '@olchat-kit/core';
 import type { ActiveJob, JobOutcome } from '@olchat-kit/core/queue';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { deliver, gate, newJob, Queues, textOf } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 let redis: RedisServer;
 const queues = new Queues(() => redis);
@@ -49,6 +49,41 @@ describe('redisQueue: deadlines', () => {
     release();
     await sleep(500);
     expect(worked).toEqual(['hold']);
+  });
+
+  it('a job added past its deadline ends expired at once: never worked, keys freed, replaces its key’s job, never refused as full', async () => {
+    const name = queues.name('expire-at-add');
+    const worked: string[] = [];
+    const { queue, finished } = queues.working(
+      name,
+      async (job) => {
+        worked.push(textOf(job));
+        return deliver(job);
+      },
+      { maxQueued: 1 },
+    );
+    const pending = await queue.add(newJob('old reminder', { sendAt: Date.now() + 60_000, replaceKey: 'visit:1' }));
+    const { record, replaced } = await queue.add(
+      newJob('too late', { deadline: Date.now() - 1, keys: ['idem:late'], replaceKey: 'visit:1' }),
+    );
+    expect(record).toMatchObject({ status: 'expired', attempts: 0, error: { code: 'EXPIRED' } });
+    expect(replaced).toMatchObject({ id: pending.record.id, status: 'cancelled' });
+    expect(finished.map((r) => [r.id, r.status])).toEqual([
+      [pending.record.id, 'cancelled'],
+      [record.id, 'expired'],
+    ]);
+    expect(await queue.get(record.id)).toMatchObject({ status: 'expired' });
+    expect(await queue.find(['idem:late'])).toBeUndefined(); // never sent: its key is free again
+    // The queue holds a pending job again (maxQueued 1): an expired one still goes in.
+    await queue.add(newJob('pending', { sendAt: Date.now() + 60_000 }));
+    await expect(queue.add(newJob('one too many'))).rejects.toBeInstanceOf(QueueFullError);
+    expect((await queue.add(newJob('late again', { deadline: Date.now() - 1 }))).record.status).toBe('expired');
+    await waitFor(() => queue.stats().expired === 2, 5_000, 'the stats');
+    // Its message is kept: a retry sends it.
+    const requeued = await queue.requeue(record.id, Date.now() + 60_000);
+    expect(requeued?.status).toBe('queued');
+    await waitFor(() => worked.length === 1, 5_000, 'the retried job');
+    expect(worked).toEqual(['too late']);
   });
 
   it('a scheduled job whose deadline comes before its time expires at the deadline', async () => {

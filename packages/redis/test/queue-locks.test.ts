@@ -1,8 +1,8 @@
 import type { ActiveJob, JobOutcome } from '@olchat-kit/core/queue';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { newJob, Queues } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 let redis: RedisServer;
 const queues = new Queues(() => redis);

@@ -1,10 +1,10 @@
 import type { JobRecord } from '@olchat-kit/core';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { assertBuilt, QueueProcess } from './helpers/children.js';
 import { deliver, Queues } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 /*
  * Real processes on one Redis (append-only file on, so a restart keeps what it acknowledged):
@@ -62,10 +62,13 @@ const delivered = (queueName: string) => inspect.lrange(`delivered:${queueName}`
 describe('the Redis queue across processes, SIGKILL and Redis restarts', () => {
   it('schedules, cancels and replace keys survive the processes that made them and Redis restarts', async () => {
     const name = queues.name('survive');
-    const sendAt = Date.now() + 4_000;
     // A adds a reminder (with a replace key) and another job, starts working, and is killed.
     const a = await processOn(name);
     await a.request('start', { concurrency: 2 }, 'started');
+    // The reminder's time is counted once A's queue is connected (a cancel of nothing waits for that):
+    // a process starting slowly on a loaded machine must not find it already due.
+    await a.request('cancel', { target: 'no-such-job' }, 'cancelled');
+    const sendAt = Date.now() + 4_000;
     const reminder = await add(a, textJob('visit at 10:00', { replaceKey: 'visit:1', sendAt }));
     const other = await add(a, textJob('other', { sendAt }));
     expect(reminder.status).toBe('scheduled');

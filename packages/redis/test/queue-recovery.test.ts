@@ -2,10 +2,10 @@ import type { JobOutcome } from '@olchat-kit/core/queue';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { LIMITER_OUTAGE } from '../src/errors.js';
 import { deliver, gate, newJob, Queues } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 /*
  * Every path of a job ends in a state some process resolves: a Redis failure at any step leaves

@@ -1,10 +1,11 @@
-import type { ActiveJob, JobOutcome, OutgoingMessage } from '@olchat-kit/core';
+import type { OutgoingMessage } from '@olchat-kit/core';
+import type { ActiveJob, JobOutcome } from '@olchat-kit/core/queue';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { deliver, newJob, PHONE, Queues } from './helpers/queue-harness.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 /*
  * How a job is kept in Redis: a waiting reminder is one compact record (its message inside) and

@@ -1,6 +1,7 @@
 import { createNotifier, defineRule, type JobStats, OlchatClient } from '@olchat-kit/core';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import {
   type RedisQueue,
   type RedisQueueOptions,
@@ -9,7 +10,6 @@ import {
   redisQueue,
 } from '../src/index.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 let redis: RedisServer;
 let emu: Emulator;
@@ -92,6 +92,25 @@ describe('redisQueue', () => {
     expect(record).toMatchObject({ status: 'sent', attempts: 1, messageId: emu.messages[0]?.id });
     expect(emu.messages.map((m) => m.text)).toEqual(['Заказ №42 принят']);
     expect(await other.get('no-such-job')).toBeUndefined();
+  });
+
+  it('a deadline already past is no error: the trigger succeeds, the job is expired for every process, its key freed', async () => {
+    const shop = processOn('expired-at-once');
+    const other = reader('expired-at-once');
+    const expired: string[] = [];
+    shop.notifier.on('expired', (record) => expired.push(record.id));
+    const message = { phone: PHONE, text: 'Напоминаем о приёме' };
+    const options = { idempotencyKey: 'visit-5', notAfter: Date.now() - 60_000 };
+    const job = await shop.notifier.send(message, options);
+    expect(job.status).toBe('expired');
+    expect(expired).toEqual([job.id]);
+    expect(await other.get(job.id)).toMatchObject({ status: 'expired', attempts: 0, error: { code: 'EXPIRED' } });
+    const again = await shop.notifier.send(message, options);
+    expect(again.id).not.toBe(job.id);
+    const inverted = await shop.notifier.send(message, { sendAt: Date.now() + 120_000, notAfter: Date.now() + 60_000 });
+    expect(inverted.status).toBe('expired');
+    await sleep(300);
+    expect(emu.messages).toHaveLength(0);
   });
 
   it('the same idempotency key from two processes at once: one job, one message', async () => {

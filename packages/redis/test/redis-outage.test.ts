@@ -1,9 +1,9 @@
 import { createNotifier, type JobRecord, OlchatClient } from '@olchat-kit/core';
 import { startEmulator } from '@olchat-kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { RedisUnavailableError, redisLimiterStore, redisQueue } from '../src/index.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 const servers: RedisServer[] = [];
 

@@ -10,9 +10,9 @@ import { createWebhookDispatcher, generateWebhookSecret, type WebhookDelivery } 
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../../test/helpers/waiting.js';
 import { RedisWebhookOutbox } from '../src/webhook-outbox.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { sleep, waitFor } from './helpers/windows.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/webhook-process.mjs', import.meta.url));
 const BUILT = ['../../core/dist/webhooks/index.js', '../dist/webhook-outbox.js'].map((path) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { call, sendTextParams, start, until } from './helpers.js';
+import { waitFor } from '../../../test/helpers/waiting.js';
+import { call, sendTextParams, start } from './helpers.js';
 
 describe('fault injection', () => {
   it.each([
@@ -64,7 +65,7 @@ describe('fault injection', () => {
     const emu = await start();
     emu.fail('drop');
     await expect(call(emu, 'sendText', sendTextParams('dropped'))).rejects.toThrow();
-    await until(() => emu.messages.length === 1);
+    await waitFor(() => emu.messages.length === 1, 10_000, 'the message');
     expect(emu.messages.map((m) => m.text)).toEqual(['dropped']);
     expect(emu.requests).toHaveLength(1);
     expect(emu.requests[0]).toMatchObject({ status: 0, fault: 'drop' });

@@ -62,16 +62,3 @@ export const sendTextParams = (text = 'Hello', phone = PHONE): Record<string, st
   body: text,
   send_to_imol: 'N',
 });
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `predicate` until true (generous default: the machine may be loaded). */
-export async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('until(): condition not met in time');
-    await sleep(10);
-  }
-}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { sleep } from '../../../test/helpers/waiting.js';
 import { DEFAULT_LIMITS } from '../src/index.js';
 import { SlidingWindow } from '../src/sliding-window.js';
-import { call, fakeClock, PHONE, sendTextParams, sleep, start } from './helpers.js';
+import { call, fakeClock, PHONE, sendTextParams, start } from './helpers.js';
 
 describe('SlidingWindow', () => {
   it('is strict: N in any interval of length T, every arrival counted', () => {

@@ -22,6 +22,7 @@ export function buildApp({ notifier, router, notifyOptions = {} }: AppSetup): Re
   const named = (req: Request) => ({ ...req.body, name: `Web: ${req.body?.name}` });
   app.post('/order', notify(notifier, 'order', notifyOptions), reply);
   app.post('/callback', notify(notifier, 'callback', notifyOptions), reply);
+  app.post('/reminder', notify(notifier, 'reminder', notifyOptions), reply);
   app.post(
     '/order-parsed',
     express.json(),

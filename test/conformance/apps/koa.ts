@@ -25,6 +25,7 @@ export function buildApp({ notifier, router, notifyOptions = {} }: AppSetup): Re
   };
   routes.post('/order', notify(notifier, 'order', notifyOptions), reply);
   routes.post('/callback', notify(notifier, 'callback', notifyOptions), reply);
+  routes.post('/reminder', notify(notifier, 'reminder', notifyOptions), reply);
   routes.post('/order-parsed', appBodyParser, notify(notifier, 'order', notifyOptions), reply);
   routes.post('/order-from', notify(notifier, 'order', { ...notifyOptions, from: named }), reply);
   routes.post(

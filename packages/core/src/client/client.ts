@@ -291,7 +291,7 @@ export class OlchatClient {
   #takeSlot(call: PreparedCall): Promise<SlotLease> {
     const { limit, leaseMs, signal, priority } = call;
     return gateFor(this.#store, call.key)
-      .acquire(limit.points, leaseMs, signal, priority)
+      .acquire(limit.points, leaseMs, signal, priority, limit.durationMs + limit.marginMs)
       .catch((reason) => {
         // Cancelled by close() or the caller, or the limiter store itself failed: never sent either way.
         if (signal.aborted || reason instanceof OlchatError)

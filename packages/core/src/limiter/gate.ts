@@ -8,6 +8,7 @@ import { isLease, type LimiterStore, type SlotLease } from './store.js';
 interface Waiter {
   slots: number;
   leaseMs: number;
+  holdMs: number | undefined;
   lane: Fifo<Waiter>;
   /** False once granted, failed or given up: a lease the store answers for it then goes back. */
   inLine: boolean;
@@ -55,12 +56,29 @@ export class SlotGate {
     return Math.max(0, this.#pausedUntil - performance.now());
   }
 
-  acquire(slots: number, leaseMs: number, signal?: AbortSignal, priority: Priority = 'normal'): Promise<SlotLease> {
+  /** `holdMs`: how long a slot stays taken after an answer (handed to the store, see `tryAcquire`). */
+  acquire(
+    slots: number,
+    leaseMs: number,
+    signal?: AbortSignal,
+    priority: Priority = 'normal',
+    holdMs?: number,
+  ): Promise<SlotLease> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const lane = this.#lanes[priority];
     if (!lane) return Promise.reject(new TypeError(`priority must be one of ${PRIORITIES.join(', ')}`));
     return new Promise<SlotLease>((resolve, reject) => {
-      const waiter: Waiter = { slots, leaseMs, lane, inLine: true, resolve, reject, signal, onAbort: undefined };
+      const waiter: Waiter = {
+        slots,
+        leaseMs,
+        holdMs,
+        lane,
+        inLine: true,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      };
       if (signal) {
         waiter.onAbort = () => {
           // The line may be asleep on this waiter's behalf: wake it, so it lets go of the waiter
@@ -123,7 +141,7 @@ export class SlotGate {
     try {
       let result: Awaited<ReturnType<LimiterStore['tryAcquire']>>;
       try {
-        result = await this.#store.tryAcquire(this.#key, head.slots, head.leaseMs);
+        result = await this.#store.tryAcquire(this.#key, head.slots, head.leaseMs, head.holdMs);
       } catch (error) {
         this.#failAll(error);
         return;

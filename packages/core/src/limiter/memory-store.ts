@@ -12,6 +12,17 @@ interface TakenSlot {
   timer: NodeJS.Timeout;
 }
 
+export interface MemoryLimiterStoreOptions {
+  /**
+   * Whether the window just before this process started counts as used (default true): a process
+   * restarted within T of its predecessor's last sends (a deploy, `node --watch`, a crash loop)
+   * must not send N more at once. Every slot is then taken until T + margin after the process
+   * started, so a send in that first window waits for its end, never longer. Turn it off only
+   * where nothing else can have used the token lately: an emulator started with this process.
+   */
+  assumeRecentUse?: boolean;
+}
+
 /**
  * Slots for one process, on rate-limiter-flexible's memory store: each slot is a key of one
  * point whose expiry is the lease while in flight and answer + hold after release.
@@ -26,13 +37,22 @@ export class MemoryLimiterStore implements LimiterStore {
   readonly #limiter = new RateLimiterMemory({ points: 1, duration: 0, keyPrefix: 'olchat-slot' });
   readonly #taken = new Map<string, TakenSlot>(); // by slot key
   readonly #freed = new EventEmitter().setMaxListeners(0);
+  readonly #assumeRecentUse: boolean;
+
+  constructor(options: MemoryLimiterStoreOptions = {}) {
+    this.#assumeRecentUse = options.assumeRecentUse !== false;
+  }
 
   /** Slots taken or held right now (all keys): 0 once every slot is free. */
   get takenSlots(): number {
     return this.#taken.size;
   }
 
-  async tryAcquire(key: string, slots: number, leaseMs: number): Promise<SlotLease | SlotWait> {
+  async tryAcquire(key: string, slots: number, leaseMs: number, holdMs = 0): Promise<SlotLease | SlotWait> {
+    // performance.now() counts from this process's start: the previous process's last answers came
+    // before it, so its slots are free T + margin (`holdMs`) after it at the latest.
+    const startHeldMs = this.#assumeRecentUse ? holdMs - performance.now() : 0;
+    if (startHeldMs > 0) return { retryInMs: Math.ceil(startHeldMs) };
     let soonest = Number.POSITIVE_INFINITY;
     for (let slot = 0; slot < slots; slot++) {
       const slotKey = `${key}:${slot}`;

@@ -21,9 +21,11 @@ export interface SlotWait {
 export interface LimiterStore {
   /**
    * Takes any free slot among `slots` for `key`. The slot stays taken for at most `leaseMs`
-   * if never released (a crashed process), so the lease must outlast any request.
+   * if never released (a crashed process), so the lease must outlast any request. `holdMs`, when
+   * given, is how long a slot stays taken after an answer (T + margin): a store that starts empty
+   * in each process may use it to hold the window a previous process may have used.
    */
-  tryAcquire(key: string, slots: number, leaseMs: number): Promise<SlotLease | SlotWait>;
+  tryAcquire(key: string, slots: number, leaseMs: number, holdMs?: number): Promise<SlotLease | SlotWait>;
   /**
    * Keeps the slot taken for `holdMs` from now, then frees it (`holdMs` 0 frees it at once:
    * for a request that certainly never reached the vendor). A no-op once the lease lost the slot.

@@ -217,20 +217,16 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     client.assertSendable(message);
     const now = Date.now();
     let sendAt = spec.sendAt !== undefined && spec.sendAt > now ? spec.sendAt : undefined;
-    if (notAfter !== undefined && notAfter <= now) {
-      throw new ValidationError('notAfter is in the past: the message could never be sent', [
-        { path: 'notAfter', message: 'In the past' },
-      ]);
-    }
-    if (sendAt !== undefined && notAfter !== undefined && sendAt >= notAfter) {
-      throw new ValidationError('sendAt must be before notAfter', [{ path: 'sendAt', message: 'After notAfter' }]);
-    }
-    const deadline = deadlineFor(sendAt ?? now, notAfter, maxAgeMs);
+    // A deadline already past, or a sendAt at or after it, comes from the data (a visit booked 30 min
+    // ahead of a reminder due 1 h before it), not from bad input: the trigger succeeds and the job
+    // ends 'expired' at once (a deadline already past when it is added), its keys freed.
+    const tooLate = notAfter !== undefined && (notAfter <= now || (sendAt !== undefined && sendAt >= notAfter));
+    const deadline = tooLate ? now : deadlineFor(sendAt ?? now, notAfter, maxAgeMs);
     // An opted-out phone: recorded as skipped, so get() says why nothing was sent.
     const blocked = people.blocks(message.phone, spec.category);
     if (blocked === true || (blocked !== false && (await nothingQueuedIfRejects(blocked))))
       return addSkipped(spec, 'suppressed');
-    if (spec.quiet && quietHours) {
+    if (spec.quiet && quietHours && !tooLate) {
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
     }

@@ -108,11 +108,13 @@ export class MemoryQueue implements JobQueue {
     const table = this.#table;
     const hit = this.#findKey(newJob.keys, now);
     if (hit >= 0) return { record: table.record(hit), created: false };
-    // A skipped job replaces nothing; a job it replaces leaves room for it.
+    // A skipped job replaces nothing; a job it replaces leaves room for it; a job already past its
+    // deadline ends 'expired' at once, so it takes no room either.
     let replaced =
       newJob.skipped || newJob.replaceKey === undefined ? -1 : (this.#replaceKeys.get(newJob.replaceKey) ?? -1);
     if (replaced >= 0 && !allows(table.status(replaced), 'cancel')) replaced = -1;
-    if (!newJob.skipped && this.#pending() - (replaced >= 0 ? 1 : 0) >= this.#maxQueued) {
+    const tooLate = !newJob.skipped && newJob.deadline <= now;
+    if (!newJob.skipped && !tooLate && this.#pending() - (replaced >= 0 ? 1 : 0) >= this.#maxQueued) {
       throw new QueueFullError(
         `The queue already holds ${this.#maxQueued} unfinished messages; nothing was queued`,
         RETRY_WHEN_FULL_MS,
@@ -137,6 +139,9 @@ export class MemoryQueue implements JobQueue {
     if (replaceKey !== undefined) this.#replaceKeys.set(replaceKey, slot);
     if (newJob.skipped) {
       this.#markFinished(slot, now);
+    } else if (tooLate) {
+      this.#counts[status as 'scheduled' | 'queued']++; // #end moves it from there
+      this.#end(slot, 'expired', expiredError(undefined));
     } else if (status === 'scheduled') {
       this.#counts.scheduled++;
       this.#wait(slot, dueAt);

@@ -95,7 +95,11 @@ export interface NewJob {
   sendAt?: number;
   /** The app's deadline, as given (kept on the record). */
   notAfter?: number;
-  /** When the job expires if not sent: `notAfter`, else creation + the notifier's `maxAgeMs`. */
+  /**
+   * When the job expires if not sent: `notAfter`, else creation + the notifier's `maxAgeMs`. A job
+   * whose deadline has passed when it is added ends `expired` at once (never worked, its keys freed,
+   * `maxQueued` not counted); it still replaces the pending job of its `replaceKey`.
+   */
   deadline: number;
   /** A pending (`scheduled` or `queued`) job with this key is cancelled and replaced by this one. */
   replaceKey?: string;

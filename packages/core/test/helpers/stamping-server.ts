@@ -49,15 +49,3 @@ export async function startStampingServer(
   };
   return state;
 }
-
-/** The most arrivals in any half-open window [t, t + windowMs). */
-export function maxInAnyWindow(arrivals: number[], windowMs: number): number {
-  const sorted = [...arrivals].sort((a, b) => a - b);
-  let most = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start++;
-    most = Math.max(most, end - start + 1);
-  }
-  return most;
-}

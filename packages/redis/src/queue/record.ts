@@ -21,8 +21,6 @@ export type Fields = Record<string, string>;
 export const F = {
   status: 's',
   priority: 'p', // absent: 'normal'
-  category: 'ct', // absent: the priority's default (marketing for low)
-  reason: 'rs', // why a skipped job was skipped; absent: 'when'
   attempts: 'a', // absent: 0
   createdAt: 'c',
   updatedAt: 'u',
@@ -46,6 +44,8 @@ export const F = {
   deliveryCheckedAt: 'dc',
   deliveryRaw: 'dr',
   bull: 'b', // absent: the record's id
+  category: 'cg', // absent: its priority's default
+  reason: 'rs', // why a skipped job was skipped
   phoneKey: 'pk', // the phone's HMAC key: the name of its index
   noText: 'nt', // '1': the body is dropped once the job is finished (storeText: false)
   forgotten: 'F', // '1': its phone was forgotten while a worker held it
@@ -92,20 +92,19 @@ export function newJobFields(
     if (value !== undefined && value !== '') fields.push(name, value);
   };
   if (job.priority !== 'normal') fields.push(F.priority, job.priority);
+  if (job.category !== undefined && job.category !== defaultCategory(job.priority))
+    fields.push(F.category, job.category);
   if (job.quiet) fields.push(F.quiet, '1');
   optional(F.ruleId, job.ruleId);
   optional(F.sendAt, sendAt);
   optional(F.notAfter, job.notAfter);
   optional(F.replaceKey, job.replaceKey);
   optional(F.meta, job.meta === undefined ? undefined : JSON.stringify(job.meta));
-  const category = job.category ?? defaultCategory(job.priority);
-  if (category !== defaultCategory(job.priority)) fields.push(F.category, category);
   // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.
   optional(F.phone, job.message.phone);
   optional(F.phoneKey, job.message.phone === '' ? undefined : people.phoneKey);
-  if (job.skipped) {
-    if (job.reason !== undefined && job.reason !== 'when') fields.push(F.reason, job.reason);
-  } else {
+  if (job.skipped) optional(F.reason, job.reason ?? 'when');
+  else {
     if ('file' in job.message) fields.push(F.file, '1');
     if (job.message.sendToImol) fields.push(F.sendToImol, '1');
     if (!people.storeText) fields.push(F.noText, '1');

@@ -12,6 +12,7 @@ import {
 import {
   type AddResult,
   DEFAULT_MAX_AGE_MS,
+  expiredError,
   type ForgottenJobs,
   freesKeys,
   type NewJob,
@@ -36,7 +37,7 @@ import { handOffWithinMs, type JobData, schedule, unschedule } from './bull.js';
 import { QueueKeys } from './keys.js';
 import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
 import { RedisPeopleStore } from './people-store.js';
-import { bullOf, type Fields, messageBody, newJobFields, toRecord } from './record.js';
+import { bullOf, F, type Fields, messageBody, newJobFields, toRecord } from './record.js';
 import { CachedStats } from './stats.js';
 import { JobStore } from './store.js';
 import { Sweeper } from './sweeper.js';
@@ -122,7 +123,14 @@ export class RedisQueue implements JobQueue {
     const priority = LANES.has(job.priority) ? job.priority : 'normal';
     const deadline = Number.isFinite(job.deadline) ? job.deadline : now + DEFAULT_MAX_AGE_MS;
     const sendAt = Number.isFinite(job.sendAt) && (job.sendAt as number) > now ? job.sendAt : undefined;
-    const status = job.skipped ? 'skipped' : sendAt === undefined ? 'queued' : 'scheduled';
+    // A deadline already past when it is added: the job ends 'expired' at once, never worked.
+    const status = job.skipped
+      ? 'skipped'
+      : deadline <= now
+        ? 'expired'
+        : sendAt === undefined
+          ? 'queued'
+          : 'scheduled';
     const normalized: NewJob = { ...job, priority, deadline, quiet: job.quiet === true };
     const keyTtlMs = positiveOr(job.keyTtlMs, DAY_MS);
     // Far ahead: no BullMQ job yet (the sweep hands it over when its time nears).
@@ -132,6 +140,10 @@ export class RedisQueue implements JobQueue {
     try {
       const phoneKey = job.message.phone === '' ? undefined : this.#phoneKey?.(job.message.phone);
       fields = newJobFields(normalized, now, deadline, sendAt, { phoneKey, storeText: this.#storeText });
+      if (status === 'expired') {
+        const error = expiredError(undefined);
+        fields.push(F.errCode, error.code, F.errMessage, error.message);
+      }
       body = job.skipped ? '' : messageBody(job.message);
     } catch {
       throw new ValidationError('A job must be plain JSON (its message and meta)');
@@ -148,6 +160,7 @@ export class RedisQueue implements JobQueue {
           maxQueued: this.#maxQueued,
           replaceKey: job.skipped ? undefined : job.replaceKey,
           freeKeysOnCancel: freesKeys('cancelled', undefined),
+          freeKeysOnExpiry: freesKeys('expired', expiredError(undefined)),
           pendingTtlMs: this.#pendingTtl(deadline, keyTtlMs, now),
           deadline,
           sendAt,
@@ -173,16 +186,22 @@ export class RedisQueue implements JobQueue {
     if (reply.kind === 'hit') return { record: toRecord(reply.fields) as JobRecord, created: false };
 
     const record = toRecord(reply.fields) as JobRecord;
-    if (status !== 'skipped') this.#stats.move(undefined, status);
-    if (status !== 'skipped' && !later) {
+    const result: AddResult = { record, created: true };
+    // The job it replaced is told first, as it ended first.
+    if (reply.replaced) result.replaced = this.#cancelled(reply.replaced);
+    if (status === 'expired') {
+      this.#stats.move(undefined, 'expired');
+      this.#announce(reply.fields);
+    } else if (status !== 'skipped') {
+      this.#stats.move(undefined, status);
+    }
+    if (status !== 'skipped' && status !== 'expired' && !later) {
       // The record is in Redis: the job is accepted. Should this add to BullMQ fail, the sweep
       // finds the job in `adding` and adds it again.
       await schedule(this.#queue, { id, bull: id, priority, dueAt: sendAt ?? now }, now).catch((error) =>
         this.#warn('queue', error),
       );
     }
-    const result: AddResult = { record, created: true };
-    if (reply.replaced) result.replaced = this.#cancelled(reply.replaced);
     return result;
   }
 

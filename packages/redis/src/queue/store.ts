@@ -20,13 +20,15 @@ export interface StoreSettings {
 
 export interface AddInput {
   id: string;
-  status: 'queued' | 'scheduled' | 'skipped';
+  status: 'queued' | 'scheduled' | 'skipped' | 'expired';
   keys: readonly string[];
   keyTtlMs: number;
   maxQueued: number;
   replaceKey: string | undefined;
   /** Whether cancelling the job it replaces frees that job's keys (core's `freesKeys`). */
   freeKeysOnCancel: boolean;
+  /** Whether a job added past its deadline (ended 'expired' at once) frees its keys (core's `freesKeys`). */
+  freeKeysOnExpiry: boolean;
   pendingTtlMs: number;
   deadline: number;
   sendAt: number | undefined;
@@ -121,6 +123,7 @@ export class JobStore {
       input.sendAt ?? '',
       input.body,
       flag(input.later),
+      flag(input.freeKeysOnExpiry),
       ...input.fields,
     ])) as [string, unknown, unknown, unknown];
     if (reply[0] === 'full') return { kind: 'full', pending: Number(reply[1]) };

@@ -1,8 +1,8 @@
 import type { JobRecord } from '@olchat-kit/core';
 import { type ActiveJob, type JobOutcome, type NewJob, phoneKeyer, type WorkerOptions } from '@olchat-kit/core/queue';
+import { waitFor } from '../../../../test/helpers/waiting.js';
 import { type RedisQueue, type RedisQueueOptions, redisQueue } from '../../src/index.js';
 import type { RedisServer } from './redis-server.js';
-import { waitFor } from './windows.js';
 
 /*
  * Drives a RedisQueue through the JobQueue interface alone, as a notifier would: jobs go in with

@@ -11,11 +11,14 @@ import { PRELUDE } from './prelude.js';
  * 4. the record is created, its keys set, it joins its phone's index, its status set and, when scheduled for
  *    later than the hand-off horizon, `later` (no BullMQ job yet; `deadlines` too only when its
  *    deadline comes before its time); otherwise `deadlines`, `due` (when scheduled) and `adding`
- *    (until a worker or the sweep sees its BullMQ job, which the caller adds now).
+ *    (until a worker or the sweep sees its BullMQ job, which the caller adds now); a job added past
+ *    its deadline ('expired', not counted against `maxQueued`) is finished at once instead, its
+ *    body kept for a retry.
  *
- * ARGV[5..]: id, status ('queued' | 'scheduled' | 'skipped'), keys (JSON array), keyTtlMs,
+ * ARGV[5..]: id, status ('queued' | 'scheduled' | 'skipped' | 'expired'), keys (JSON array), keyTtlMs,
  * maxQueued, replaceKey or '', freeKeysOnCancel ('1'|'0'), pendingTtlMs, deadline, sendAt or '',
- * body ('' when skipped), later ('1'|'0'), then the record's fields as field, value, …
+ * body ('' when skipped), later ('1'|'0'), freeKeysOnExpiry ('1'|'0'), then the record's fields as
+ * field, value, …
  * Returns { 'hit', id, fields } | { 'full', pending } | { 'new', id, fields, replacedFields }.
  */
 export const ADD = new LuaScript(`${PRELUDE}
@@ -41,7 +44,7 @@ if status ~= 'skipped' then
   end
   local pending = rcall('ZCARD', skey('scheduled')) + rcall('ZCARD', skey('queued')) + rcall('ZCARD', skey('sending'))
   if target then pending = pending - 1 end
-  if pending >= tonumber(ARGV[9]) then return { 'full', pending } end
+  if status ~= 'expired' and pending >= tonumber(ARGV[9]) then return { 'full', pending } end
   if target then
     finalize(target, rkey(target), 'cancelled', '', '', '', '', ARGV[11])
     replaced = view(target, rkey(target))
@@ -49,7 +52,7 @@ if status ~= 'skipped' then
 end
 
 local rec = rkey(id)
-rcall('HSET', rec, unpack(ARGV, 17, #ARGV))
+rcall('HSET', rec, unpack(ARGV, 18, #ARGV))
 indexPhone(id, rec)
 if #keys > 0 then
   rcall('HSET', rec, 'K', ARGV[7], 'ku', tonumber(NOW) + keyTtl)
@@ -57,6 +60,9 @@ if #keys > 0 then
 end
 if status == 'skipped' then
   finalize(id, rec, 'skipped', '', '', '', '', '0')
+elseif status == 'expired' then
+  setBody(rec, ARGV[15])
+  finalize(id, rec, 'expired', '', '', '', '', ARGV[17])
 else
   setBody(rec, ARGV[15])
   setStatus(id, rec, false, status)

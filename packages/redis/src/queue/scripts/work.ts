@@ -107,7 +107,7 @@ if rcall('HGET', rec, 'F') == '1' then
   return { 0, {} }
 end
 if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' or outcome == 'skipped' then
-  if outcome == 'skipped' and ARGV[14] ~= 'when' then rcall('HSET', rec, 'rs', ARGV[14]) end
+  if outcome == 'skipped' then rcall('HSET', rec, 'rs', ARGV[14]) end
   finalize(id, rec, outcome, ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
   return { 1, view(id, rec) }
 end

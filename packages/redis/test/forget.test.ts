@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisQueue } from '../src/index.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { waitFor } from './helpers/windows.js';
+import { waitFor } from '../../../test/helpers/waiting.js';
 
 /*
  * forget() and retention as a reader of the Redis dump sees them: every key's value, of every

@@ -24,7 +24,8 @@
  *   false) · F '1' when its phone was forgotten while a worker held it (erased once that worker is
  *   done with it, never announced).
  *
- * The phone index: `ph:<pk>`, a sorted set of a phone's job ids by creation time (`find()`). It
+ * The phone index: `ph:<pk>`, a sorted set of a phone's job ids in the order they were added
+ * (scored by the counter `phseq`), for `find()`. It
  * lives as long as the phone's longest-lived record; an id whose record expired (retention) is
  * dropped by the next `find()` or the next job of the phone, whichever comes first.
  *
@@ -170,7 +171,8 @@ local function indexPhone(id, rec)
   for _, old in ipairs(rcall('ZRANGE', index, 0, 1)) do
     if rcall('EXISTS', rkey(old)) == 0 then rcall('ZREM', index, old) end
   end
-  rcall('ZADD', index, rcall('HGET', rec, 'c') or NOW, id)
+  -- Scored by a counter, not the time: jobs added in one millisecond keep the order they came in.
+  rcall('ZADD', index, rcall('INCR', B .. 'phseq'), id)
 end
 
 -- Erases a job and everything that names it: the record (phone, text and all), the keys and the

@@ -39,7 +39,8 @@ async function setup(options: Setup = {}): Promise<{ emu: Emulator; notifier: An
   const client = new OlchatClient({
     token: TOKEN,
     baseUrl: emu.baseUrl,
-    limiterStore: new MemoryLimiterStore(),
+    // A fresh store that has seen no send: this test counts windows from its first send.
+    limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
     timeoutMs: 2_000,
     limits: { sendText: loose, sendFile: loose, ...options.clientLimits },
   });

@@ -13,6 +13,8 @@ export {
   type MessageStatusResult,
   OlchatClient,
   type OlchatClientOptions,
+  type ReservableMethod,
+  type ReserveOptions,
   type SendFileParams,
   type SendResult,
   type SendTextParams,
@@ -76,6 +78,7 @@ export type {
   WebhookEventType,
 } from './job.js';
 export { MemoryLimiterStore, type MemoryLimiterStoreOptions } from './limiter/memory-store.js';
+export type { SlotReservation } from './limiter/reservation.js';
 export type { Logger } from './logger.js';
 export { createNotifier } from './notifier/notifier.js';
 export type {

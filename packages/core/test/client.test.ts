@@ -378,6 +378,66 @@ describe('OlchatClient against the emulator', () => {
     }
   });
 
+  describe('a reserved slot (a queue takes the slot first, then picks the job)', () => {
+    // One send a minute: a call that had to wait for the slot would not finish within the test.
+    const oneAMinute = { limits: { sendText: { points: 1, durationMs: 60_000 } } };
+
+    it('carries the call it is given, ahead of a call that was already waiting', async () => {
+      const { emu, client } = await setup(oneAMinute);
+      const reservation = await client.reserveSlot('sendText', { priority: 'low' });
+      const waiting = rejection(client.sendText({ phone, text: 'waited' }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(emu.messages).toHaveLength(0);
+      await client.sendText({ phone, text: 'reserved' }, { reservation });
+      expect(reservation.spent).toBe(true);
+      expect(emu.messages.map((m) => m.text)).toEqual(['reserved']);
+      await client.close();
+      expect((await waiting).code).toBe('CLOSED');
+      expect(emu.requests).toHaveLength(1);
+    });
+
+    it('given back unused, frees the slot at once', async () => {
+      const { emu, client } = await setup(oneAMinute);
+      const reservation = await client.reserveSlot('sendText');
+      await reservation.release();
+      expect(reservation.spent).toBe(true);
+      await client.sendText({ phone, text: 'next' });
+      expect(emu.messages.map((m) => m.text)).toEqual(['next']);
+    });
+
+    it('once spent, a call given it again waits for a slot of its own: never two requests on one slot', async () => {
+      const { emu, client } = await setup({ limits: { sendText: { points: 2, durationMs: 60_000 } } });
+      const reservation = await client.reserveSlot('sendText');
+      await client.sendText({ phone, text: 'one' }, { reservation });
+      await client.sendText({ phone, text: 'two' }, { reservation });
+      const third = rejection(client.sendText({ phone, text: 'three' }, { reservation }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(emu.messages.map((m) => m.text)).toEqual(['one', 'two']);
+      await client.close();
+      expect((await third).code).toBe('CLOSED');
+    });
+
+    it('for another method or another client is a VALIDATION error, and stays unspent', async () => {
+      const { client } = await setup(oneAMinute);
+      const other = new OlchatClient({
+        token: 'other',
+        baseUrl: 'http://127.0.0.1:9',
+        limiterStore: new MemoryLimiterStore(),
+      });
+      cleanups.push(() => other.close());
+      const fileSlot = await client.reserveSlot('sendFile');
+      expect((await rejection(client.sendText({ phone, text: 'x' }, { reservation: fileSlot }))).code).toBe(
+        'VALIDATION',
+      );
+      const elsewhere = await other.reserveSlot('sendText');
+      expect((await rejection(client.sendText({ phone, text: 'x' }, { reservation: elsewhere }))).code).toBe(
+        'VALIDATION',
+      );
+      expect([fileSlot.spent, elsewhere.spent]).toEqual([false, false]);
+      await expect(client.reserveSlot('checkPhone' as 'sendText')).rejects.toBeInstanceOf(ValidationError);
+    });
+  });
+
   it('close() makes waiting calls fail with CLOSED', async () => {
     const { client } = await setup({ limits: { sendText: { points: 1, durationMs: 60_000 } } });
     await client.sendText({ phone, text: 'first' });

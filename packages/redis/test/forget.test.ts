@@ -12,9 +12,9 @@ import {
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/helpers/waiting.js';
 import { redisQueue } from '../src/index.js';
 import { RedisServer } from './helpers/redis-server.js';
-import { waitFor } from '../../../test/helpers/waiting.js';
 
 /*
  * forget() and retention as a reader of the Redis dump sees them: every key's value, of every

@@ -75,11 +75,13 @@ describe('redisQueue: deadlines', () => {
     expect(await queue.get(record.id)).toMatchObject({ status: 'expired' });
     expect(await queue.find(['idem:late'])).toBeUndefined(); // never sent: its key is free again
     // The queue holds a pending job again (maxQueued 1): an expired one still goes in.
-    await queue.add(newJob('pending', { sendAt: Date.now() + 60_000 }));
+    const holding = await queue.add(newJob('pending', { sendAt: Date.now() + 60_000 }));
     await expect(queue.add(newJob('one too many'))).rejects.toBeInstanceOf(QueueFullError);
     expect((await queue.add(newJob('late again', { deadline: Date.now() - 1 }))).record.status).toBe('expired');
     await waitFor(() => queue.stats().expired === 2, 5_000, 'the stats');
-    // Its message is kept: a retry sends it.
+    // Its message is kept: a retry sends it (once there is room: requeue() respects maxQueued too).
+    await expect(queue.requeue(record.id, Date.now() + 60_000)).rejects.toBeInstanceOf(QueueFullError);
+    await queue.cancel(holding.record.id);
     const requeued = await queue.requeue(record.id, Date.now() + 60_000);
     expect(requeued?.status).toBe('queued');
     await waitFor(() => worked.length === 1, 5_000, 'the retried job');

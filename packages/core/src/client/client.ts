@@ -22,6 +22,7 @@ import {
 import { PRIORITIES, type Priority } from '../job.js';
 import { gateFor, pausedForMs } from '../limiter/gate.js';
 import { defaultLimiterStore } from '../limiter/memory-store.js';
+import { type ReservedSlot, reservedElsewhere, SlotReservation, takeReserved } from '../limiter/reservation.js';
 import type { LimiterStore, SlotLease } from '../limiter/store.js';
 import { type Logger, privateLogger } from '../logger.js';
 import { normalizePhone } from '../phone.js';
@@ -70,6 +71,11 @@ export interface CallOptions {
   /** The lane this call waits in for its slot: `'high'` before `'normal'` (default) before `'low'`. */
   priority?: Priority;
   /**
+   * A slot taken beforehand with `reserveSlot()` for this method: the first attempt uses it instead
+   * of waiting in line (a spent one is ignored, and the attempt waits as usual).
+   */
+  reservation?: SlotReservation;
+  /**
    * Awaited before each attempt, after its limit slot is taken and before the request is written.
    * However long it takes, the slot is confirmed (or taken again) after it, before the request.
    */
@@ -111,20 +117,35 @@ const LEASE_SLACK_MS = 15_000;
 // Of that slack, what a store's answer may have taken between creating a lease and handing it over.
 const LEASE_HANDOVER_MS = 5_000;
 
-/** One call's fixed parts, worked out once before its first attempt. */
-interface PreparedCall {
-  method: OlchatMethod;
-  path: string;
+/** What waiting in a method's line for a slot needs. */
+interface SlotLine {
   /** The limiter key: the token's hash and the method. */
   key: string;
   limit: ResolvedLimit;
   leaseMs: number;
-  retries: number;
   priority: Priority;
   signal: AbortSignal;
+}
+
+/** One call's fixed parts, worked out once before its first attempt. */
+interface PreparedCall extends SlotLine {
+  method: OlchatMethod;
+  path: string;
+  retries: number;
+  reservation: SlotReservation | undefined;
   hooks: Pick<CallOptions, 'beforeAttempt' | 'onNotAccepted'>;
   /** The message's words (text, caption, URL): a vendor's answer may echo them, a log line never does. */
   words: string[];
+}
+
+/** The methods a slot can be reserved for: the sends a queue works. */
+export type ReservableMethod = 'sendText' | 'sendFile';
+const RESERVABLE: readonly string[] = ['sendText', 'sendFile'] satisfies ReservableMethod[];
+
+export interface ReserveOptions {
+  /** The lane it waits in, as a call's `priority`. Default `'normal'`. */
+  priority?: Priority;
+  signal?: AbortSignal;
 }
 
 type AttemptResult = { ok: true; raw: unknown } | { ok: false; error: OlchatError };
@@ -242,6 +263,35 @@ export class OlchatClient {
     return withOptional({ raw }, 'status', pickStatus(raw));
   }
 
+  /**
+   * Takes a limit slot of `method` (waiting in its line like a call) before the request it will
+   * carry is chosen: a queue takes a slot first, then the best job waiting at that moment, so a job
+   * never holds a worker while it only waits for its turn. Pass it as `CallOptions.reservation` to
+   * the call that uses it, or give it back with `release()` (freed at once: nothing was sent).
+   * An unused reservation lapses with its lease (the timeout plus the window plus 15 s).
+   */
+  async reserveSlot(method: ReservableMethod, options: ReserveOptions = {}): Promise<SlotReservation> {
+    if (!RESERVABLE.includes(method)) {
+      throw new ValidationError(`Slots can be reserved for ${RESERVABLE.join(' and ')} only`, [
+        { path: 'method', message: `Expected one of ${RESERVABLE.join(', ')}` },
+      ]);
+    }
+    const o = requireObject(options, 'reserveSlot');
+    const limit = this.#limits[method];
+    const line: SlotLine = {
+      key: `${this.#keyPrefix}:${method}`,
+      limit,
+      leaseMs: this.#leaseMs(limit),
+      priority: o.priority === undefined ? 'normal' : callPriority(o.priority),
+      signal: o.signal ? AbortSignal.any([o.signal, this.#closing.signal]) : this.#closing.signal,
+    };
+    if (line.signal.aborted) throw asOlchatError(line.signal.reason);
+    const started = performance.now();
+    const lease = await this.#takeSlot(line);
+    const grantedAt = performance.now();
+    return new SlotReservation(method, grantedAt - started, { store: this.#store, key: line.key, lease, grantedAt });
+  }
+
   /** Stops new calls, wakes calls waiting for a slot with `CLOSED`, and closes the connection pool. */
   close(): Promise<void> {
     if (!this.#closing.signal.aborted) {
@@ -264,31 +314,56 @@ export class OlchatClient {
   #prepare<M extends OlchatMethod>(method: M, params: MethodParams[M], options: CallOptions): PreparedCall {
     const o = requireObject(options, 'CallOptions');
     const limit = this.#limits[method];
+    const key = `${this.#keyPrefix}:${method}`;
+    const reservation = o.reservation === undefined ? undefined : this.#checkReservation(o.reservation, method, key);
     return {
       method,
       path: this.#pathOf(method, params),
-      key: `${this.#keyPrefix}:${method}`,
+      key,
       limit,
-      leaseMs: this.#timeoutMs + limit.durationMs + limit.marginMs + LEASE_SLACK_MS,
+      leaseMs: this.#leaseMs(limit),
       retries: o.retries === undefined ? this.#retry.retries : callRetries(o.retries),
       priority: o.priority === undefined ? 'normal' : callPriority(o.priority),
       signal: o.signal ? AbortSignal.any([o.signal, this.#closing.signal]) : this.#closing.signal,
+      reservation,
       hooks: { beforeAttempt: o.beforeAttempt, onNotAccepted: o.onNotAccepted },
       words: wordsOf(params),
     };
   }
 
-  /** One attempt: a slot, the hook, the slot confirmed, the request. */
+  #leaseMs(limit: ResolvedLimit): number {
+    return this.#timeoutMs + limit.durationMs + limit.marginMs + LEASE_SLACK_MS;
+  }
+
+  #checkReservation(reservation: unknown, method: OlchatMethod, key: string): SlotReservation {
+    if (!(reservation instanceof SlotReservation) || reservation.method !== method) {
+      throw new ValidationError(`reservation must come from reserveSlot('${method}')`, [
+        { path: 'reservation', message: `Expected a ${method} reservation` },
+      ]);
+    }
+    if (reservedElsewhere(reservation, this.#store, key)) {
+      throw new ValidationError('reservation was made by a client with another token or limiter store', [
+        { path: 'reservation', message: 'Another client' },
+      ]);
+    }
+    return reservation;
+  }
+
+  /** One attempt: a slot (the reserved one, for the first), the hook, the slot confirmed, the request. */
   async #attempt(call: PreparedCall, attempt: number): Promise<AttemptResult> {
     if (call.signal.aborted) throw asOlchatError(call.signal.reason);
-    const lease = await this.#takeSlot(call);
-    const grantedAt = performance.now();
+    const reserved: ReservedSlot | undefined =
+      attempt === 1 && call.reservation ? takeReserved(call.reservation) : undefined;
+    const lease = reserved?.lease ?? (await this.#takeSlot(call));
+    const grantedAt = reserved?.grantedAt ?? performance.now();
     const hookRan = await this.#beforeAttempt(call, attempt, lease);
-    return this.#send(call, attempt, await this.#confirmSlot(call, lease, hookRan ? grantedAt : undefined));
+    // A reserved slot may have waited a while for its job: renewed like one a slow hook kept.
+    const renewSince = hookRan || reserved ? grantedAt : undefined;
+    return this.#send(call, attempt, await this.#confirmSlot(call, lease, renewSince));
   }
 
   /** Waits in the method's line for a slot. */
-  #takeSlot(call: PreparedCall): Promise<SlotLease> {
+  #takeSlot(call: SlotLine): Promise<SlotLease> {
     const { limit, leaseMs, signal, priority } = call;
     return gateFor(this.#store, call.key)
       .acquire(limit.points, leaseMs, signal, priority, limit.durationMs + limit.marginMs)

@@ -17,6 +17,7 @@ import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRe
 import { LineMonitor, type LineOptions } from '../queue/line.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
+import { createClaimer } from '../queue/slot-claim.js';
 import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from '../queue/types.js';
 import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
 import type { AnyRule, Rule } from '../rules/rules.js';
@@ -181,6 +182,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
       },
     }),
+    // Slot first: a queue that can takes a limit slot, then its best job for it.
+    claim: createClaimer(client, line),
     onFinished: (record) => {
       const remembered = people.finished(record);
       if (remembered) {

@@ -72,6 +72,7 @@ export type {
   ActiveJob,
   AddResult,
   CancelTarget,
+  Claim,
   ForgottenJobs,
   JobOutcome,
   JobQueue,
@@ -79,5 +80,7 @@ export type {
   JobStats,
   ListOptions,
   NewJob,
+  SendKind,
   WorkerOptions,
 } from './types.js';
+export { sendKindOf } from './types.js';

@@ -13,6 +13,7 @@ import {
   type NewJob,
   PRIORITIES,
   type Priority,
+  type SendKind,
   SKIP_REASONS,
   type SkipReason,
 } from './types.js';
@@ -363,6 +364,12 @@ export class JobTable {
 
   dropMessage(slot: number): void {
     this.#body[slot] = undefined;
+  }
+
+  /** Which limit its send waits for (a job whose message was dropped counts as text). */
+  kind(slot: number): SendKind {
+    const body = this.#body[slot];
+    return body === undefined || typeof body === 'string' ? 'text' : 'file';
   }
 
   /** The message to send, built when the job is picked up. */

@@ -4,7 +4,8 @@ import type { OlchatMethod } from '../client/methods.js';
 import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
 import { type Backoff, expiredError, isTokenRejected, outcomeOfFailure, toJobError } from './lifecycle.js';
 import type { LineMonitor } from './line.js';
-import type { ActiveJob, JobOutcome } from './types.js';
+import { SlotClaim } from './slot-claim.js';
+import { type ActiveJob, type Claim, type JobOutcome, sendKindOf } from './types.js';
 
 /** One request the notifier made: what the metrics count. */
 export interface AttemptEvent {
@@ -46,15 +47,25 @@ class NotNow extends Error {
 /**
  * One pickup of one job: deadline, quiet hours and the line first, then one attempt through the
  * client (its limiter paces it; the queue, not the client, waits between attempts), and the
- * lifecycle decides what the answer means.
+ * lifecycle decides what the answer means. With a claim (the queue took the slot first) the
+ * attempt uses the claimed slot; a job that ends before its send leaves the claim unspent, for
+ * the queue's next job.
  */
-export function createJobWorker(context: JobWorkerContext): (job: ActiveJob) => Promise<JobOutcome> {
+export function createJobWorker(context: JobWorkerContext): (job: ActiveJob, claim?: Claim) => Promise<JobOutcome> {
   const { client, line, quietHours, backoff, onAttempt, beforeSend } = context;
 
-  return async (job) => {
+  return async (job, claim) => {
     const waitFrom = Date.now();
     const early = checkTime(job, waitFrom, quietHours);
     if (early) return early;
+    let claimed = claim instanceof SlotClaim ? claim.reservation : undefined;
+    if (claimed?.spent) claimed = undefined;
+    // A slot of the other limit (a shared queue's head changed meanwhile) is no use to this job;
+    // nor may a slot be held while the job waits for the line.
+    if (claimed && (claim?.kind !== sendKindOf(job.message) || line.state === 'down')) {
+      await claimed.release();
+      claimed = undefined;
+    }
     const verdict = await line.whenUsable(job.signal, job.deadline);
     if (verdict === 'deadline') return { status: 'expired', error: expiredError(job.lastError) };
     if (verdict === 'aborted') return { status: 'released' };
@@ -80,11 +91,14 @@ export function createJobWorker(context: JobWorkerContext): (job: ActiveJob) => 
       },
       onNotAccepted: () => job.markNotAccepted(),
     };
+    if (claimed) hooks.reservation = claimed;
+    // The slot's wait before the job was chosen counts as this send's wait for its slot.
+    const waitedBefore = claimed ? claimed.waitedMs : 0;
     const method = 'text' in job.message ? 'sendText' : 'sendFile';
     const report = (code?: string) => {
       const event: AttemptEvent = {
         method,
-        waitMs: Math.max(0, Date.now() - waitFrom - (attempted ? performance.now() - writtenAt : 0)),
+        waitMs: waitedBefore + Math.max(0, Date.now() - waitFrom - (attempted ? performance.now() - writtenAt : 0)),
         durationMs: attempted ? performance.now() - writtenAt : 0,
       };
       if (job.ruleId !== undefined) event.ruleId = job.ruleId;

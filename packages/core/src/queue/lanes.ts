@@ -27,6 +27,15 @@ export class Lanes {
     this.#lanes[priority].unshift(item);
   }
 
+  /** The entry `shift()` would take, left in place. */
+  peek(): number | undefined {
+    for (const priority of PRIORITIES) {
+      const item = this.#lanes[priority].peek();
+      if (item !== undefined) return item;
+    }
+    return undefined;
+  }
+
   shift(): number | undefined {
     for (const priority of PRIORITIES) {
       const item = this.#lanes[priority].shift();

@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { ClosedError, JobStateError, OlchatError, QueueFullError } from '../errors.js';
 import { NumberFifo } from '../util/fifo.js';
-import { IN_LANE, JobTable, NOWHERE, ON_TIMER } from './job-table.js';
+import { IN_LANE, JobTable, NOWHERE, ON_TIMER, type Place } from './job-table.js';
 import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
 import { expiredError } from './lifecycle.js';
@@ -15,20 +15,24 @@ import { PhoneIndex } from './phone-index.js';
 import { Scheduler } from './scheduler.js';
 import { TopRecent } from './top-recent.js';
 import { allows, freesKeys, isFinal } from './transitions.js';
-import type {
-  ActiveJob,
-  AddResult,
-  CancelTarget,
-  DeliveryStatus,
-  ForgottenJobs,
-  JobError,
-  JobOutcome,
-  JobQueue,
-  JobRecord,
-  JobStats,
-  ListOptions,
-  NewJob,
-  WorkerOptions,
+import {
+  type ActiveJob,
+  type AddResult,
+  type CancelTarget,
+  type Claim,
+  type DeliveryStatus,
+  type ForgottenJobs,
+  type JobError,
+  type JobOutcome,
+  type JobQueue,
+  type JobRecord,
+  type JobStats,
+  type ListOptions,
+  type NewJob,
+  PRIORITIES,
+  type Priority,
+  type SendKind,
+  type WorkerOptions,
 } from './types.js';
 
 export interface MemoryQueueOptions {
@@ -80,7 +84,14 @@ export class MemoryQueue implements JobQueue {
   readonly #phones = new PhoneIndex();
   /** Handle → what to call once a job being sent when its phone was forgotten is erased. */
   readonly #forgetting = new Map<number, () => void>();
-  readonly #lanes = new Lanes();
+  /** One set of lanes per limit: a slot of one is no use to a job waiting for the other. */
+  readonly #lanes: Record<SendKind, Lanes> = { text: new Lanes(), file: new Lanes() };
+  /** Jobs in each kind's lanes (the lanes also hold entries that no longer count). */
+  readonly #inLane: Record<SendKind, number> = { text: 0, file: 0 };
+  /** Claims (limit slots asked for, not yet granted) per kind: never more than jobs waiting for them. */
+  readonly #claiming: Record<SendKind, number> = { text: 0, file: 0 };
+  /** Which kind goes first when both lanes' best jobs are equal: they take turns. */
+  #tieFirst: SendKind = 'text';
   readonly #scheduler = new Scheduler<number>((handle, at) => this.#due(handle, at));
   /** Handle → what tells its worker the job was cancelled, while a worker holds it. */
   readonly #held = new Map<number, AbortController>();
@@ -89,6 +100,9 @@ export class MemoryQueue implements JobQueue {
   #options: WorkerOptions | undefined;
   #closing: Promise<void> | undefined;
   #abort = new AbortController();
+  /** Ends the claims still waiting once the queue has closed (or on the hard abort). */
+  readonly #claimsDone = new AbortController();
+  readonly #claimSignal = AbortSignal.any([this.#abort.signal, this.#claimsDone.signal]);
   #idle: (() => void) | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
 
@@ -290,12 +304,13 @@ export class MemoryQueue implements JobQueue {
     this.#scheduler.stop();
     clearInterval(this.#sweepTimer);
     this.#failWaiting();
+    this.#claimsDone.abort(new Error('The queue closed'));
   }
 
   /** Every job not sent by now dies with this process: its listeners hear of it as `CLOSED`. */
   #failWaiting(): void {
     const table = this.#table;
-    for (const handle of this.#lanes.drain()) {
+    for (const handle of [...this.#lanes.text.drain(), ...this.#lanes.file.drain()]) {
       const slot = table.slotOf(handle);
       if (slot >= 0 && table.place(slot) === IN_LANE && table.status(slot) === 'queued') {
         this.#end(slot, 'failed', CLOSED_ERROR);
@@ -323,15 +338,26 @@ export class MemoryQueue implements JobQueue {
   #enter(slot: number, front: boolean): void {
     const table = this.#table;
     if (table.place(slot) === IN_LANE) return;
-    table.setPlace(slot, IN_LANE);
-    if (front) this.#lanes.pushFront(table.handle(slot), table.priority(slot));
-    else this.#lanes.push(table.handle(slot), table.priority(slot));
+    this.#setPlace(slot, IN_LANE);
+    const lanes = this.#lanes[table.kind(slot)];
+    if (front) lanes.pushFront(table.handle(slot), table.priority(slot));
+    else lanes.push(table.handle(slot), table.priority(slot));
   }
 
   /** On the timer until `at` (a scheduled job's `sendAt`, or the end of a backoff). */
   #wait(slot: number, at: number): void {
-    this.#table.setPlace(slot, ON_TIMER);
+    this.#setPlace(slot, ON_TIMER);
     this.#scheduler.add(this.#table.handle(slot), at);
+  }
+
+  /** Every move of a job goes through here: it keeps the count of jobs in each kind's lanes. */
+  #setPlace(slot: number, place: Place): void {
+    const table = this.#table;
+    const was = table.place(slot);
+    if (was === place) return;
+    if (was === IN_LANE) this.#inLane[table.kind(slot)]--;
+    else if (place === IN_LANE) this.#inLane[table.kind(slot)]++;
+    table.setPlace(slot, place);
   }
 
   /** The slot of the job a live key points at, or -1. */
@@ -349,7 +375,7 @@ export class MemoryQueue implements JobQueue {
     const slot = table.slotOf(handle);
     // Cancelled, expired, gone or moved since.
     if (slot < 0 || table.place(slot) !== ON_TIMER || table.dueAt(slot) !== at) return;
-    table.setPlace(slot, NOWHERE);
+    this.#setPlace(slot, NOWHERE);
     if (table.status(slot) === 'scheduled') {
       this.#counts.scheduled--;
       this.#counts.queued++;
@@ -365,34 +391,130 @@ export class MemoryQueue implements JobQueue {
 
   #pump(): void {
     const options = this.#options;
-    const table = this.#table;
-    let now = 0;
-    while (options && !this.#abort.signal.aborted && this.#running < options.concurrency) {
-      const handle = this.#lanes.shift();
-      if (handle === undefined) break;
-      const slot = table.slotOf(handle);
-      // Cancelled, expired, gone or moved.
-      if (slot < 0 || table.place(slot) !== IN_LANE || table.status(slot) !== 'queued') continue;
-      table.setPlace(slot, NOWHERE);
-      now ||= Date.now();
-      if (table.deadline(slot) <= now) {
-        // It waited past its deadline: it is not worked any more (the sweep may not have come by).
-        this.#end(slot, 'expired', expiredError(table.error(slot)));
-        continue;
-      }
-      this.#running++;
-      void this.#work(handle, options);
+    if (options && !this.#abort.signal.aborted) {
+      if (options.claim && !this.#claimSignal.aborted) this.#claimSlots(options, options.claim);
+      else this.#handOut(options);
     }
     if (this.#closing && this.#isIdle()) this.#idle?.();
   }
 
-  async #work(handle: number, options: WorkerOptions): Promise<void> {
+  /** Without claims: jobs go to workers as workers free up, and each waits for its slot there. */
+  #handOut(options: WorkerOptions): void {
+    while (this.#running < options.concurrency) {
+      const kind = this.#bestKind(() => true);
+      if (kind === undefined) break;
+      const handle = this.#take(kind);
+      if (handle === undefined) continue; // every job of that kind had waited past its deadline
+      this.#running++;
+      void this.#work(handle, options, undefined);
+    }
+  }
+
+  /**
+   * Slot first: a claim per job waiting (up to `concurrency` claims and jobs at work together), in
+   * the lane of the best job of its kind. A job leaves its lane only once a claim is granted, and
+   * it is the best one at that moment: a `high` job that came meanwhile takes the next free slot.
+   */
+  #claimSlots(options: WorkerOptions, claim: NonNullable<WorkerOptions['claim']>): void {
+    const claiming = this.#claiming;
+    while (this.#running + claiming.text + claiming.file < options.concurrency) {
+      const kind = this.#bestKind((k) => claiming[k] < this.#inLane[k]);
+      if (kind === undefined) break;
+      const priority = this.#table.priority(this.#table.slotOf(this.#headOf(kind) as number));
+      claiming[kind]++;
+      void this.#claim(kind, priority, options, claim);
+    }
+  }
+
+  async #claim(
+    kind: SendKind,
+    priority: Priority,
+    options: WorkerOptions,
+    claim: NonNullable<WorkerOptions['claim']>,
+  ): Promise<void> {
+    let claimed: Claim;
+    try {
+      claimed = await claim(kind, priority, this.#claimSignal);
+    } catch {
+      this.#claiming[kind]--;
+      // The limiter failed: the best job of that kind meets the failure through its own call, and
+      // ends (or waits) as such a failure does.
+      const handle = this.#claimSignal.aborted ? undefined : this.#take(kind);
+      if (handle !== undefined) {
+        this.#running++;
+        void this.#work(handle, options, undefined);
+      }
+      this.#pump();
+      return;
+    }
+    this.#claiming[kind]--;
+    this.#useClaim(claimed, options);
+  }
+
+  /** The claim goes to the best job of its kind; without one it is given back. */
+  #useClaim(claimed: Claim, options: WorkerOptions): void {
+    const handle = this.#abort.signal.aborted ? undefined : this.#take(claimed.kind);
+    if (handle === undefined) {
+      void claimed.release();
+      this.#pump();
+      return;
+    }
+    this.#running++;
+    void this.#work(handle, options, claimed);
+  }
+
+  /** The kind whose best waiting job comes first (of those `open` allows); on a tie they take turns. */
+  #bestKind(open: (kind: SendKind) => boolean): SendKind | undefined {
+    let best: SendKind | undefined;
+    let bestRank = PRIORITIES.length;
+    for (const kind of this.#tieFirst === 'text' ? KINDS : KINDS_FILE_FIRST) {
+      if (this.#inLane[kind] === 0 || !open(kind)) continue;
+      const head = this.#headOf(kind);
+      if (head === undefined) continue;
+      const rank = PRIORITIES.indexOf(this.#table.priority(this.#table.slotOf(head)));
+      if (rank < bestRank) {
+        best = kind;
+        bestRank = rank;
+      }
+    }
+    if (best !== undefined) this.#tieFirst = best === 'text' ? 'file' : 'text';
+    return best;
+  }
+
+  /** The best job waiting in `kind`'s lanes, left in place (entries that no longer count are dropped). */
+  #headOf(kind: SendKind): number | undefined {
+    const table = this.#table;
+    const lanes = this.#lanes[kind];
+    for (let handle = lanes.peek(); handle !== undefined; handle = lanes.peek()) {
+      const slot = table.slotOf(handle);
+      // Cancelled, expired, gone or moved.
+      if (slot >= 0 && table.place(slot) === IN_LANE && table.status(slot) === 'queued') return handle;
+      lanes.shift();
+    }
+    return undefined;
+  }
+
+  /** Takes the best job of `kind` out of its lane; one past its deadline ends `expired` instead. */
+  #take(kind: SendKind): number | undefined {
+    const table = this.#table;
+    for (let handle = this.#headOf(kind); handle !== undefined; handle = this.#headOf(kind)) {
+      this.#lanes[kind].shift();
+      const slot = table.slotOf(handle);
+      this.#setPlace(slot, NOWHERE);
+      if (table.deadline(slot) > Date.now()) return handle;
+      // It waited past its deadline: it is not worked any more (the sweep may not have come by).
+      this.#end(slot, 'expired', expiredError(table.error(slot)));
+    }
+    return undefined;
+  }
+
+  async #work(handle: number, options: WorkerOptions, claim: Claim | undefined): Promise<void> {
     const held = new AbortController();
     this.#held.set(handle, held);
     const signal = AbortSignal.any([held.signal, this.#abort.signal]);
     let outcome: JobOutcome;
     try {
-      outcome = await options.worker(this.#active(handle, signal));
+      outcome = await options.worker(this.#active(handle, signal), claim);
     } catch (error) {
       outcome = {
         status: 'failed',
@@ -408,10 +530,8 @@ export class MemoryQueue implements JobQueue {
       this.#forgetting.delete(handle);
       if (slot >= 0) this.#erase(slot);
       forgotten();
-      this.#pump();
-      return;
     }
-    const status = slot < 0 ? undefined : this.#table.status(slot);
+    const status = slot < 0 || forgotten ? undefined : this.#table.status(slot);
     // A job cancelled (or expired by a sweep) while the worker held it keeps that ending.
     if (status !== undefined && allows(status, outcome.status)) {
       const final =
@@ -423,7 +543,9 @@ export class MemoryQueue implements JobQueue {
       if (!final && this.#abort.signal.aborted) this.#end(slot, 'failed', CLOSED_ERROR);
       else this.#apply(slot, outcome);
     }
-    this.#pump();
+    // A job that needed no send (expired, deferred) leaves its claim to the next job of its kind.
+    if (claim && !claim.spent) this.#useClaim(claim, options);
+    else this.#pump();
   }
 
   #active(handle: number, signal: AbortSignal): ActiveJob {
@@ -528,7 +650,7 @@ export class MemoryQueue implements JobQueue {
     const replaceKey = table.replaceKey(slot);
     if (replaceKey !== undefined && this.#replaceKeys.get(replaceKey) === slot) this.#replaceKeys.delete(replaceKey);
     if (freesKeys(status, error)) this.#forgetKeys(slot);
-    table.setPlace(slot, NOWHERE);
+    this.#setPlace(slot, NOWHERE);
     this.#held.get(table.handle(slot))?.abort(new Error(`The job was ${status}`));
     // The record keeps what was sent, unless the app asked for no texts kept.
     if (!this.#storeText) table.dropMessage(slot);
@@ -601,6 +723,8 @@ export class MemoryQueue implements JobQueue {
     const replaceKey = table.replaceKey(slot);
     if (replaceKey !== undefined && this.#replaceKeys.get(replaceKey) === slot) this.#replaceKeys.delete(replaceKey);
     this.#forgetKeys(slot);
+    // Out of its lane's count (its entry there no longer resolves once the slot is freed).
+    this.#setPlace(slot, NOWHERE);
     const handle = table.handle(slot);
     this.#held.get(handle)?.abort(new Error('The job was forgotten'));
     this.#free(slot);
@@ -622,10 +746,12 @@ export class MemoryQueue implements JobQueue {
   #sweep(): void {
     const now = Date.now();
     const table = this.#table;
-    for (const handle of this.#lanes) {
-      const slot = table.slotOf(handle);
-      if (slot >= 0 && table.place(slot) === IN_LANE && table.deadline(slot) <= now) {
-        this.#end(slot, 'expired', expiredError(table.error(slot)));
+    for (const kind of KINDS) {
+      for (const handle of this.#lanes[kind]) {
+        const slot = table.slotOf(handle);
+        if (slot >= 0 && table.place(slot) === IN_LANE && table.deadline(slot) <= now) {
+          this.#end(slot, 'expired', expiredError(table.error(slot)));
+        }
       }
     }
     for (const handle of this.#scheduler.items()) {
@@ -660,6 +786,9 @@ export class MemoryQueue implements JobQueue {
     }
   }
 }
+
+const KINDS: readonly SendKind[] = ['text', 'file'];
+const KINDS_FILE_FIRST: readonly SendKind[] = ['file', 'text'];
 
 /** A full queue answers "come back later": a minute lets about a hundred messages out at the vendor's pace. */
 const RETRY_WHEN_FULL_MS = 60_000;

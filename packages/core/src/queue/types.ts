@@ -156,9 +156,48 @@ export type JobOutcome =
   | { status: 'deferred'; until: number }
   | { status: 'released' };
 
+/** Which limit a job's send waits for: `sendText` or `sendFile`. */
+export type SendKind = 'text' | 'file';
+
+/** The kind of send a message needs. */
+export function sendKindOf(message: OutgoingMessage): SendKind {
+  return 'text' in message ? 'text' : 'file';
+}
+
+/**
+ * A limit slot taken before the job it will carry is chosen (see `WorkerOptions.claim`). The queue
+ * hands it to the worker with the best job of its kind waiting at that moment; a job that turns
+ * out not to need it (expired, deferred, not due) leaves it unspent for the next job, and the
+ * queue gives back one it has no job for.
+ */
+export interface Claim {
+  readonly kind: SendKind;
+  /** True once a request took the slot, or it was given back. */
+  readonly spent: boolean;
+  /** Resolves once it is spent. */
+  whenSpent(): Promise<void>;
+  /** Gives the slot back unused (freed at once: nothing was sent under it); a no-op once spent. Never rejects. */
+  release(): Promise<void>;
+}
+
 export interface WorkerOptions {
   concurrency: number;
-  worker: (job: ActiveJob) => Promise<JobOutcome>;
+  /**
+   * Works one job. `claim`, when the queue took one first, is the limit slot its send is to use;
+   * a worker leaves it unspent (for the queue to reuse) when the job needed no send, and gives it
+   * back before it waits for anything else.
+   */
+  worker: (job: ActiveJob, claim?: Claim) => Promise<JobOutcome>;
+  /**
+   * Slot first: resolves once a send of `kind` may go now (the line usable, a limit slot taken
+   * in the lane of `priority`, the best job's lane). A queue that uses it takes a job out of its
+   * lane only then, the best of that kind at that moment, so no job holds a worker while it only
+   * waits for its turn (and a `high` job takes the next free slot). Rejects when `signal` aborts,
+   * or when the limiter fails (the queue then works one job without a claim: it meets the same
+   * failure through its own call and ends as such a failure does).
+   * Without it (or for a queue that does not use it) each job waits for its slot in its worker.
+   */
+  claim?: (kind: SendKind, priority: Priority, signal: AbortSignal) => Promise<Claim>;
   /** Called with the final record of every job this process finished, cancelled or expired. */
   onFinished: (record: JobRecord) => void;
   /** Most jobs not yet finished (scheduled, queued and sending together); past it `add()` rejects `QUEUE_FULL`. */

@@ -2,6 +2,7 @@ import {
   AmbiguousError,
   type CallOptions,
   HttpError,
+  MemoryLimiterStore,
   NetworkError,
   OlchatClient,
   type SendFileParams,
@@ -33,7 +34,13 @@ export class FakeVendor extends OlchatClient {
   #next = 0;
 
   constructor() {
-    super({ token: 'fake-token', baseUrl: 'http://127.0.0.1:9/rest/webhook/wa' });
+    // The notifier still reserves limit slots through this client (slot first): from a store that
+    // has seen no send, as a fake clock's process has no previous run to hold a window for.
+    super({
+      token: 'fake-token',
+      baseUrl: 'http://127.0.0.1:9/rest/webhook/wa',
+      limiterStore: new MemoryLimiterStore({ assumeRecentUse: false }),
+    });
   }
 
   /** Lets every hung request answer (as accepted). */

@@ -14,7 +14,11 @@ export interface RedisQueueOptions {
   lockDurationMs?: number;
   /** How often workers look for jobs whose worker died. Default 5 000. */
   stalledIntervalMs?: number;
-  /** How many times a job whose worker died is tried again before it ends `STALLED`. Default 1. */
+  /**
+   * How many times a job whose worker died holding its limit slot (before writing its request) is
+   * tried again before it ends `STALLED`. A worker that died while the job only waited (for its
+   * slot, or the line) is not counted. Default 1.
+   */
   maxStalledCount?: number;
   /**
    * A job whose process died while its request was in flight ends `AMBIGUOUS` (it may have been

@@ -366,6 +366,7 @@ export class RedisQueue implements JobQueue {
       announce: (fields: Fields) => this.#announce(fields),
       warn: (what: string, error: unknown) => this.#warn(what, error),
       closing: () => this.#closing !== undefined,
+      ready: () => this.#ready,
     };
     const settings = this.#settings;
     this.#worker = new QueueWorker(host, { ...settings, secret: this.#secret }, options);

@@ -1,5 +1,5 @@
-import type { JobStats, JobStatus } from '@olchat-kit/core';
-import type { JobOutcome } from '@olchat-kit/core/queue';
+import type { JobStats, JobStatus, Priority } from '@olchat-kit/core';
+import type { JobOutcome, SendKind } from '@olchat-kit/core/queue';
 import type { Redis } from 'ioredis';
 import type { LuaScript } from '../lua.js';
 import type { QueueKeys } from './keys.js';
@@ -9,7 +9,7 @@ import { CANCEL, REQUEUE, SET_DELIVERY } from './scripts/manage.js';
 import { FIND_BY_PHONE, FORGET, FORGET_EVENTS, FORGOTTEN_LEFT } from './scripts/people.js';
 import { FIND, GET, LIST, STATS } from './scripts/read.js';
 import { SWEEP } from './scripts/sweep.js';
-import { MARK_ATTEMPT, MARK_NOT_ACCEPTED, OUTCOME, PICKUP } from './scripts/work.js';
+import { MARK_ATTEMPT, MARK_NOT_ACCEPTED, OUTCOME, PEEK, PICKUP } from './scripts/work.js';
 
 export interface StoreSettings {
   /** How long a finished record stays readable. */
@@ -53,7 +53,8 @@ export interface PickupInput {
   id: string;
   bullId: string;
   token: string;
-  stalledCount: number;
+  /** The kind of limit slot this pickup holds ('text' | 'file'), or undefined: it holds none. */
+  claimKind: SendKind | undefined;
   maxStalledCount: number;
   retryAmbiguous: boolean;
   ambiguousMessage: string;
@@ -154,12 +155,21 @@ export class JobStore {
     return { scheduled: scheduled - due, queued: queued + due, sending, sent, failed, cancelled, expired };
   }
 
+  /** The kind and lane of the job BullMQ would hand out next; undefined when none waits. */
+  async peek(now: number): Promise<{ kind: SendKind; priority: Priority } | undefined> {
+    const reply = (await this.#run(PEEK, this.#keys.stats, now, [this.#keys.bullBase])) as string[];
+    if (reply.length < 2) return undefined;
+    const kind: SendKind = reply[0] === 'file' ? 'file' : 'text';
+    const priority: Priority = reply[1] === 'high' || reply[1] === 'low' ? reply[1] : 'normal';
+    return { kind, priority };
+  }
+
   async pickup(input: PickupInput, now: number): Promise<PickupReply> {
     const reply = (await this.#run(PICKUP, this.#keys.record(input.id), now, [
       input.id,
       input.bullId,
       input.token,
-      input.stalledCount,
+      input.claimKind ?? '',
       input.maxStalledCount,
       flag(input.retryAmbiguous),
       input.ambiguousMessage,

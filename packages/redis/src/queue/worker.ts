@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { ClosedError, JobStateError, type JobStatus, OlchatError } from '@olchat-kit/core';
-import { type ActiveJob, expiredError, freesKeys, type JobOutcome, type WorkerOptions } from '@olchat-kit/core/queue';
-import { DelayedError, type Job, WaitingError, Worker } from 'bullmq';
+import { ClosedError, JobStateError, type JobStatus, OlchatError, type Priority } from '@olchat-kit/core';
+import {
+  type ActiveJob,
+  type Claim,
+  expiredError,
+  freesKeys,
+  type JobOutcome,
+  type SendKind,
+  type WorkerOptions,
+} from '@olchat-kit/core/queue';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createClient, describeRedisError, quickReconnect, type RedisConnection } from '../connection.js';
 import { isLimiterOutage, RedisUnavailableError } from '../errors.js';
-import { retrying, settlesWithin } from '../util.js';
+import { delay, retrying, settlesWithin } from '../util.js';
 import { type JobData, REDIS_ERROR_RETRY_MS } from './bull.js';
 import { type Fields, type StoredJob, toStoredJob } from './record.js';
 import type { CachedStats } from './stats.js';
@@ -22,6 +30,14 @@ const OUTCOME_RETRY_MS = 60_000;
 /** A job due this soon is worked now instead of being delayed again (BullMQ's timers are not exact). */
 const EARLY_TOLERANCE_MS = 50;
 const CLOSE_GRACE_MS = 15_000;
+/** After Redis failed to hand out a job, the next try waits this long, doubling up to the max. */
+const FETCH_RETRY_MIN_MS = 100;
+const FETCH_RETRY_MAX_MS = 2_000;
+/** With jobs of ours at work and none waiting, BullMQ is asked again this often. */
+const LOOK_AGAIN_MS = 500;
+
+/** What working one BullMQ job came to: BullMQ is still to hear it is done, or it was moved already. */
+type Disposition = 'done' | 'moved';
 
 export interface WorkerSettings {
   connection: RedisConnection;
@@ -42,20 +58,21 @@ export interface WorkerHost {
   announce(fields: Fields): void;
   warn(what: string, error: unknown): void;
   closing(): boolean;
+  /** Resolves once the queue's own connection is ready for our scripts. */
+  ready(): Promise<void>;
 }
 
-/**
- * This process's BullMQ worker: each job BullMQ hands over is checked against its record, given
- * to the notifier's worker function, and its outcome stored; BullMQ is then told where the job
- * goes (finished, delayed until due, or back to waiting).
- */
 interface Holding {
   controller: AbortController;
-  job: Job<JobData>;
   /** The BullMQ lock token of this pickup. */
   owner: string;
 }
 
+/**
+ * This process's worker: it takes jobs from BullMQ by hand, slot first (see `#dispatch`); each job
+ * is checked against its record, given to the notifier's worker function, and its outcome stored;
+ * BullMQ is then told where the job goes (finished, delayed until due, or back to waiting).
+ */
 export class QueueWorker {
   readonly #host: WorkerHost;
   readonly #settings: WorkerSettings;
@@ -65,12 +82,18 @@ export class QueueWorker {
   /** The jobs this process is working, by record id: cancel() and close() abort their signals. */
   readonly #held = new Map<string, Holding>();
   /**
-   * Our own renewal of the BullMQ locks of the jobs we work. BullMQ tracks locks by job id, so a
-   * job released (or recovered from a stall) and fetched again by another of this process's slots
-   * can lose its tracking when the earlier processing ends; without renewal its lock lapses, BullMQ
-   * hands it out a third time, and a pickup that finds it in flight would end it AMBIGUOUS.
+   * Every BullMQ job this process took and has not handed back, by lock token. BullMQ renews no
+   * lock of a job fetched by hand: we renew them all, from the fetch until BullMQ hears the end.
    */
+  readonly #fetched = new Map<string, Job<JobData>>();
+  readonly #running = new Set<Promise<void>>();
+  /** Stops taking jobs; ends a claim still waiting for its slot. */
+  readonly #stop = new AbortController();
+  #wake: (() => void) | undefined;
+  readonly #loop: Promise<void>;
   readonly #lockKeeper: NodeJS.Timeout;
+  readonly #tokenPrefix = randomUUID();
+  #tokens = 0;
   #abortReason: unknown;
 
   constructor(host: WorkerHost, settings: WorkerSettings, options: WorkerOptions) {
@@ -84,25 +107,29 @@ export class QueueWorker {
       lazyConnect: true,
       retryStrategy: quickReconnect,
     });
-    this.#worker = new Worker<JobData>(settings.name, (job, token) => this.#process(job, token), {
+    this.#worker = new Worker<JobData>(settings.name, undefined, {
       connection: this.#base,
       prefix: settings.prefix,
-      concurrency: options.concurrency,
       lockDuration: settings.lockDurationMs,
       stalledInterval: settings.stalledIntervalMs,
       maxStalledCount: BULLMQ_MAX_STALLED,
-      autorun: true,
+      autorun: false,
     });
     this.#worker.on('error', (error) => host.warn('worker', error));
-    this.#lockKeeper = setInterval(() => this.#renewLocks(), Math.max(100, Math.floor(settings.lockDurationMs / 3)));
+    // Jobs are fetched by hand, so BullMQ's look for dead workers' jobs is started by hand too.
+    this.#worker.startStalledCheckTimer().catch((error) => host.warn('worker', error));
+    // Four renewals per lock: a busy event loop or a slow Redis may hold one or two of them up.
+    this.#lockKeeper = setInterval(() => this.#renewLocks(), Math.max(100, Math.floor(settings.lockDurationMs / 4)));
     this.#lockKeeper.unref();
+    this.#loop = this.#dispatch();
   }
 
+  /** One call for every lock we hold. A lock lost to another worker stays lost: that worker sends the job. */
   #renewLocks(): void {
-    for (const { job, owner } of this.#held.values()) {
-      // A lock lost to another worker stays lost: that worker sends the job, ours is refused.
-      job.extendLock(owner, this.#settings.lockDurationMs).catch(() => undefined);
-    }
+    if (this.#fetched.size === 0) return;
+    const tokens = [...this.#fetched.keys()];
+    const ids = [...this.#fetched.values()].map((job) => job.id as string);
+    this.#worker.extendJobLocks(ids, tokens, this.#settings.lockDurationMs).catch(() => undefined);
   }
 
   /** Aborts the signal of a job this process holds (it was cancelled). */
@@ -112,29 +139,155 @@ export class QueueWorker {
 
   /** Takes no more jobs and waits for the running ones; past `timeoutMs` their signals abort. */
   async close(timeoutMs: number): Promise<void> {
-    const closed = this.#worker.close().catch((error) => this.#host.warn('worker', error));
-    if (!(await settlesWithin(closed, timeoutMs))) {
-      // Out of time: jobs still waiting for a slot stop and go back to the queue. A request
-      // already on the wire cannot be called back: its answer (or timeout) is awaited.
+    this.#stop.abort(new ClosedError('The queue closed'));
+    this.#wakeUp();
+    if (!(await settlesWithin(this.#idle(), timeoutMs))) {
+      // Out of time: jobs still waiting (for the line, or a slot) stop and go back to the queue. A
+      // request already on the wire cannot be called back: its answer (or timeout) is awaited.
       this.#abortReason = new ClosedError('The queue closed before this job was sent');
       for (const { controller } of this.#held.values()) controller.abort(this.#abortReason);
-      await settlesWithin(closed, CLOSE_GRACE_MS);
+      await settlesWithin(this.#idle(), CLOSE_GRACE_MS);
     }
+    // Every job of ours is settled: a fetch still waiting for work ends with the connections.
+    await settlesWithin(
+      this.#worker.close(true).catch((error) => this.#host.warn('worker', error)),
+      CLOSE_GRACE_MS,
+    );
+    await settlesWithin(this.#loop, CLOSE_GRACE_MS);
     clearInterval(this.#lockKeeper);
     this.#base.disconnect();
   }
 
-  async #process(job: Job<JobData>, token: string | undefined): Promise<void> {
+  async #idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  /**
+   * Takes jobs, at most `concurrency` at work. Slot first when the notifier claims slots: the kind
+   * and lane of the job BullMQ would hand out next are looked up, a limit slot of that kind is
+   * taken, and only then is a job taken, the best one at that moment. So no job is held here while
+   * it only waits for its turn (a later `high` job takes the next free slot, and a process that
+   * dies holds back no job it was not about to send). A job that comes while none was waiting
+   * (the first after a quiet spell, or one that came due) is taken as it comes and waits for its
+   * slot in its worker; so do all jobs without claims.
+   */
+  async #dispatch(): Promise<void> {
+    const claim = this.#options.claim;
+    // Our scripts' client fails fast: asking it before it is connected only meets an error.
+    await this.#host.ready().catch(() => undefined);
+    let retryMs = FETCH_RETRY_MIN_MS;
+    while (!this.#stop.signal.aborted) {
+      if (this.#running.size >= this.#options.concurrency) {
+        await this.#nextEnd(undefined);
+        continue;
+      }
+      try {
+        const next = claim ? await this.#host.store.peek(Date.now()) : undefined;
+        if (claim && next) {
+          await this.#withClaim(claim, next.kind, next.priority);
+          continue;
+        }
+        // None to be seen: one is taken as it comes. While none of ours is at work, BullMQ waits
+        // for one to be added; otherwise the wait also ends when one of ours does (a job handed
+        // back to BullMQ wakes no waiting worker).
+        const idle = this.#running.size === 0;
+        const started = await this.#fetchAndStart(undefined, idle);
+        if (!started && !idle) await this.#nextEnd(LOOK_AGAIN_MS);
+        retryMs = FETCH_RETRY_MIN_MS;
+      } catch (error) {
+        if (this.#stop.signal.aborted) break;
+        this.#host.warn('worker', error);
+        await delay(retryMs);
+        retryMs = Math.min(retryMs * 2, FETCH_RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /** Until one of our jobs ends (or the worker stops), or `ms` passes. */
+  #nextEnd(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.#wakeUp(), ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** A slot first, then jobs until one uses it (one that needed no send leaves it to the next). */
+  async #withClaim(claim: NonNullable<WorkerOptions['claim']>, kind: SendKind, priority: Priority): Promise<void> {
+    let claimed: Claim;
+    try {
+      claimed = await claim(kind, priority, this.#stop.signal);
+    } catch {
+      if (this.#stop.signal.aborted) return;
+      // The limiter failed: one job meets the failure through its own call, and is released or
+      // retried as such a failure is.
+      await this.#fetchAndStart(undefined, false);
+      return;
+    }
+    try {
+      while (!claimed.spent && !this.#stop.signal.aborted && this.#running.size < this.#options.concurrency) {
+        const started = await this.#fetchAndStart(claimed, false);
+        if (!started) break;
+        await Promise.race([claimed.whenSpent(), started.working]);
+      }
+    } finally {
+      await claimed.release(); // a no-op once a request took it
+    }
+  }
+
+  /**
+   * Takes the next job and starts working it: its work (wrapped: an async function would wait for
+   * a promise it returns), or undefined when BullMQ had none.
+   */
+  async #fetchAndStart(claim: Claim | undefined, block: boolean): Promise<{ working: Promise<void> } | undefined> {
+    const token = `${this.#tokenPrefix}:${++this.#tokens}`;
+    const job = await this.#worker.getNextJob(token, { block });
+    if (!job) return undefined;
+    if (this.#stop.signal.aborted) {
+      // Taken as the worker stopped: back to the head of its lane, untouched.
+      await job.moveToWait(token).catch((error) => this.#host.warn('worker', error));
+      return undefined;
+    }
+    this.#fetched.set(token, job);
+    const working = this.#run(job, token, claim).finally(() => {
+      this.#fetched.delete(token);
+      this.#running.delete(working);
+      this.#wakeUp();
+    });
+    this.#running.add(working);
+    return { working };
+  }
+
+  /** Works one job, then tells BullMQ: done, or (after a Redis error) failed, to be handed out again. */
+  async #run(job: Job<JobData>, token: string, claim: Claim | undefined): Promise<void> {
+    try {
+      if ((await this.#process(job, token, claim)) === 'done') await job.moveToCompleted(undefined, token, false);
+    } catch (error) {
+      // BullMQ hands it out again after its backoff; its record decides then what it is.
+      await job
+        .moveToFailed(error instanceof Error ? error : new Error(String(error)), token, false)
+        .catch((moveError) => this.#host.warn('worker', moveError));
+    }
+  }
+
+  async #process(job: Job<JobData>, owner: string, claim: Claim | undefined): Promise<Disposition> {
     const { store } = this.#host;
     const bullId = job.id as string;
     const id = job.data?.id ?? bullId;
-    const owner = token ?? job.token ?? randomUUID();
     const picked = await store.pickup(
       {
         id,
         bullId,
         token: owner,
-        stalledCount: job.stalledCounter ?? 0,
+        claimKind: claim && !claim.spent ? claim.kind : undefined,
         maxStalledCount: this.#settings.maxStalledCount,
         retryAmbiguous: this.#settings.retryAmbiguous,
         ambiguousMessage: AMBIGUOUS_MESSAGE,
@@ -147,16 +300,16 @@ export class QueueWorker {
     );
     if (picked.verdict === 'early') {
       await job.moveToDelayed(picked.at, owner);
-      throw new DelayedError();
+      return 'moved';
     }
     if (picked.verdict === 'ended') {
       this.#host.stats.move('queued', 'failed');
       this.#host.announce(picked.fields);
-      return;
+      return 'done';
     }
-    if (picked.verdict !== 'work') return; // finished, cancelled, or an earlier round's BullMQ job
+    if (picked.verdict !== 'work') return 'done'; // finished, cancelled, or an earlier round's BullMQ job
     const stored = toStoredJob(picked.fields, picked.message);
-    if (!stored) return;
+    if (!stored) return 'done';
     if (!stored.message) {
       const error = { code: 'INTERNAL', message: "The job's message is missing from its record" };
       return this.#settle(job, id, owner, { status: 'failed', error }, 'queued');
@@ -165,17 +318,23 @@ export class QueueWorker {
       // It waited past its deadline (a long outage, or a dead worker): it is not worked any more.
       return this.#settle(job, id, owner, { status: 'expired', error: expiredError(stored.record.error) }, 'queued');
     }
-    await this.#work(job, owner, stored, stored.message);
+    return this.#work(job, owner, stored, stored.message, claim);
   }
 
   /** One pickup through the notifier's worker function. */
-  async #work(job: Job<JobData>, owner: string, stored: StoredJob, message: ActiveJob['message']): Promise<void> {
+  async #work(
+    job: Job<JobData>,
+    owner: string,
+    stored: StoredJob,
+    message: ActiveJob['message'],
+    claim: Claim | undefined,
+  ): Promise<Disposition> {
     const { store, stats } = this.#host;
     const { record } = stored;
     const id = record.id;
     const controller = new AbortController();
     if (this.#abortReason !== undefined) controller.abort(this.#abortReason);
-    const holding: Holding = { controller, job, owner };
+    const holding: Holding = { controller, owner };
     this.#held.set(id, holding);
     let status: JobStatus = 'queued';
     let inFlight = false;
@@ -222,7 +381,7 @@ export class QueueWorker {
 
     let outcome: JobOutcome;
     try {
-      outcome = await this.#options.worker(active);
+      outcome = await this.#options.worker(active, claim);
     } catch (error) {
       outcome = { status: 'failed', error: { code: 'INTERNAL', message: String((error as Error)?.message ?? error) } };
     } finally {
@@ -254,7 +413,7 @@ export class QueueWorker {
     outcome: JobOutcome,
     from: JobStatus,
     delayUntil?: number,
-  ): Promise<void> {
+  ): Promise<Disposition> {
     const { store, stats } = this.#host;
     const final =
       outcome.status === 'sent' ||
@@ -267,19 +426,19 @@ export class QueueWorker {
       OUTCOME_RETRY_MS,
     );
     // Not done: cancelled, expired or taken over meanwhile; whoever did that reported it.
-    if (!done) return;
+    if (!done) return 'done';
     if (final) {
       stats.move(from, outcome.status);
       this.#host.announce(fields);
-      return;
+      return 'done';
     }
     stats.move(from, outcome.status === 'deferred' ? 'scheduled' : 'queued');
     if (outcome.status === 'released' && delayUntil === undefined) {
       await job.moveToWait(owner);
-      throw new WaitingError();
+      return 'moved';
     }
     const at = outcome.status === 'retry' ? outcome.at : outcome.status === 'deferred' ? outcome.until : delayUntil;
     await job.moveToDelayed(at ?? Date.now(), owner);
-    throw new DelayedError();
+    return 'moved';
   }
 }

@@ -38,7 +38,7 @@ if tonumber(rcall('HGET', B .. 'stats', status) or '0') > 0 then rcall('HINCRBY'
 local round = rcall('HINCRBY', rec, 'g', 1)
 setStatus(id, rec, status, 'queued')
 rcall('HSET', rec, 'b', id .. '.' .. round, 'd', ARGV[6])
-rcall('HDEL', rec, 'f', 'o', 'ra')
+rcall('HDEL', rec, 'f', 'o', 'ra', 'am', 'sl')
 rcall('ZADD', B .. 'deadlines', ARGV[6], id)
 rcall('ZADD', B .. 'adding', NOW, id)
 rcall('ZREM', B .. 'ret', id)

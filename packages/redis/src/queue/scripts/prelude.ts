@@ -18,16 +18,17 @@
  *   ec, em, es the error's code, message and HTTP status · mi messageId
  *   dv delivery · dc deliveryCheckedAt · dr the vendor's word at the delivery check
  *   f '1' while a request may be on the wire (in flight) · o owner (the lock token of the pickup
- *   working it) · ra retryAt (a retry's backoff) · b the id of its BullMQ job (absent: the job's
- *   id) · g how often it was requeued · pk the phone's key (HMAC with the notifier's secret: the
- *   phone index's name) · nt '1' when the text is not kept once the job is finished (storeText:
- *   false) · F '1' when its phone was forgotten while a worker held it (erased once that worker is
- *   done with it, never announced).
+ *   working it) · am '1' while a pickup that holds the job's limit slot works it (armed) · sl how
+ *   many such pickups died (stalls) · ra retryAt (a retry's backoff) · b the id of its BullMQ job
+ *   (absent: the job's id) · g how often it was requeued · pk the phone's key (HMAC with the
+ *   notifier's secret: the phone index's name) · nt '1' when the text is not kept once the job is
+ *   finished (storeText: false) · F '1' when its phone was forgotten while a worker held it (erased
+ *   once that worker is done with it, never announced).
  *
  * The phone index: `ph:<pk>`, a sorted set of a phone's job ids in the order they were added
- * (scored by the counter `phseq`), for `find()`. It
- * lives as long as the phone's longest-lived record; an id whose record expired (retention) is
- * dropped by the next `find()` or the next job of the phone, whichever comes first.
+ * (scored by the counter `phseq`), for `find()`. It lives as long as the phone's longest-lived
+ * record; an id whose record expired (retention) is dropped by the next `find()` or the next job of
+ * the phone, whichever comes first.
  *
  * Retention: a finished record expires KEEP ms after it ended. One whose idempotency keys live
  * longer stays for them (a late duplicate must get the first job's answer), but only as what a
@@ -196,7 +197,7 @@ end
 -- point at it, so a key never points at nothing (a late duplicate gets the first job's outcome).
 local function finalize(id, rec, status, code, message, httpStatus, messageId, free)
   setStatus(id, rec, rcall('HGET', rec, 's'), status)
-  rcall('HDEL', rec, 'f', 'o', 'ra')
+  rcall('HDEL', rec, 'f', 'o', 'ra', 'am')
   if code ~= '' then
     setError(rec, code, message, httpStatus)
   elseif status ~= 'failed' and status ~= 'expired' then

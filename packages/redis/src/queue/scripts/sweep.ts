@@ -13,9 +13,10 @@ import { PRELUDE } from './prelude.js';
  *    that worker and looked at again at `recheckAt`; ids of records that are gone are forgotten;
  * 4. jobs added before `reviveBefore` whose BullMQ job never arrived (its add failed after the
  *    record was written) are answered, to be added again;
- * 5. retention: finished records kept past KEEP only for their keys lose their text and meta
- *    (see prelude.ts), the finished status sets their ids older than KEEP, and BullMQ's event stream loses its entries older than KEEP (they name job
- *    ids): retention covers BullMQ's own data too (Redis 6.2 or later; older ones keep its cap).
+ * 5. retention: finished records kept past KEEP only for their keys lose their text and meta (see
+ *    prelude.ts), the finished status sets lose their ids older than KEEP, and BullMQ's event stream
+ *    its entries older than KEEP (they name job ids): retention covers BullMQ's own data too (Redis
+ *    6.2 or later; older ones keep its cap).
  * ARGV[5..]: bullBase, token, limit, reviveBefore, recheckAt, handBefore.
  * Returns { promoted, { { id, status, errCode, errMessage, errStatus, inflight, bull }… },
  * { { id, bull, priority, dueAt }… } }.

@@ -2,17 +2,39 @@ import { LuaScript } from '../../lua.js';
 import { PRELUDE } from './prelude.js';
 
 /**
+ * The job BullMQ would hand out next, left where it is: its kind ('text' | 'file') and lane, so a
+ * worker can take the limit slot it needs first (slot first); nothing when no job waits.
+ * ARGV[5]: BullMQ's key base. Returns { kind, priority } or {}.
+ */
+export const PEEK = new LuaScript(`${PRELUDE}
+local bullBase = ARGV[5]
+local bullId = rcall('LINDEX', bullBase .. 'wait', -1)
+if not bullId or string.sub(bullId, 1, 2) == '0:' then bullId = rcall('ZRANGE', bullBase .. 'prioritized', 0, 0)[1] end
+if not bullId then return {} end
+local id = bullId
+local ok, data = pcall(cjson.decode, rcall('HGET', bullBase .. bullId, 'data') or '')
+if ok and type(data) == 'table' and type(data.id) == 'string' then id = data.id end
+local f = rcall('HMGET', rkey(id), 'k', 'p')
+local kind = 'text'
+if f[1] == '1' then kind = 'file' end
+return { kind, f[2] or 'normal' }`);
+
+/**
  * A worker picked a BullMQ job up. Decides, from the record, whether it may be worked:
  * - 'gone': no record (it expired long ago); 'stale': the BullMQ job of an earlier round (the job
  *   was requeued since, under a new BullMQ id); 'final': already finished (cancelled, expired, or
  *   its process died after recording the outcome). Nothing to do for any of these.
  * - 'ended': its last process died with the request in flight (AMBIGUOUS, unless retrying those
- *   was opted in), or it stalled more than maxStalledCount times (STALLED).
+ *   was opted in), or more than maxStalledCount of its processes died holding its limit slot
+ *   (STALLED). A process that died while the job only waited (for a slot, or the line) is not
+ *   counted: that job was never about to be sent.
  * - 'early': not due yet (a schedule or a backoff); answers when it is.
  * - 'work': owned by this pickup's token; a due schedule joins its lane ('queued'). Answers the
- *   record's fields and the message.
- * ARGV[5..]: id, bullId, token, stalledCount, maxStalledCount, retryAmbiguous ('1'|'0'),
- * ambiguousMessage, stalledMessage, freeKeysIfAmbiguous, freeKeysIfStalled, earlyToleranceMs.
+ *   record's fields and the message. A pickup that holds a limit slot of the job's kind (its
+ *   claim) arms the record: until its outcome is stored, its death counts as a stall.
+ * ARGV[5..]: id, bullId, token, claimKind ('text' | 'file' | '' without one), maxStalledCount,
+ * retryAmbiguous ('1'|'0'), ambiguousMessage, stalledMessage, freeKeysIfAmbiguous,
+ * freeKeysIfStalled, earlyToleranceMs.
  */
 export const PICKUP = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
@@ -34,9 +56,13 @@ if rcall('HGET', rec, 'f') == '1' then
   end
   rcall('HDEL', rec, 'f')
 end
-if tonumber(ARGV[8]) > tonumber(ARGV[9]) then
-  finalize(id, rec, 'failed', 'STALLED', ARGV[12], '', '', ARGV[14])
-  return { 'ended', view(id, rec) }
+-- Armed and no outcome stored since: the pickup that held its slot never finished.
+if rcall('HGET', rec, 'am') == '1' then
+  rcall('HDEL', rec, 'am')
+  if rcall('HINCRBY', rec, 'sl', 1) > tonumber(ARGV[9]) then
+    finalize(id, rec, 'failed', 'STALLED', ARGV[12], '', '', ARGV[14])
+    return { 'ended', view(id, rec) }
+  end
 end
 local latest = tonumber(NOW) + tonumber(ARGV[15])
 if status == 'scheduled' then
@@ -54,6 +80,9 @@ else
 end
 rcall('HDEL', rec, 'ra')
 rcall('HSET', rec, 'o', ARGV[7])
+local kind = 'text'
+if rcall('HGET', rec, 'k') == '1' then kind = 'file' end
+if ARGV[8] ~= '' and ARGV[8] == kind then rcall('HSET', rec, 'am', '1') end
 return { 'work', view(id, rec), getBody(rec) }`);
 
 /**
@@ -111,7 +140,7 @@ if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' or outcome =
   finalize(id, rec, outcome, ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
   return { 1, view(id, rec) }
 end
-rcall('HDEL', rec, 'f', 'o', 'ra')
+rcall('HDEL', rec, 'f', 'o', 'ra', 'am')
 if outcome == 'deferred' then
   setStatus(id, rec, status, 'scheduled')
   rcall('HSET', rec, 't', ARGV[13])

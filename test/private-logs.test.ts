@@ -146,7 +146,7 @@ async function walkThrough(kind: 'memory' | 'redis'): Promise<{ lines: Line[]; t
       stalledIntervalMs: 1_000,
       sweepIntervalMs: 200,
       statsIntervalMs: 200,
-      commandTimeoutMs: 1_000,
+      addTimeoutMs: 1_000,
     });
   }
   const notifier: AnyNotifier = createNotifier({

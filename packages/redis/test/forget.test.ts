@@ -54,7 +54,7 @@ const order = defineRule({
   id: 'order',
   to: 'phone',
   text: '{{name}}, заказ {{orderId}} собран',
-  dedupeKey: (data: { orderId: string }) => data.orderId,
+  dedupeKey: (data) => String(data.orderId),
 });
 
 /** A webhook receiver that refuses everything: the webhooks wait in the Redis outbox. */
@@ -106,7 +106,14 @@ async function start(options: { keepFinishedMs?: number; sweepIntervalMs?: numbe
 
 async function settled(notifier: AnyNotifier, id: string, status: string): Promise<JobRecord> {
   let record: JobRecord | undefined;
-  await waitFor(async () => (record = await notifier.get(id))?.status === status, 15_000, `job ${id} ${status}`);
+  await waitFor(
+    async () => {
+      record = await notifier.get(id);
+      return record?.status === status;
+    },
+    15_000,
+    `job ${id} ${status}`,
+  );
   return record as JobRecord;
 }
 
@@ -124,7 +131,7 @@ async function dump(): Promise<string[]> {
       else if (type === 'hash') value = await admin.hgetall(key);
       else if (type === 'list') value = await admin.lrange(key, 0, -1);
       else if (type === 'set') value = await admin.smembers(key);
-      else if (type === 'zset') value = await admin.zrange(key, 0, -1, 'WITHSCORES');
+      else if (type === 'zset') value = await admin.zrange(key, '0', '-1', 'WITHSCORES');
       else if (type === 'stream') value = await admin.xrange(key, '-', '+');
       else if (type !== 'none') throw new Error(`a key of type ${type}: read it too`);
       out.push(`${type} ${key} ${JSON.stringify(value)}`);

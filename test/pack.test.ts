@@ -12,7 +12,7 @@ import { extractSamples, runSample } from './helpers/run-sample.js';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PNPM = ['--yes', 'pnpm@10.34.9'];
-const packages = ['core', 'testing', 'express', 'koa', 'redis', 'prometheus', 'cli'];
+const packages = ['core', 'testing', 'express', 'koa', 'redis', 'prometheus', 'opentelemetry', 'cli'];
 let scratch = '';
 const tarballs: Record<string, string> = {};
 
@@ -35,7 +35,14 @@ beforeAll(async () => {
       name: 'scratch-shop',
       private: true,
       type: 'module',
-      dependencies: { ...local, express: '^5.1.0', zod: '^4.1.0', 'prom-client': '^15.1.0' },
+      dependencies: {
+        ...local,
+        express: '^5.1.0',
+        zod: '^4.1.0',
+        'prom-client': '^15.1.0',
+        '@opentelemetry/api': '~1.9.0',
+        '@opentelemetry/sdk-trace-base': '~2.12.0',
+      },
       // The packages depend on each other by version: take those from the tarballs, not the registry.
       overrides: local,
     }),
@@ -112,6 +119,25 @@ describe('the packages as published', () => {
       expect(result.status, result.output).toBe(303);
       expect(emu.messages).toHaveLength(1);
       expect(emu.messages[0]?.text).toContain('Здравствуйте, Анна!');
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it("the README's tracing sample runs with the published @olchat-kit/opentelemetry", async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const sample = extractSamples(readme, 'README.md').find((s) => s.code.includes("from '@olchat-kit/opentelemetry'"));
+    expect(sample).toBeDefined();
+    const emu = await startEmulator();
+    try {
+      const result = await runSample(sample as NonNullable<typeof sample>, join(scratch, 'app'), {
+        OLCHAT_TOKEN: emu.token,
+        OLCHAT_BASE_URL: emu.baseUrl,
+      });
+      expect(result.exitCode, result.output).toBe(0);
+      expect(emu.messages).toHaveLength(1);
+      expect(result.output).toContain("name: 'olchat.send'");
+      expect(result.output).not.toContain(emu.token);
     } finally {
       await emu.close();
     }

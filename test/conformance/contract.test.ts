@@ -875,6 +875,75 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     });
   });
 
+  describe('operators: /lanes and POST /messages/cancel', () => {
+    const auth = `Bearer ${API_KEY}`;
+
+    it('pausing a lane holds its messages (high still goes); resuming sends them; GET /lanes says which', async () => {
+      const { http, emu } = await setup({ router: { apiKey: API_KEY } });
+      const send = (text: string, priority: string) =>
+        http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text, priority });
+      const paused = await http.post('/olchat/lanes/low/pause').set('Authorization', auth);
+      expect(paused.status).toBe(200);
+      expect(paused.body.lanes).toEqual({
+        high: { open: true, paused: false },
+        normal: { open: true, paused: false },
+        low: { open: false, paused: true },
+      });
+      expect(paused.body.line).toMatchObject({ state: expect.any(String) });
+      expect((await send('campaign', 'low')).body.status).toBe('queued');
+      expect((await send('order', 'high')).body.status).toBe('queued');
+      await emu.waitForMessages(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(emu.messages.map((m) => m.text)).toEqual(['order']);
+      const lanes = await http.get('/olchat/lanes').set('Authorization', auth);
+      expect(lanes.status).toBe(200);
+      expect(lanes.body.lanes.low.paused).toBe(true);
+
+      const resumed = await http.post('/olchat/lanes/LOW/resume').set('Authorization', auth);
+      expect(resumed.status).toBe(200);
+      expect(resumed.body.lanes.low).toEqual({ open: true, paused: false });
+      expect((await emu.waitForMessages(2)).map((m) => m.text)).toEqual(['order', 'campaign']);
+
+      expect((await http.post('/olchat/lanes/pause').set('Authorization', auth)).body.lanes.high.paused).toBe(true);
+      const all = await http.post('/olchat/lanes/resume').set('Authorization', auth);
+      expect(Object.values(all.body.lanes).every((lane) => (lane as { open: boolean }).open)).toBe(true);
+    });
+
+    it('POST /messages/cancel cancels the pending messages a filter matches: 200 { cancelled }', async () => {
+      const { http, notifier } = await setup({ router: { apiKey: API_KEY } });
+      await notifier.pause();
+      const send = (text: string, priority: string) =>
+        http.post('/olchat/messages').set('Authorization', auth).send({ phone: PHONE, text, priority });
+      for (let i = 0; i < 3; i++) await send(`campaign ${i}`, 'low');
+      const keep = await send('reminder', 'normal');
+      const cancel = (body?: object) => {
+        const req = http.post('/olchat/messages/cancel').set('Authorization', auth);
+        return body === undefined ? req : req.send(body);
+      };
+      const res = await cancel({ priority: 'low', status: 'queued' });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ cancelled: 3 });
+      expect((await cancel({ priority: 'low' })).body).toEqual({ cancelled: 0 });
+      expect((await notifier.get(keep.body.id))?.status).toBe('queued');
+      expect((await cancel()).body).toEqual({ cancelled: 1 });
+    });
+
+    it('refuses what it does not know: 400 for a bad filter, 404 for an unknown lane, 401 without the key, 405 for GET', async () => {
+      const { http } = await setup({ router: { apiKey: API_KEY } });
+      const bad = await http.post('/olchat/messages/cancel').set('Authorization', auth).send({ priority: 'urgent' });
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ error: 'invalid_input', issues: [{ path: 'priority' }] });
+      const unknown = await http.post('/olchat/lanes/urgent/pause').set('Authorization', auth);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error).toBe('not_found');
+      expect((await http.post('/olchat/lanes/low/pause')).status).toBe(401);
+      expect((await http.post('/olchat/messages/cancel').send({})).status).toBe(401);
+      const get = await http.get('/olchat/messages/cancel').set('Authorization', auth);
+      expect(get.status).toBe(405);
+      expect(get.headers.allow).toBe('POST, OPTIONS');
+    });
+  });
+
   describe('people: /suppressions/:phone and /replies', () => {
     const auth = `Bearer ${API_KEY}`;
     const REPLY_SECRET = 'b24-reply-secret-4e8d21';
@@ -1350,6 +1419,26 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
       emu.setConnected(true);
       await healthBecomes(http, 200);
       expect((await health(http)).body).toMatchObject({ status: 'ok', line: { state: 'up' } });
+    });
+
+    it('503 line_flagged while OLChat suspects the number of spam; 200 once an operator resumes', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      emu.setFlagged(true);
+      await notifier.refreshLine();
+      const res = await health(http);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({
+        error: 'line_flagged',
+        message: expect.stringContaining('spam'),
+        status: 'flagged',
+        reason: 'line_flagged',
+        line: expect.objectContaining({ state: 'flagged', until: expect.any(Number) }),
+        queue: expect.objectContaining({ queued: 0 }),
+      });
+      emu.setFlagged(false);
+      const resumed = await http.post('/olchat/lanes/resume').set('Authorization', `Bearer ${API_KEY}`);
+      expect(resumed.body.line.state).toBe('up');
+      expect((await health(http)).status).toBe(200);
     });
 
     it('503 vendor_unreachable while OLChat refuses connections, answered in milliseconds; 200 after', async () => {

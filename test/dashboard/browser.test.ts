@@ -340,5 +340,43 @@ describe.skipIf(chromiumMissing !== undefined)(
       expectNoTrouble(trouble);
       await context.close();
     });
+
+    it('pauses a lane from its row, and clears a campaign backlog only after confirming it', async () => {
+      const context = await adminContext();
+      const { page, trouble } = await openPage(context);
+      // Each page is let settle (its icon loaded) before the next is asked for: a request cut short
+      // by leaving the page would count as trouble.
+      const settled = () => page.waitForLoadState('networkidle');
+      await page.goto(`${origin}/admin/outage/`);
+      await settled();
+      const low = page.locator('tr[data-lane-row="low"]');
+      await Promise.all([page.waitForURL(/flash=paused/), low.getByRole('button', { name: 'Приостановить' }).click()]);
+      await expect(page.locator('.flash').textContent()).resolves.toBe(
+        'Приоритет «низкий» приостановлен: его сообщения ждут.',
+      );
+      await expect(page.locator('[data-lane-state="low"]').textContent()).resolves.toBe('на паузе');
+      await settled();
+      expect(outage?.lanes().low.paused).toBe(true);
+
+      await Promise.all([
+        page.waitForURL(/lanes\/low\/clear/),
+        low.getByRole('button', { name: 'Очистить очередь…' }).click(),
+      ]);
+      await expect(page.locator('#clear .notice').textContent()).resolves.toContain('с приоритетом «низкий»');
+      await settled();
+      await page.screenshot({ path: `${screenshots}clear-confirm-ru.png`, fullPage: false });
+      expect(outage?.stats().queued).toBe(200);
+      await page.getByRole('button', { name: 'Да, отменить эти сообщения' }).click();
+      await expect(page.locator('#notice p').first().textContent()).resolves.toBe(
+        'Отменено сообщений с приоритетом «низкий»: 28.',
+      );
+      expect(outage?.stats()).toMatchObject({ queued: 172, cancelled: 28 });
+      await settled();
+      await page.goto(`${origin}/admin/outage/`);
+      await settled();
+      await expect(page.locator('[data-lane="low"]').textContent()).resolves.toBe('0');
+      expectNoTrouble(trouble);
+      await context.close();
+    });
   },
 );

@@ -84,11 +84,14 @@ export { createNotifier } from './notifier/notifier.js';
 export type {
   AnyNotifier,
   AttemptEvent,
+  CancelFilter,
   Contacts,
   DeliveryChecksOptions,
   FindOptions,
   ForgetOptions,
   ForgetResult,
+  GuardOptions,
+  LaneInfo,
   LineEvent,
   LineInfo,
   LineReason,
@@ -98,6 +101,7 @@ export type {
   NotifierEvents,
   NotifierOptions,
   NotifierStats,
+  PacingRange,
   QuietHoursOptions,
   ReplyOptions,
   ReplyResult,
@@ -125,4 +129,12 @@ export {
 } from './rules/rules.js';
 export type { StandardSchemaV1 } from './rules/standard-schema.js';
 export type { DateFormat } from './rules/template.js';
+export type {
+  Telemetry,
+  TelemetryAttributes,
+  TelemetrySpan,
+  TelemetrySpanKind,
+  TelemetrySpanOptions,
+  TraceCarrier,
+} from './telemetry/telemetry.js';
 export { generateWebhookSecret } from './webhooks/signature.js';

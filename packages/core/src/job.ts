@@ -64,4 +64,12 @@ export type WebhookEventType =
   | 'message.read'
   | 'message.undelivered'
   | 'line.down'
-  | 'line.up';
+  | 'line.up'
+  | 'line.flagged';
+
+/**
+ * A span's context as it travels with a job: a few short strings (W3C `traceparent`, and
+ * `tracestate` when there is one), stored with the job by every queue, so the span that sends it —
+ * in this process or another, now or hours later — links back to the trigger.
+ */
+export type TraceCarrier = Readonly<Record<string, string>>;

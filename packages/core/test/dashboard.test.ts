@@ -478,6 +478,97 @@ describe('createDashboard: actions', () => {
   });
 });
 
+describe('createDashboard: lanes and the flag', () => {
+  it('pauses and resumes a lane from its row; the row says which, the flash only while true', async () => {
+    const notifier = makeNotifier();
+    const dashboard = createDashboard(notifier);
+    const overview = (await page(dashboard, '/')).body;
+    const token = tokenIn(overview);
+    const row = (html: string, lane: string) =>
+      new RegExp(`<tr data-lane-row="${lane}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row(overview, 'low')).toContain(`action="${BASE}/lanes/low/pause"`);
+    expect(row(overview, 'low')).toContain(`action="${BASE}/lanes/low/clear"`);
+    expect(row(overview, 'low')).toContain('отправляет');
+
+    const paused = await dashboard.handle(post('/lanes/low/pause', { token }));
+    expect(paused?.status).toBe(303);
+    expect(paused?.headers.location).toBe(`${BASE}/?flash=paused&lane=low`);
+    expect(notifier.lanes().low.paused).toBe(true);
+    const after = (await page(dashboard, '/?flash=paused&lane=low')).body;
+    expect(after).toContain('Приоритет «низкий» приостановлен');
+    expect(row(after, 'low')).toContain('на паузе');
+    expect(row(after, 'low')).toContain(`action="${BASE}/lanes/low/resume"`);
+    // A crafted link cannot make the page claim what is not so.
+    expect((await page(dashboard, '/?flash=paused&lane=high')).body).not.toContain('приостановлен');
+
+    const resumed = await dashboard.handle(post('/lanes/low/resume', { token }));
+    expect(resumed?.headers.location).toBe(`${BASE}/?flash=resumed&lane=low`);
+    expect(notifier.lanes().low.paused).toBe(false);
+  });
+
+  it('clears a lane’s backlog only after the confirmation step', async () => {
+    const notifier = makeNotifier();
+    await notifier.pause('low');
+    const jobs = [];
+    for (let i = 0; i < 3; i++)
+      jobs.push(await notifier.send({ phone: PHONE, text: `Акция ${i}` }, { priority: 'low' }));
+    const kept = await scheduledJob(notifier);
+    const dashboard = createDashboard(notifier);
+    const token = tokenIn((await page(dashboard, '/')).body);
+
+    const ask = await dashboard.handle(post('/lanes/low/clear', { token }));
+    expect(ask?.status).toBe(200);
+    expect(ask?.body).toContain('Отменить все запланированные сообщения и сообщения в очереди с приоритетом «низкий»');
+    expect(ask?.body).toContain('name="confirm" value="yes"');
+    for (const job of jobs) expect((await notifier.get(job.id))?.status).toBe('queued');
+
+    const done = await dashboard.handle(
+      post('/lanes/low/clear', { token: tokenIn(ask?.body as string), confirm: 'yes' }),
+    );
+    expect(done?.status).toBe(200);
+    expect(done?.body).toContain('Отменено сообщений с приоритетом «низкий»: 3.');
+    for (const job of jobs) expect((await notifier.get(job.id))?.status).toBe('cancelled');
+    expect((await notifier.get(kept.id))?.status).toBe('scheduled');
+  });
+
+  it('lane actions refuse cross-site requests and a missing token: 403, nothing done', async () => {
+    const notifier = makeNotifier();
+    await notifier.send({ phone: PHONE, text: 'Акция' }, { priority: 'low', sendAt: Date.now() + 60_000 });
+    const dashboard = createDashboard(notifier);
+    const token = tokenIn((await page(dashboard, '/')).body);
+    const attempts = [
+      post('/lanes/low/pause', { token }, { origin: 'https://evil.example' }),
+      post('/lanes/low/pause', {}),
+      post('/lanes/low/clear', { token, confirm: 'yes' }, { origin: ORIGIN, 'sec-fetch-site': 'cross-site' }),
+      post('/lanes/resume', { token: 'forged.token.mac' }),
+    ];
+    for (const request of attempts) expect((await dashboard.handle(request))?.status).toBe(403);
+    expect(notifier.lanes().low.paused).toBe(false);
+    expect(notifier.stats().scheduled).toBe(1);
+    expect((await dashboard.handle(get('/lanes/low/pause')))?.status).toBe(405);
+  });
+
+  it('shows a flagged line with its end, and lifts it (and every pause) with one button', async () => {
+    const notifier = makeNotifier();
+    await notifier.pause('normal');
+    emu.setFlagged(true);
+    await notifier.refreshLine();
+    expect(notifier.line).toBe('flagged');
+    const dashboard = createDashboard(notifier, { lang: 'en' });
+    const html = (await page(dashboard, '/')).body;
+    expect(html).toContain('<p class="state state-flagged">flagged for spam</p>');
+    expect(html).toContain('Normal and low messages wait until');
+    expect(html).toContain('waiting until');
+    expect(html).toContain(`action="${BASE}/lanes/resume"`);
+    emu.setFlagged(false);
+    const lifted = await dashboard.handle(post('/lanes/resume', { token: tokenIn(html) }));
+    expect(lifted?.headers.location).toBe(`${BASE}/?flash=resumedAll`);
+    expect(notifier.line).toBe('up');
+    expect(Object.values(notifier.lanes()).every((lane) => lane.open)).toBe(true);
+    expect((await page(dashboard, '/?flash=resumedAll')).body).toContain('Every pause and the flag are lifted.');
+  });
+});
+
 describe('createDashboard: routes and options', () => {
   it('serves only its own paths, its stylesheet with a long cache when versioned, and 405 for other methods', async () => {
     const dashboard = createDashboard(makeNotifier());
@@ -487,10 +578,24 @@ describe('createDashboard: routes and options', () => {
       '/jobs/:id',
       '/jobs/:id/cancel',
       '/jobs/:id/retry',
+      '/lanes/:lane/pause',
+      '/lanes/:lane/resume',
+      '/lanes/:lane/clear',
+      '/lanes/resume',
       '/assets/dashboard.css',
       '/assets/icon.svg',
     ]);
-    for (const path of ['/other', '/jobs', '/jobs/a/b', '/jobs/a/delete', '/assets/x.js']) {
+    for (const path of [
+      '/other',
+      '/jobs',
+      '/jobs/a/b',
+      '/jobs/a/delete',
+      '/assets/x.js',
+      '/lanes',
+      '/lanes/urgent/pause',
+      '/lanes/low/drop',
+      '/lanes/pause',
+    ]) {
       expect(await dashboard.handle(get(path)), path).toBeUndefined();
     }
     const html = (await page(dashboard, '/')).body;

@@ -85,6 +85,39 @@ describe('MemoryQueue deadlines', () => {
   });
 });
 
+describe('MemoryQueue trace context', () => {
+  it("keeps a job's trace carrier and hands it to every pickup; a job without one gets none", async () => {
+    const queue = new MemoryQueue();
+    const trace = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const seen: { text: string; trace: unknown; attempt: number }[] = [];
+    const done = new Promise<void>((resolve) => {
+      queue.start({
+        concurrency: 1,
+        worker: async (job) => {
+          seen.push({ text: 'text' in job.message ? job.message.text : '', trace: job.trace, attempt: job.attempts });
+          await job.markAttempt();
+          // The first pickup is not accepted: the job comes back for a second one.
+          if (job.attempts === 0 && job.trace)
+            return { status: 'retry', at: Date.now(), error: { code: 'NETWORK', message: 'x' } };
+          return { status: 'sent' };
+        },
+        onFinished: () => {
+          if (seen.length === 3) resolve();
+        },
+      });
+    });
+    await queue.add({ message: { ...message, text: 'traced' }, keys: [], keyTtlMs: 1, trace, ...lane });
+    await queue.add({ message: { ...message, text: 'plain' }, keys: [], keyTtlMs: 1, ...lane });
+    await done;
+    await queue.close({ timeoutMs: 1_000 });
+    expect(seen).toEqual([
+      { text: 'traced', trace, attempt: 0 },
+      { text: 'plain', trace: undefined, attempt: 0 },
+      { text: 'traced', trace, attempt: 1 },
+    ]);
+  });
+});
+
 describe('Fifo', () => {
   it('keeps order across compactions', () => {
     const fifo = new Fifo<number>();

@@ -18,7 +18,7 @@ import {
 import { MemoryPeopleStore } from '../src/people/memory-store.js';
 import { phoneKeyer } from '../src/people/phone-key.js';
 import { isStopWord } from '../src/people/stop-words.js';
-import { PEOPLE_WINDOW_MS } from '../src/people/store.js';
+import { PEOPLE_WINDOW_MS } from '../src/queue/people-store.js';
 import { rejection } from './helpers/rejection.js';
 
 const SECRET = 'people-test-secret-0123456789';

@@ -73,7 +73,7 @@ export async function recordsNarrowByStatus(notifier: Notifier): Promise<void> {
     expectTypeOf(job.error.message).toEqualTypeOf<string>();
   });
   notifier.on('line', (event) => {
-    expectTypeOf(event.state).toEqualTypeOf<'up' | 'down' | 'unknown'>();
+    expectTypeOf(event.state).toEqualTypeOf<'up' | 'down' | 'unknown' | 'flagged'>();
   });
   // @ts-expect-error no such event
   notifier.on('delivered-ish', () => {});

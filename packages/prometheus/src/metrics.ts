@@ -31,7 +31,8 @@ export interface EventMetrics {
 }
 
 // Unknown is neither up nor down: NaN keeps the series present while `== 0` and `== 1` stay false.
-const LINE_VALUES: Record<LineState, number> = { up: 1, down: 0, unknown: Number.NaN };
+// A flagged line sends only `high`: as far as a campaign is concerned, it is not up.
+const LINE_VALUES: Record<LineState, number> = { up: 1, down: 0, flagged: 0, unknown: Number.NaN };
 
 /** Registers every metric on `registry` under `names`; the caller has checked the names are free. */
 export function registerMetrics(
@@ -86,7 +87,7 @@ export function registerMetrics(
   });
   const lineUp = new Gauge({
     name: names.lineUp,
-    help: 'The WhatsApp line: 1 up, 0 down, NaN while not yet known.',
+    help: 'The WhatsApp line: 1 up, 0 down or flagged for spam (normal and low held), NaN while not yet known.',
     registers,
     collect() {
       this.set(lineValue(source));

@@ -246,7 +246,7 @@ describe('collectMetrics on a real notifier and the emulator', () => {
     await notifier.close({ timeoutMs: 100 }); // the job waiting a minute for its slot is let go
   });
 
-  it('shows the line: NaN while unknown, 1 up, 0 down, so `olchat_line_up == 0` means down only', async () => {
+  it('shows the line: NaN while unknown, 1 up, 0 down or flagged for spam', async () => {
     const notifier = make();
     const collector = collect(notifier);
     const line = async () => sampleValue(await scrape(collector), 'olchat_line_up');
@@ -264,6 +264,15 @@ describe('collectMetrics on a real notifier and the emulator', () => {
 
     emu.setConnected(true);
     await notifier.refreshLine();
+    expect(await line()).toBe(1);
+
+    // The vendor suspects the number of spam: normal and low are held, the line counts as not up.
+    emu.setFlagged(true);
+    await notifier.refreshLine();
+    expect(notifier.line).toBe('flagged');
+    expect(await line()).toBe(0);
+    emu.setFlagged(false);
+    await notifier.resume();
     expect(await line()).toBe(1);
   });
 

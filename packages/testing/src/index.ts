@@ -12,7 +12,11 @@ export type {
   EmulatorRequest,
   EmulatorViolation,
   FailMode,
+  FlagReason,
+  FlagThresholds,
   Latency,
   LatencyInfo,
   OlchatMethod,
+  WhatsappLineState,
+  WhatsappOptions,
 } from './types.js';

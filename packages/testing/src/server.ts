@@ -22,6 +22,7 @@ import type {
   LatencyInfo,
   OlchatMethod,
 } from './types.js';
+import { FLAGGED_STATUS_BODY, WhatsappModel } from './whatsapp.js';
 
 /** Path prefix of the vendor's v1 API: `{API_PREFIX}{token}/{method}`. */
 export const API_PREFIX = '/rest/webhook/wa/';
@@ -82,6 +83,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const host = options.host ?? '127.0.0.1';
   let latency: LatencyFn | undefined = toLatencyFn(options.latencyMs);
   let connected = options.connected ?? true;
+  // Counted always; a line is flagged by itself only when the test asked for the guidance.
+  const whatsapp = new WhatsappModel(options.whatsapp ?? {}, options.whatsapp !== undefined);
 
   const messages: EmulatorMessage[] = [];
   const tracked = new Map<string, TrackedMessage>();
@@ -134,11 +137,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           if (value.caption !== undefined) fields.caption = value.caption;
         }
         const message = addMessage(fields);
+        const said = value.method === 'sendText' ? value.text : `${value.caption ?? ''} ${value.url}`;
+        whatsapp.record(tokenIndex, value.phone, said, at);
         return { status: 200, body: { result: true, message_id: message.id } };
       }
       case 'checkPhone':
         return { status: 200, body: { result: true, exists: !value.phone.endsWith('0000') } };
       case 'checkStatus':
+        if (whatsapp.isFlagged(tokenIndex)) return { status: 200, body: { ...FLAGGED_STATUS_BODY, connected } };
         return {
           status: 200,
           body: { result: true, status: connected ? 'connected' : 'disconnected', connected },
@@ -384,6 +390,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setConnected(next: boolean) {
       connected = next;
     },
+    get whatsapp() {
+      return whatsapp.state(0, Date.now());
+    },
+    whatsappOf(tokenIndex: number) {
+      return whatsapp.state(tokenIndex, Date.now());
+    },
+    setFlagged(flagged: boolean, tokenIndex = 0) {
+      whatsapp.setFlagged(tokenIndex, flagged === true, Date.now());
+    },
     setDelivery(messageId: string, status: 'delivered' | 'read' | 'failed') {
       if (!MANUAL_STATUSES.includes(status as EmulatorMessageStatus)) {
         throw new TypeError(`setDelivery(): status must be one of ${MANUAL_STATUSES.join(', ')}`);
@@ -426,6 +441,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       violations.length = 0;
       faults.clear();
       windows.clear();
+      whatsapp.reset();
     },
     suspend() {
       return serialize(async () => {

@@ -1,3 +1,7 @@
+import type { WhatsappLineState, WhatsappOptions } from './whatsapp.js';
+
+export type { FlagReason, FlagThresholds, WhatsappLineState, WhatsappOptions } from './whatsapp.js';
+
 /** The OLChat REST API (v1) methods the emulator knows. */
 export type OlchatMethod = 'sendText' | 'sendFile' | 'checkPhone' | 'checkStatus' | 'checkMessageStatus';
 
@@ -68,6 +72,13 @@ export interface EmulatorOptions {
    * (they stay 'sent' unless `emu.setDelivery` changes them).
    */
   delivery?: EmulatorDelivery;
+  /**
+   * WhatsApp's side of the vendor's guidance: with this option, a line (token) that writes to too
+   * many new recipients in a day (a line younger than 10 days: more than 20), sends one text to too
+   * many people, or sends shortened links gets flagged, and `checkStatus` answers spam suspicion.
+   * Without it, the counts are kept (`emu.whatsapp`) but only `emu.setFlagged` flags a line.
+   */
+  whatsapp?: WhatsappOptions;
   /** Most records kept in each of `messages`, `requests` and `violations` (oldest dropped first); default 10 000. */
   maxRecords?: number;
   /** Largest accepted POST body in bytes (413 beyond); default 1 MiB. */
@@ -169,13 +180,26 @@ export interface Emulator {
    */
   setConnected(connected: boolean): void;
   /**
+   * The first line's (token's) last 24 h as WhatsApp would judge it: new recipients, the most
+   * recipients of one identical text, messages with a shortened link, and whether it is flagged.
+   * A fresh snapshot on every read.
+   */
+  readonly whatsapp: WhatsappLineState;
+  /** The same for the line of `tokens[tokenIndex]`. */
+  whatsappOf(tokenIndex: number): WhatsappLineState;
+  /**
+   * Flags a line by hand (`checkStatus` answers spam suspicion from now on), or lifts its flag;
+   * default the first token's. `reset()` lifts every flag and clears the counts.
+   */
+  setFlagged(flagged: boolean, tokenIndex?: number): void;
+  /**
    * Sets a message's status by hand ('delivered', 'read' or 'failed'); it replaces the `delivery`
    * schedule for that message and stays until set again. Throws for an id not in `messages`.
    */
   setDelivery(messageId: string, status: 'delivered' | 'read' | 'failed'): void;
   /** Resolves with `messages` once at least `count` are stored; rejects after `timeoutMs` (default 10 000). */
   waitForMessages(count: number, timeoutMs?: number): Promise<readonly EmulatorMessage[]>;
-  /** Clears messages, requests, violations, pending failures (endless ones too) and the limit windows. */
+  /** Clears messages, requests, violations, pending failures (endless ones too), the limit windows, and the WhatsApp counts and flags. */
   reset(): void;
   /**
    * An outage: the listener closes (new connections get ECONNREFUSED) and open sockets are

@@ -22,6 +22,7 @@ h2 { font-size: 16px; margin: 0 0 10px; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin-bottom: 16px; }
 .grid { display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); }
 .grid > section { margin-bottom: 0; }
+button { white-space: nowrap; }
 .grid + section, .grid + .grid { margin-top: 16px; }
 dl { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; }
 dt { color: var(--muted); }
@@ -30,6 +31,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .state-up { color: var(--up); }
 .state-down { color: var(--down); }
 .state-unknown { color: var(--unknown); }
+.state-flagged { color: var(--down); }
 .muted { color: var(--muted); }
 .counts { display: flex; flex-wrap: wrap; gap: 8px 20px; margin: 0; padding: 0; list-style: none; }
 .counts a { display: block; text-decoration: none; color: var(--muted); }

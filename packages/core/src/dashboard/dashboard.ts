@@ -5,14 +5,22 @@ import { queryOf } from '../http/query.js';
 import type { HandlerResponse } from '../http/types.js';
 import type { AnyNotifier as Notifier } from '../notifier/types.js';
 import { isPhone, normalizePhone } from '../phone.js';
-import { FINAL_STATUSES, type JobRecord, type JobStatus, PENDING_STATUSES, type Priority } from '../queue/types.js';
+import {
+  FINAL_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  PENDING_STATUSES,
+  PRIORITIES,
+  type Priority,
+} from '../queue/types.js';
 import { assetAnswer, htmlAnswer, seeOther } from './answers.js';
 import { dateTimeFormat } from './format.js';
 import { createActionGuard } from './guard.js';
 import { MESSAGES } from './i18n.js';
 import { MAX_PAGE_SIZE, normalizeBasePath, resolveDashboardOptions } from './options.js';
-import { DASHBOARD_ROUTES, type DashboardRoute, matchDashboardRoute } from './routes.js';
+import { DASHBOARD_ROUTES, type DashboardRoute, type LaneAction, matchDashboardRoute } from './routes.js';
 import type { DashboardOptions, DashboardRequest, OlchatDashboard } from './types.js';
+import { clearConfirmPage } from './views/clear.js';
 import { jobPath, overviewPath, type ViewContext } from './views/context.js';
 import { jobPage } from './views/job.js';
 import { noticePage } from './views/notice.js';
@@ -24,6 +32,7 @@ const MAX_FORM_BYTES = 4 * 1024;
 const NEXT_SCHEDULED_SHOWN = 10;
 const ALL_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 type Flash = 'cancelled' | 'retried';
+type LaneFlash = 'paused' | 'resumed' | 'resumedAll';
 
 /**
  * The admin dashboard, as framework-free as the HTTP handler: a request below the mount point in,
@@ -58,9 +67,15 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
   async function answer(route: DashboardRoute, request: DashboardRequest): Promise<HandlerResponse> {
     const method = request.method.toUpperCase();
     const context = contextFor(request);
-    if (route.name === 'action') {
+    if (route.name === 'action' || route.name === 'lane' || route.name === 'resumeAll') {
       if (method !== 'POST') return notice(context, 405, t.badRequestTitle, t.methodNotAllowed, { allow: 'POST' });
-      return act(context, request, route.id, route.action);
+      if (route.name === 'action') return act(context, request, route.id, route.action);
+      return actOnLane(
+        context,
+        request,
+        route.name === 'lane' ? route.lane : undefined,
+        route.name === 'lane' ? route.action : 'resume',
+      );
     }
     if (route.name === 'search') {
       if (method === 'POST') return search(context, request);
@@ -92,11 +107,12 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
       lanes: laneCounts(queued),
       lanesCapped: queued.length >= MAX_PAGE_SIZE,
       lanesSample: queued.length,
+      laneInfo: notifier.lanes(),
       nextScheduled: soonestFirst(scheduled).slice(0, NEXT_SCHEDULED_SHOWN),
       jobs,
       pageSize: config.pageSize,
       status,
-      flash: flashed && flashText(query.get('flash'), flashed),
+      flash: (flashed && flashText(query.get('flash'), flashed)) ?? laneFlashText(query),
     });
     return htmlAnswer(200, page);
   }
@@ -146,6 +162,48 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
     const flash: Flash = action === 'cancel' ? 'cancelled' : 'retried';
     if (form.get('back') === 'job') return seeOther(`${jobPath(context, id)}?flash=${flash}`);
     return seeOther(overviewPath(context, { flash, job: id, status: statusOf(form.get('status')) }));
+  }
+
+  /**
+   * Pause or resume a lane (no lane: lift every pause and the flag), or clear its backlog: the same
+   * two checks as a job's actions first. Clearing asks to confirm on a page of its own; only the
+   * form of that page (with `confirm=yes`) cancels anything.
+   */
+  async function actOnLane(
+    context: ViewContext,
+    request: DashboardRequest,
+    lane: Priority | undefined,
+    action: LaneAction,
+  ): Promise<HandlerResponse> {
+    if (!guard.sameOrigin(request)) return forbidden(context);
+    const form = await readForm(request);
+    if (!guard.verify(form.get('token'))) return forbidden(context);
+    if (lane === undefined) {
+      await notifier.resume();
+      return seeOther(overviewPath(context, { flash: 'resumedAll' }));
+    }
+    if (action === 'clear') {
+      if (form.get('confirm') !== 'yes') return htmlAnswer(200, clearConfirmPage(context, lane));
+      const count = await notifier.cancelMany({ priority: lane });
+      return htmlAnswer(200, noticePage(context, t.clearedTitle, t.cleared(count, t.priority[lane])));
+    }
+    if (action === 'pause') await notifier.pause(lane);
+    else await notifier.resume(lane);
+    return seeOther(overviewPath(context, { flash: action === 'pause' ? 'paused' : 'resumed', lane }));
+  }
+
+  /** A lane's flash, as long as it is still true (a crafted link cannot make the page say otherwise). */
+  function laneFlashText(query: URLSearchParams): string | undefined {
+    const kind = query.get('flash') as LaneFlash | null;
+    const lanes = notifier.lanes();
+    if (kind === 'resumedAll') {
+      return Object.values(lanes).every((info) => info.open) ? t.flashResumedAll : undefined;
+    }
+    const lane = laneOf(query.get('lane'));
+    if (lane === undefined) return undefined;
+    if (kind === 'paused' && lanes[lane].paused) return t.flashPaused(t.priority[lane]);
+    if (kind === 'resumed' && !lanes[lane].paused) return t.flashResumed(t.priority[lane]);
+    return undefined;
   }
 
   async function cancelRefusal(id: string, before: JobRecord): Promise<string> {
@@ -226,6 +284,10 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
       }
     },
   };
+}
+
+function laneOf(value: string | null): Priority | undefined {
+  return PRIORITIES.find((lane) => lane === value);
 }
 
 function statusOf(value: string | null | undefined): JobStatus | undefined {

@@ -33,6 +33,23 @@ export interface Messages {
   waiting: string;
   priority: Record<Priority, string>;
   lanesOfLatest(count: number): string;
+  laneState: string;
+  laneOpen: string;
+  lanePaused: string;
+  laneFlagged(until: string): string;
+  pause: string;
+  resume: string;
+  clearBacklog: string;
+  resumeAll: string;
+  flaggedNote(until: string): string;
+  clearTitle(lane: string): string;
+  clearQuestion(lane: string): string;
+  clearConfirm: string;
+  clearedTitle: string;
+  cleared(count: number, lane: string): string;
+  flashPaused(lane: string): string;
+  flashResumed(lane: string): string;
+  flashResumedAll: string;
 
   scheduled: string;
   scheduledNone: string;
@@ -147,7 +164,12 @@ const ru: Messages = {
   closed: 'Отправка остановлена (notifier закрыт): новые сообщения не принимаются.',
 
   line: 'Линия WhatsApp',
-  lineState: { up: 'работает', down: 'не работает', unknown: 'состояние неизвестно' },
+  lineState: {
+    up: 'работает',
+    down: 'не работает',
+    unknown: 'состояние неизвестно',
+    flagged: 'под подозрением в спаме',
+  },
   lineReason: {
     vendor_unreachable: 'OLChat не отвечает',
     line_down: 'WhatsApp-сессия отключена',
@@ -179,6 +201,25 @@ const ru: Messages = {
   waiting: 'Ждут отправки',
   priority: { high: 'высокий', normal: 'обычный', low: 'низкий' },
   lanesOfLatest: (count) => `По последним ${count} сообщениям в очереди.`,
+  laneState: 'Состояние',
+  laneOpen: 'отправляет',
+  lanePaused: 'на паузе',
+  laneFlagged: (until) => `ждёт до ${until}: номер под подозрением`,
+  pause: 'Приостановить',
+  resume: 'Возобновить',
+  clearBacklog: 'Очистить очередь…',
+  resumeAll: 'Снять все паузы и подозрение',
+  flaggedNote: (until) =>
+    `OLChat сообщает, что номер подозревают в спаме или заблокировали. Сообщения с обычным и низким приоритетом ждут до ${until}, чтобы номер не заблокировали совсем. Снимите паузу, только если уверены, что причина устранена.`,
+  clearTitle: (lane) => `Очистить очередь: ${lane} приоритет`,
+  clearQuestion: (lane) =>
+    `Отменить все запланированные сообщения и сообщения в очереди с приоритетом «${lane}»? Их не отправят; отменить это действие нельзя.`,
+  clearConfirm: 'Да, отменить эти сообщения',
+  clearedTitle: 'Очередь очищена',
+  cleared: (count, lane) => `Отменено сообщений с приоритетом «${lane}»: ${count}.`,
+  flashPaused: (lane) => `Приоритет «${lane}» приостановлен: его сообщения ждут.`,
+  flashResumed: (lane) => `Приоритет «${lane}» снова отправляет.`,
+  flashResumedAll: 'Все паузы и подозрение сняты.',
 
   scheduled: 'Ближайшие запланированные',
   scheduledNone: 'Запланированных сообщений нет.',
@@ -270,7 +311,7 @@ const en: Messages = {
   closed: 'Sending has stopped (the notifier is closed): no new messages are accepted.',
 
   line: 'WhatsApp line',
-  lineState: { up: 'up', down: 'down', unknown: 'unknown' },
+  lineState: { up: 'up', down: 'down', unknown: 'unknown', flagged: 'flagged for spam' },
   lineReason: {
     vendor_unreachable: 'OLChat is not answering',
     line_down: 'the WhatsApp session is disconnected',
@@ -302,6 +343,25 @@ const en: Messages = {
   waiting: 'Waiting',
   priority: { high: 'high', normal: 'normal', low: 'low' },
   lanesOfLatest: (count) => `Counted over the latest ${count} queued messages.`,
+  laneState: 'State',
+  laneOpen: 'sending',
+  lanePaused: 'paused',
+  laneFlagged: (until) => `waiting until ${until}: the number is flagged`,
+  pause: 'Pause',
+  resume: 'Resume',
+  clearBacklog: 'Clear backlog…',
+  resumeAll: 'Lift every pause and the flag',
+  flaggedNote: (until) =>
+    `OLChat says the number is suspected of spam or banned. Normal and low messages wait until ${until}, so the number is not banned for good. Lift the pause only once you are sure the cause is gone.`,
+  clearTitle: (lane) => `Clear the ${lane} lane's backlog`,
+  clearQuestion: (lane) =>
+    `Cancel every scheduled and queued message of the ${lane} lane? They will not be sent; this cannot be undone.`,
+  clearConfirm: 'Yes, cancel these messages',
+  clearedTitle: 'Backlog cleared',
+  cleared: (count, lane) => `Cancelled ${count} ${count === 1 ? 'message' : 'messages'} of the ${lane} lane.`,
+  flashPaused: (lane) => `The ${lane} lane is paused: its messages wait.`,
+  flashResumed: (lane) => `The ${lane} lane is sending again.`,
+  flashResumedAll: 'Every pause and the flag are lifted.',
 
   scheduled: 'Next scheduled',
   scheduledNone: 'Nothing is scheduled.',

@@ -6,6 +6,8 @@ import type { Logger } from '../logger.js';
 import type { LineMonitor } from '../queue/line.js';
 import { Scheduler } from '../queue/scheduler.js';
 import type { DeliveryStatus, JobRecord } from '../queue/types.js';
+import { vendorAttributes } from '../telemetry/send-span.js';
+import { ATTRIBUTES, failSpan, MESSAGING_SYSTEM, SPAN_NAMES, type Telemetry } from '../telemetry/telemetry.js';
 import { Fifo } from '../util/fifo.js';
 import { checkInteger } from '../util/validate.js';
 
@@ -128,6 +130,8 @@ export class DeliveryTracker {
   readonly #maxPending: number;
   readonly #onUpdate: (update: DeliveryUpdate) => Promise<void>;
   readonly #logger: Logger;
+  readonly #telemetry: Telemetry | undefined;
+  readonly #vendor: ReturnType<typeof vendorAttributes> | undefined;
   readonly #tracked = new Map<string, Tracked>(); // insertion order: oldest first
   readonly #ready = new Fifo<Tracked>();
   readonly #scheduler = new Scheduler<Tracked>((item, at) => this.#due(item, at));
@@ -141,6 +145,7 @@ export class DeliveryTracker {
     checks: ResolvedDeliveryChecks,
     onUpdate: (update: DeliveryUpdate) => Promise<void>,
     logger: Logger,
+    telemetry?: Telemetry,
   ) {
     this.#client = client;
     this.#line = line;
@@ -149,6 +154,8 @@ export class DeliveryTracker {
     this.#maxPending = checks.maxPending;
     this.#onUpdate = onUpdate;
     this.#logger = logger;
+    this.#telemetry = telemetry;
+    this.#vendor = telemetry && vendorAttributes(client);
   }
 
   /** Checks dropped so far because they fell too far behind or were crowded out. */
@@ -253,14 +260,34 @@ export class DeliveryTracker {
     }
     let raw: string;
     let delivery: DeliveryStatus | undefined;
+    const span = this.#telemetry?.startSpan(SPAN_NAMES.deliveryCheck, {
+      kind: 'client',
+      root: true,
+      attributes: {
+        ...this.#vendor?.('checkMessageStatus'),
+        [ATTRIBUTES.system]: MESSAGING_SYSTEM,
+        [ATTRIBUTES.jobId]: item.id,
+        [ATTRIBUTES.attempt]: item.next + 1,
+      },
+    });
     try {
-      const answer = await this.#client.checkMessageStatus(
-        { phone: item.phone, messageId: item.messageId },
-        { signal: this.#abort.signal, retries: 0, priority: 'low' },
-      );
+      const call = () =>
+        this.#client.checkMessageStatus(
+          { phone: item.phone, messageId: item.messageId },
+          { signal: this.#abort.signal, retries: 0, priority: 'low' },
+        );
+      const answer = await (span ? span.run(call) : call());
       raw = answer.status ?? rawText(answer.raw);
       delivery = mapDeliveryStatus(answer.status ?? (typeof answer.raw === 'string' ? answer.raw : undefined));
+      span?.setAttributes({ [ATTRIBUTES.outcome]: delivery ?? 'unknown' });
+      span?.end();
     } catch (error) {
+      if (span) {
+        failSpan(span, error instanceof OlchatError ? error.code : 'INTERNAL');
+        const status = (error as { status?: unknown }).status;
+        if (typeof status === 'number') span.setAttributes({ [ATTRIBUTES.httpStatus]: status });
+        span.end();
+      }
       if (this.#abort.signal.aborted) return;
       // Not knowing is not news: the next offset (if any) asks again.
       this.#logger.debug(

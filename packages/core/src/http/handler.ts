@@ -12,6 +12,7 @@ import { healthAnswer } from './health.js';
 import type { InboundCheck } from './inbound-limits.js';
 import { inLocale } from './locale.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
+import { cancelManyAnswer, laneAction, lanesAnswer } from './operators.js';
 import { resolveOptions } from './options.js';
 import { forgetAnswer, replyAnswer, suppressionAnswer } from './people.js';
 import { queryOf, readTriggerQuery } from './query.js';
@@ -31,8 +32,8 @@ export interface OlchatHandler {
   /** Reads the body and triggers `ruleId` from it (or from `hooks.from()`), as `notify()` middleware does. */
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
   /**
-   * The paths to register with a router: `/forms/:ruleId`, `/messages`, `/messages/:id`,
-   * `/messages/:id/retry`, `/suppressions/:phone`, `/people/:phone`, `/replies`, `/health`.
+   * The paths to register with a router: `/forms/:ruleId`, `/messages…`, `/lanes…`,
+   * `/suppressions/:phone`, `/people/:phone`, `/replies`, `/health` (`ROUTE_PATHS`).
    */
   readonly routes: readonly string[];
 }
@@ -74,6 +75,12 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return readBody(request, config.maxBodyBytes).then((body) => retryMessage(notifier, route.id, body));
       case 'message':
         return method === 'DELETE' ? cancelMessage(notifier, route.id) : messageRecord(route.id);
+      case 'cancelMany':
+        return readBody(request, config.maxBodyBytes).then((body) => cancelManyAnswer(notifier, body));
+      case 'lanes':
+        return lanesAnswer(notifier);
+      case 'lane':
+        return laneAction(notifier, route.lane, route.action);
       case 'suppression':
         return suppressionAnswer(notifier, method, route.phone, () => readBody(request, config.maxBodyBytes));
       case 'person':

@@ -12,6 +12,9 @@ const REASON_MESSAGES: Record<LineReason, string> = {
   line_down: 'OLChat reports the WhatsApp line as disconnected: messages wait in the queue until it is back',
 };
 
+const FLAGGED_MESSAGE =
+  'OLChat suspects the WhatsApp number of spam (or reports a ban): normal and low messages wait until the pause ends or notifier.resume()';
+
 // Per notifier, however many handlers serve it: when the line was last asked about for /health, and
 // the first answer the first probes wait for.
 const lastAsked = new WeakMap<AnyNotifier, number>();
@@ -33,6 +36,16 @@ export async function healthAnswer(
   if (neverChecked(notifier.lineInfo())) await firstCheck(notifier, refreshing);
   const line = notifier.lineInfo();
   const queue = notifier.stats();
+  if (line.state === 'flagged') {
+    return json(503, {
+      error: 'line_flagged',
+      message: FLAGGED_MESSAGE,
+      status: 'flagged',
+      reason: 'line_flagged',
+      line,
+      queue,
+    });
+  }
   const reason = unusableBecause(line);
   if (reason !== undefined) {
     return json(503, {

@@ -2,19 +2,31 @@
 export const ROUTE_PATHS = [
   '/forms/:ruleId',
   '/messages',
+  '/messages/cancel',
   '/messages/:id',
   '/messages/:id/retry',
+  '/lanes',
+  '/lanes/pause',
+  '/lanes/resume',
+  '/lanes/:lane/pause',
+  '/lanes/:lane/resume',
   '/suppressions/:phone',
   '/people/:phone',
   '/replies',
   '/health',
 ] as const;
 
+export type LaneAction = 'pause' | 'resume';
+
 export type Route =
   | { name: 'form'; ruleId: string }
   | { name: 'messages' }
+  | { name: 'cancelMany' }
   | { name: 'message'; id: string }
   | { name: 'retry'; id: string }
+  | { name: 'lanes' }
+  /** No lane: every lane (and, for resume, the line's flag). */
+  | { name: 'lane'; lane: string | undefined; action: LaneAction }
   | { name: 'suppression'; phone: string }
   | { name: 'person'; phone: string }
   | { name: 'replies' }
@@ -23,8 +35,11 @@ export type Route =
 export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   form: ['POST'],
   messages: ['POST'],
+  cancelMany: ['POST'],
   message: ['GET', 'HEAD', 'DELETE'],
   retry: ['POST'],
+  lanes: ['GET', 'HEAD'],
+  lane: ['POST'],
   suppression: ['GET', 'HEAD', 'PUT', 'DELETE'],
   person: ['DELETE'],
   replies: ['POST'],
@@ -54,8 +69,16 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
       return second === undefined || third !== undefined ? undefined : { name: 'form', ruleId: decode(second) };
     case 'messages':
       if (second === undefined) return { name: 'messages' };
-      if (third === undefined) return { name: 'message', id: decode(second) };
+      // A job id is 16 characters or a UUID: `cancel` is never one.
+      if (third === undefined)
+        return second === 'cancel' ? { name: 'cancelMany' } : { name: 'message', id: decode(second) };
       return third.toLowerCase() === 'retry' ? { name: 'retry', id: decode(second) } : undefined;
+    case 'lanes': {
+      if (second === undefined) return { name: 'lanes' };
+      const action = (third ?? second).toLowerCase();
+      if (action !== 'pause' && action !== 'resume') return undefined;
+      return { name: 'lane', lane: third === undefined ? undefined : decode(second), action };
+    }
     case 'suppressions':
       return second === undefined || third !== undefined ? undefined : { name: 'suppression', phone: decode(second) };
     case 'people':

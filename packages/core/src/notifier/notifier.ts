@@ -3,31 +3,47 @@
  * engine's worker, delivery checks and webhooks, and emits events; it holds no state of its own.
  */
 
-import { type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
+import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
-import { type Category, defaultCategory } from '../job.js';
+import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
+import { findShortLink } from '../guard/short-links.js';
+import { type Category, defaultCategory, PRIORITIES } from '../job.js';
 import { type Logger, privateLogger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
 import { inScope, People } from '../people/people.js';
 import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
 import { normalizePhone } from '../phone.js';
 import { createJobWorker } from '../queue/job-worker.js';
+import { type LaneGateChange, LaneGates } from '../queue/lane-gates.js';
 import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
 import { LineMonitor, type LineOptions } from '../queue/line.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
 import { createClaimer } from '../queue/slot-claim.js';
-import { JOB_STATUSES, type JobMeta, type JobQueue, type NewJob, type Priority } from '../queue/types.js';
+import {
+  type CancelFilter,
+  JOB_STATUSES,
+  type JobMeta,
+  type JobQueue,
+  type NewJob,
+  type Priority,
+} from '../queue/types.js';
 import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
-import type { AnyRule, Rule } from '../rules/rules.js';
+import { type AnyRule, type Rule, shortLinkError } from '../rules/rules.js';
+import { guardTelemetry } from '../telemetry/guard.js';
+import { traceWorker } from '../telemetry/send-span.js';
+import { isTelemetry, type TelemetrySpan } from '../telemetry/telemetry.js';
+import { describeTrigger, traceTrigger } from '../telemetry/trigger-span.js';
 import { ownCopy } from '../util/own-string.js';
 import { SafeEmitter } from '../util/safe-emitter.js';
-import { checkInteger } from '../util/validate.js';
+import { checkInteger, checkOneOf } from '../util/validate.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from '../webhooks/index.js';
 import type {
   ForgetResult,
+  LaneInfo,
   LineEvent,
+  LineInfo,
   Notifier,
   NotifierOptions,
   NotifierStats,
@@ -58,6 +74,8 @@ interface JobSpec {
   replaceKey: string | undefined;
   meta: JobMeta | undefined;
   quiet: boolean;
+  /** The rule lets short links through. */
+  shortLinksAllowed: boolean;
 }
 
 const consoleLogger: Logger = {
@@ -85,11 +103,18 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   if (typeof given?.error !== 'function' || typeof given.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
   const logger = privateLogger(given);
+  if (options.telemetry !== undefined && !isTelemetry(options.telemetry)) {
+    throw new ValidationError(
+      'telemetry must have startSpan(), as otelTelemetry() from @olchat-kit/opentelemetry does',
+    );
+  }
+  const telemetry = options.telemetry && guardTelemetry(options.telemetry, logger);
   const quietHours: QuietHours | undefined =
     options.quietHours === undefined ? undefined : createQuietHours(options.quietHours);
   const timeZoneOf = quietHours ? (phone: string) => quietHours.zoneOf(phone) : defaultTimeZone;
   const prepareContext = { timeZoneOf };
   const byId = indexRules(rules);
+  const guard: ResolvedGuard | undefined = resolveGuard(options.guard);
   // Contact memory and opt-outs live with the queue when it keeps them (Redis: shared by every
   // process, so every process must hash phones with the app's secret), else in this process.
   const people = new People(
@@ -109,6 +134,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         endpoints: options.webhooks ?? [],
         logger,
         ...(queueOutbox ? { outbox: queueOutbox } : {}),
+        ...(telemetry ? { telemetry } : {}),
       })
     : undefined;
 
@@ -136,13 +162,15 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     );
   }
 
-  // `line.up` is news only after `line.down`: a process seeing its first success says nothing.
+  // `line.up` is news only after `line.down` (or a flag): a process seeing its first success says nothing.
   let announcedDown = false;
   const line = new LineMonitor(
     client,
     (event: LineEvent) => {
       const log = event.state === 'down' ? logger.warn : logger.info;
       log.call(logger, { line: event }, `olchat-kit: the WhatsApp line is ${event.state}`);
+      // While flagged, the line's own ups and downs are logged, but what the app hears is the flag.
+      if (gates.flag) return;
       events.emit('line', event);
       if (event.state === 'down' || (event.state === 'up' && announcedDown)) {
         announcedDown = event.state === 'down';
@@ -150,7 +178,69 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       }
     },
     options.line,
+    guard && {
+      checkEveryMs: guard.flagged.checkEveryMs,
+      onFlag: (words) => raiseFlag(words, guard),
+    },
   );
+
+  /**
+   * Lane pauses and the flag: on a shared queue stored for every process (it keeps these gates in
+   * step), else here.
+   */
+  const gates = new LaneGates();
+  function changeGates(change: LaneGateChange): Promise<boolean> {
+    return queue.updateGates ? queue.updateGates(change) : Promise.resolve(gates.apply(change));
+  }
+
+  // The flag's rise and fall as this process last saw them; the webhook goes from the process that
+  // raised it (or lifted it), events from every process.
+  let flagSeen = false;
+  let flagRaisedHere = false;
+  gates.onChange(() => {
+    const flag = gates.flag;
+    if ((flag !== undefined) === flagSeen) return;
+    flagSeen = flag !== undefined;
+    if (flag) {
+      events.emit('line', { state: 'flagged', until: flag.until });
+      return;
+    }
+    const event = lineEventNow();
+    logger.info({ line: event }, 'olchat-kit: the line is no longer held as flagged');
+    events.emit('line', event);
+    if (flagRaisedHere && event.state === 'up') publish('line.up', lineWebhookData(event) as never, Date.now());
+    flagRaisedHere = false;
+    announcedDown = event.state === 'down';
+  });
+
+  async function raiseFlag(words: string, resolved: ResolvedGuard): Promise<void> {
+    const at = Date.now();
+    const { pauseMs, pauseHigh } = resolved.flagged;
+    try {
+      const raised = await changeGates({ op: 'flag', at, until: at + pauseMs, high: pauseHigh });
+      if (!raised) return;
+      flagRaisedHere = true;
+      logger.warn(
+        { line: { state: 'flagged', until: at + pauseMs }, words },
+        'olchat-kit: the vendor suspects the WhatsApp number of spam: normal and low messages wait (notifier.resume() lifts it)',
+      );
+      publish('line.flagged', lineWebhookData({ state: 'flagged', until: at + pauseMs }) as never, at);
+    } catch (error) {
+      logger.error({ err: String(error) }, 'olchat-kit: could not hold the lanes of a flagged line');
+    }
+  }
+
+  function lineEventNow(): LineEvent {
+    const info = line.info();
+    return info.reason === undefined ? { state: info.state } : { state: info.state, reason: info.reason };
+  }
+
+  function lineInfoNow(): LineInfo {
+    const info = line.info();
+    const flag = gates.flag;
+    if (!flag) return info;
+    return { ...info, state: 'flagged', since: flag.at, until: flag.until };
+  }
 
   const delivery =
     deliveryChecks &&
@@ -165,23 +255,25 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         publish(`message.${update.delivery}`, webhookData(record) as never, update.checkedAt);
       },
       logger,
+      telemetry,
     );
 
+  const worker = createJobWorker({
+    client,
+    line,
+    quietHours,
+    backoff,
+    onAttempt: (event) => events.emit('attempt', event),
+    // One look at the recipient before the request is written: a phone suppressed after its job
+    // was queued ends it skipped, never sent.
+    beforeSend: async (job) => {
+      const person = await people.lookup(job.message.phone);
+      return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+    },
+  });
   queue.start({
     concurrency,
-    worker: createJobWorker({
-      client,
-      line,
-      quietHours,
-      backoff,
-      onAttempt: (event) => events.emit('attempt', event),
-      // One look at the recipient before the request is written: a phone suppressed after its job
-      // was queued ends it skipped, never sent.
-      beforeSend: async (job) => {
-        const person = await people.lookup(job.message.phone);
-        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
-      },
-    }),
+    worker: telemetry ? traceWorker(worker, telemetry, client) : worker,
     // Slot first: a queue that can takes a limit slot, then its best job for it.
     claim: createClaimer(client, line),
     onFinished: (record) => {
@@ -199,6 +291,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       publish(`message.${status}`, webhookData(record) as never, record.updatedAt);
       if (record.status === 'sent') delivery?.track(record);
     },
+    gates,
     ...(maxQueued === undefined ? {} : { maxQueued }),
     ...(keepFinishedMs === undefined ? {} : { keepFinishedMs }),
     storeText,
@@ -209,15 +302,24 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     if (closed) throw new ClosedError();
   }
 
-  async function enqueue(spec: JobSpec, beforeEnqueue: TriggerOptions['beforeEnqueue']): Promise<TriggerResult> {
+  /** `span`: the trigger's span, when there is telemetry. */
+  async function enqueue(
+    spec: JobSpec,
+    beforeEnqueue: TriggerOptions['beforeEnqueue'],
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
     // A replay of a key answers with its first job before anything is spent on it.
     if (spec.keys.length > 0) {
       const existing = await queue.find(spec.keys);
-      if (existing) return { id: existing.id, status: existing.status };
+      if (existing) {
+        if (span) describeTrigger(span, 'duplicate', existing.priority);
+        return { id: existing.id, status: existing.status };
+      }
     }
     const { notAfter, message } = spec;
     // A message the vendor's server would refuse for its size is refused now, not after queueing.
     client.assertSendable(message);
+    if (guard?.shortLinks === 'refuse' && !spec.shortLinksAllowed) refuseShortLinks(message, spec.ruleId);
     const now = Date.now();
     let sendAt = spec.sendAt !== undefined && spec.sendAt > now ? spec.sendAt : undefined;
     // A deadline already past, or a sendAt at or after it, comes from the data (a visit booked 30 min
@@ -228,7 +330,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     // An opted-out phone: recorded as skipped, so get() says why nothing was sent.
     const blocked = people.blocks(message.phone, spec.category);
     if (blocked === true || (blocked !== false && (await nothingQueuedIfRejects(blocked))))
-      return addSkipped(spec, 'suppressed');
+      return addSkipped(spec, 'suppressed', span);
     if (spec.quiet && quietHours && !tooLate) {
       const allowed = quietHours.nextAllowed(sendAt ?? now, message.phone);
       if (allowed > (sendAt ?? now)) sendAt = allowed; // past the deadline, it expires then rather than going late
@@ -250,13 +352,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       replaceKey: spec.replaceKey === undefined ? undefined : ownCopy(spec.replaceKey),
       meta: spec.meta,
       quiet: spec.quiet,
+      trace: span === undefined ? undefined : span.carrier(),
     };
-    const { record } = await queue.add(job);
+    const { record, created } = await queue.add(job);
+    if (span) describeTrigger(span, created ? record.status : 'duplicate', record.priority);
     return { id: record.id, status: record.status };
   }
 
   /** A job recorded as finished at once and never worked: `when()` said no, or the phone opted out. */
-  async function addSkipped(spec: JobSpec, reason: 'when' | 'suppressed'): Promise<TriggerResult> {
+  async function addSkipped(
+    spec: JobSpec,
+    reason: 'when' | 'suppressed',
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
     ensureOpen();
     const { phone } = spec.message;
     const skipped: NewJob = {
@@ -276,8 +384,94 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       meta: spec.meta,
       quiet: false,
     };
-    const { record } = await queue.add(skipped);
+    const { record, created } = await queue.add(skipped);
+    if (span) describeTrigger(span, created ? record.status : 'duplicate', undefined);
     return { id: record.id, status: record.status };
+  }
+
+  /** `trigger()`; `span`: its span, when there is telemetry. */
+  async function triggerJob(
+    ruleId: unknown,
+    data: unknown,
+    triggerOptions: TriggerOptions,
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
+    ensureOpen();
+    const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
+    if (!rule) throw new UnknownRuleError(String(ruleId));
+    const given = readOptions(triggerOptions);
+    const prepared = await rule.prepare(data, prepareContext);
+    if (!prepared) {
+      // when() said no: recorded so get() can say why nothing was sent.
+      const priority = given.priority ?? rule.definition.priority ?? 'normal';
+      return addSkipped(
+        {
+          ruleId: rule.id,
+          message: { phone: '', text: '', sendToImol: false },
+          keys: given.keys,
+          priority,
+          category: given.category ?? rule.definition.category ?? defaultCategory(priority),
+          sendAt: undefined,
+          notAfter: undefined,
+          replaceKey: undefined,
+          meta: given.meta,
+          quiet: false,
+          shortLinksAllowed: false,
+        },
+        'when',
+        span,
+      );
+    }
+    const keys =
+      prepared.dedupeKey === undefined
+        ? given.keys
+        : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
+    const priority = given.priority ?? prepared.priority ?? 'normal';
+    return enqueue(
+      {
+        ruleId: rule.id,
+        message: prepared.message,
+        keys,
+        priority,
+        category: given.category ?? prepared.category ?? defaultCategory(priority),
+        sendAt: given.sendAt ?? prepared.sendAt,
+        notAfter: given.notAfter ?? prepared.notAfter,
+        replaceKey: given.replaceKey ?? prepared.replaceKey,
+        meta: given.meta,
+        quiet: prepared.quietHours ?? priority !== 'high',
+        shortLinksAllowed: prepared.shortLinks === 'allow',
+      },
+      triggerOptions.beforeEnqueue,
+      span,
+    );
+  }
+
+  /** `send()`; `span`: its span, when there is telemetry. */
+  async function sendJob(
+    message: MessageInput,
+    sendOptions: TriggerOptions,
+    span: TelemetrySpan | undefined,
+  ): Promise<TriggerResult> {
+    ensureOpen();
+    const given = readOptions(sendOptions);
+    const priority = given.priority ?? 'normal';
+    return enqueue(
+      {
+        ruleId: undefined,
+        message: ownMessage(toOutgoingMessage(message)),
+        keys: given.keys,
+        priority,
+        category: given.category ?? defaultCategory(priority),
+        sendAt: given.sendAt,
+        notAfter: given.notAfter,
+        replaceKey: given.replaceKey,
+        meta: given.meta,
+        quiet: priority !== 'high',
+        shortLinksAllowed: false,
+      },
+      undefined,
+      span,
+    );
   }
 
   const notifier: Notifier<R> = {
@@ -286,9 +480,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       return closed;
     },
     get line() {
-      return line.state;
+      return gates.flag ? 'flagged' : line.state;
     },
-    lineInfo: () => line.info(),
+    lineInfo: lineInfoNow,
     refreshLine: (maxAgeMs = 0) => line.refresh(maxAgeMs),
     hasRule: (ruleId) => byId.has(ruleId),
     contacts: people.contacts,
@@ -296,72 +490,16 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     unsuppress: (phone) => people.unsuppress(phone),
     suppressed: (phone) => people.suppressed(phone),
 
-    async trigger(ruleId, data, triggerOptions = {}) {
-      ensureOpen();
-      const rule = typeof ruleId === 'string' ? byId.get(ruleId) : undefined;
-      if (!rule) throw new UnknownRuleError(String(ruleId));
-      const given = readOptions(triggerOptions);
-      const prepared = await rule.prepare(data, prepareContext);
-      if (!prepared) {
-        // when() said no: recorded so get() can say why nothing was sent.
-        const priority = given.priority ?? rule.definition.priority ?? 'normal';
-        return addSkipped(
-          {
-            ruleId: rule.id,
-            message: { phone: '', text: '', sendToImol: false },
-            keys: given.keys,
-            priority,
-            category: given.category ?? rule.definition.category ?? defaultCategory(priority),
-            sendAt: undefined,
-            notAfter: undefined,
-            replaceKey: undefined,
-            meta: given.meta,
-            quiet: false,
-          },
-          'when',
-        );
-      }
-      const keys =
-        prepared.dedupeKey === undefined
-          ? given.keys
-          : [...given.keys, namespacedKey('dedupe:', rule.id, ':', prepared.dedupeKey)];
-      const priority = given.priority ?? prepared.priority ?? 'normal';
-      return enqueue(
-        {
-          ruleId: rule.id,
-          message: prepared.message,
-          keys,
-          priority,
-          category: given.category ?? prepared.category ?? defaultCategory(priority),
-          sendAt: given.sendAt ?? prepared.sendAt,
-          notAfter: given.notAfter ?? prepared.notAfter,
-          replaceKey: given.replaceKey ?? prepared.replaceKey,
-          meta: given.meta,
-          quiet: prepared.quietHours ?? priority !== 'high',
-        },
-        triggerOptions.beforeEnqueue,
-      );
+    // Not async: without telemetry a trigger pays for no wrapper (see bench/telemetry.mjs).
+    trigger(ruleId, data, triggerOptions = {}) {
+      if (telemetry === undefined) return triggerJob(ruleId, data, triggerOptions, undefined);
+      const known = typeof ruleId === 'string' && byId.has(ruleId) ? ruleId : undefined;
+      return traceTrigger(telemetry, known, (span) => triggerJob(ruleId, data, triggerOptions, span));
     },
 
-    async send(message, sendOptions = {}) {
-      ensureOpen();
-      const given = readOptions(sendOptions);
-      const priority = given.priority ?? 'normal';
-      return enqueue(
-        {
-          ruleId: undefined,
-          message: ownMessage(toOutgoingMessage(message)),
-          keys: given.keys,
-          priority,
-          category: given.category ?? defaultCategory(priority),
-          sendAt: given.sendAt,
-          notAfter: given.notAfter,
-          replaceKey: given.replaceKey,
-          meta: given.meta,
-          quiet: priority !== 'high',
-        },
-        undefined,
-      );
+    send(message, sendOptions = {}) {
+      if (telemetry === undefined) return sendJob(message, sendOptions, undefined);
+      return traceTrigger(telemetry, undefined, (span) => sendJob(message, sendOptions, span));
     },
 
     async cancel(target) {
@@ -411,6 +549,38 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
         at: Date.now(),
       };
       return result;
+    },
+
+    async cancelMany(filter) {
+      return queue.cancelMany(readCancelFilter(filter));
+    },
+
+    async pause(lane) {
+      ensureOpen();
+      const lanes = lane === undefined ? PRIORITIES : [checkOneOf(lane, PRIORITIES, 'lane')];
+      if (await changeGates({ op: 'pause', lanes })) {
+        logger.info({ lanes }, 'olchat-kit: lanes paused by an operator');
+      }
+    },
+
+    async resume(lane) {
+      ensureOpen();
+      const change: LaneGateChange =
+        lane === undefined ? { op: 'resume' } : { op: 'resume', lane: checkOneOf(lane, PRIORITIES, 'lane') };
+      if (await changeGates(change)) {
+        logger.info({ lane: lane ?? 'all' }, 'olchat-kit: lanes resumed by an operator');
+      }
+    },
+
+    lanes() {
+      const out = {} as Record<Priority, LaneInfo>;
+      for (const lane of PRIORITIES) {
+        const hold = gates.holdOf(lane);
+        const info: LaneInfo = { open: hold === undefined, paused: hold?.paused === true };
+        if (hold?.flaggedUntil !== undefined) info.flaggedUntil = hold.flaggedUntil;
+        out[lane] = info;
+      }
+      return out;
     },
 
     async retry(id, retryOptions = {}) {
@@ -465,6 +635,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       closed = true;
       closing ??= queue.close({ timeoutMs: closeOptions.timeoutMs ?? 30_000 }).finally(async () => {
         line.close();
+        gates.close();
         delivery?.close();
         await webhooks?.close();
         await queueOutbox?.close();
@@ -487,6 +658,47 @@ function indexRules(rules: readonly AnyRule[]): Map<string, Rule> {
     byId.set(rule.id, rule);
   }
   return byId;
+}
+
+/** A short link in what the recipient would read: refused, naming the rule when there is one. */
+function refuseShortLinks(message: OutgoingMessage, ruleId: string | undefined): void {
+  const where = ruleId === undefined ? 'The message' : `rule ${ruleId}`;
+  if ('text' in message) {
+    const host = findShortLink(message.text);
+    if (host !== undefined) throw shortLinkError(`${where}: text`, 'text', host);
+  } else if (message.file.caption !== undefined) {
+    const host = findShortLink(message.file.caption);
+    if (host !== undefined) throw shortLinkError(`${where}: file.caption`, 'file.caption', host);
+  }
+}
+
+const CANCEL_STATUSES = ['scheduled', 'queued'] as const;
+
+/** `cancelMany`'s filter, checked: only the fields it knows, each of its kind. */
+function readCancelFilter(filter: unknown): CancelFilter {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    throw new ValidationError('cancelMany() takes a filter: { ruleId?, priority?, status? }', [
+      { path: '', message: 'Expected an object' },
+    ]);
+  }
+  const given = filter as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (key !== 'ruleId' && key !== 'priority' && key !== 'status' && given[key] !== undefined) {
+      throw new ValidationError(`cancelMany() filters by ruleId, priority and status, not ${JSON.stringify(key)}`, [
+        { path: key, message: 'Unknown filter' },
+      ]);
+    }
+  }
+  const out: CancelFilter = {};
+  if (given.ruleId !== undefined) {
+    if (typeof given.ruleId !== 'string' || given.ruleId === '' || given.ruleId.length > 128) {
+      throw new ValidationError('ruleId must be a rule id', [{ path: 'ruleId', message: 'Expected a rule id' }]);
+    }
+    out.ruleId = given.ruleId;
+  }
+  if (given.priority !== undefined) out.priority = checkOneOf(given.priority, PRIORITIES, 'priority');
+  if (given.status !== undefined) out.status = checkOneOf(given.status, CANCEL_STATUSES, 'status');
+  return out;
 }
 
 interface GivenOptions {

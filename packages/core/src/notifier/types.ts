@@ -1,23 +1,36 @@
 import type { OlchatClient } from '../client/client.js';
 import type { MessageInput, OutgoingMessage } from '../client/message.js';
 import type { DeliveryChecksOptions } from '../delivery/delivery.js';
+import type { GuardOptions } from '../guard/options.js';
 import type { Category, TimeInput } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { Contacts, SuppressOptions } from '../people/people.js';
-import type { Suppression } from '../people/store.js';
 import type { AttemptEvent } from '../queue/job-worker.js';
 import type { LineEvent, LineInfo, LineState } from '../queue/line.js';
+import type { Suppression } from '../queue/people-store.js';
 import type { QuietHoursOptions } from '../queue/quiet-hours.js';
-import type { DeliveryStatus, JobMeta, JobQueue, JobRecord, JobStats, JobStatus, Priority } from '../queue/types.js';
+import type {
+  CancelFilter,
+  DeliveryStatus,
+  JobMeta,
+  JobQueue,
+  JobRecord,
+  JobStats,
+  JobStatus,
+  Priority,
+} from '../queue/types.js';
 import type { AnyRule, RuleInput } from '../rules/rules.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import type { WebhookEndpoint, WebhookOmittable } from '../webhooks/endpoints.js';
 
+export type { GuardOptions, PacingRange } from '../guard/options.js';
 export type { Category, DeliveryStatus, JobMeta, SkipReason, TimeInput, WebhookEventType } from '../job.js';
 export type { Logger } from '../logger.js';
 export type { Contacts, ReplyOptions, ReplyResult, SuppressOptions } from '../people/people.js';
-export type { Suppression, SuppressionScope } from '../people/store.js';
 export type { AttemptEvent } from '../queue/job-worker.js';
 export type { LineEvent, LineInfo, LineReason, LineState } from '../queue/line.js';
+export type { Suppression, SuppressionScope } from '../queue/people-store.js';
+export type { CancelFilter } from '../queue/types.js';
 export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint, WebhookOmittable };
 
 export interface NotifierOptions<R extends AnyRule = AnyRule> {
@@ -41,12 +54,22 @@ export interface NotifierOptions<R extends AnyRule = AnyRule> {
   /** Where listener errors, line changes and webhook failures are reported. Default: console. */
   logger?: Logger;
   /**
+   * What keeps the WhatsApp number from being banned (see "Keeping the number alive" in the README).
+   * On by default; `false` turns all of it off (template variants still render).
+   */
+  guard?: GuardOptions | false;
+  /**
    * The key phones are hashed with (HMAC-SHA256) wherever the notifier remembers people: contact
    * memory and suppressions hold no digits. At least 16 characters; required with a shared queue
    * (Redis), where every process must hash alike and keep it across restarts. Default with the
    * memory queue: a random one per process.
    */
   secret?: string;
+  /**
+   * Traces: a span for each trigger, send attempt, delivery check and webhook attempt, e.g.
+   * `otelTelemetry()` from `@olchat-kit/opentelemetry`. Default: none (and nothing spent on it).
+   */
+  telemetry?: Telemetry;
   /**
    * false: a job's text (or file) is dropped once the job is finished, so records show what is to
    * be sent only while it waits. Default true: records keep what was sent (support can read it).
@@ -134,6 +157,15 @@ export interface NotifierStats extends JobStats {
   etaMs: number;
 }
 
+/** Whether a lane hands out jobs now, and what holds it. */
+export interface LaneInfo {
+  open: boolean;
+  /** An operator paused it (`notifier.pause`); it waits for `resume`. */
+  paused: boolean;
+  /** The line is flagged: the lane waits until then (ms since the epoch), unless `resume()` comes first. */
+  flaggedUntil?: number;
+}
+
 export interface RetryJobOptions {
   /** Also retry a job that ended `AMBIGUOUS` (it may have been delivered: it may arrive twice). */
   ambiguous?: boolean;
@@ -162,12 +194,26 @@ export interface Notifier<R extends AnyRule = any> {
    * unknown id; rejects `CONFLICT` for a job in another state (or `AMBIGUOUS` without the option).
    */
   retry(id: string, options?: RetryJobOptions): Promise<TriggerResult | undefined>;
+  /**
+   * Cancels every scheduled or queued job the filter matches (`{}`: all of them), as `cancel` would
+   * each: a campaign's backlog in one call. Resolves how many were cancelled.
+   */
+  cancelMany(filter: CancelFilter): Promise<number>;
+  /**
+   * Holds a lane (no lane: every lane): its jobs stay queued and wait, holding no worker, until
+   * `resume`. On a shared queue (Redis) every process holds it.
+   */
+  pause(lane?: Priority): Promise<void>;
+  /** Lifts that lane's pause; with no lane, every pause and the line's flag. */
+  resume(lane?: Priority): Promise<void>;
+  /** Each lane: open, or what holds it. */
+  lanes(): Record<Priority, LaneInfo>;
   /** Recent jobs, newest first. */
   list(options?: { status?: JobStatus; limit?: number }): Promise<JobRecord[]>;
   on<E extends NotifierEvent>(event: E, listener: (payload: NotifierEvents[E]) => void): this;
   off<E extends NotifierEvent>(event: E, listener: (payload: NotifierEvents[E]) => void): this;
   stats(): NotifierStats;
-  /** The WhatsApp line as last seen. */
+  /** The WhatsApp line as last seen; `'flagged'` while the guard holds normal and low for spam suspicion. */
   readonly line: LineState;
   /** The line's state with its reason and times (the `/health` route). */
   lineInfo(): LineInfo;

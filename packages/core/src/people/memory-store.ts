@@ -1,5 +1,3 @@
-import { ContactTable } from './contact-table.js';
-import { HourlyCounts } from './hourly-counts.js';
 import {
   type ForgottenPerson,
   PEOPLE_WINDOW_MS,
@@ -7,7 +5,9 @@ import {
   type PeopleStore,
   type PersonState,
   type Suppression,
-} from './store.js';
+} from '../queue/people-store.js';
+import { ContactTable } from './contact-table.js';
+import { HourlyCounts } from './hourly-counts.js';
 
 /** A contact's flag: a reply was counted since it was last written to (the next one does not count). */
 const REPLY_COUNTED = 1;

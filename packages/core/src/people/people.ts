@@ -1,11 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { Category } from '../job.js';
 import { normalizePhone } from '../phone.js';
-import type { JobRecord } from '../queue/types.js';
-import { checkOneOf } from '../util/validate.js';
-import { MemoryPeopleStore } from './memory-store.js';
-import type { PhoneKey } from './phone-key.js';
-import { isStopWord } from './stop-words.js';
 import {
   type ForgottenPerson,
   type PeopleStore,
@@ -13,7 +8,12 @@ import {
   SUPPRESSION_SCOPES,
   type Suppression,
   type SuppressionScope,
-} from './store.js';
+} from '../queue/people-store.js';
+import type { JobRecord } from '../queue/types.js';
+import { checkOneOf } from '../util/validate.js';
+import { MemoryPeopleStore } from './memory-store.js';
+import type { PhoneKey } from './phone-key.js';
+import { isStopWord } from './stop-words.js';
 
 export interface SuppressOptions {
   /** Default `'marketing'`: transactional messages (an order confirmation) still go out. */

@@ -29,16 +29,7 @@ export { maskPhones, privateLogger } from '../logger.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
 export { MemoryPeopleStore } from '../people/memory-store.js';
 export { type PhoneKey, phoneKeyer } from '../people/phone-key.js';
-export {
-  type ForgottenPerson,
-  PEOPLE_WINDOW_MS,
-  type PeopleCounts,
-  type PeopleStore,
-  type PersonState,
-  SUPPRESSION_SCOPES,
-  type Suppression,
-  type SuppressionScope,
-} from '../people/store.js';
+export { type LaneGateChange, type LaneGateState, LaneGates, type LaneHold, type QueueGates } from './lane-gates.js';
 export {
   BACKOFF_MAX_MS,
   BACKOFF_MIN_MS,
@@ -53,6 +44,16 @@ export {
 export type { LineOptions } from './line.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './memory-queue.js';
 export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
+export {
+  type ForgottenPerson,
+  PEOPLE_WINDOW_MS,
+  type PeopleCounts,
+  type PeopleStore,
+  type PersonState,
+  SUPPRESSION_SCOPES,
+  type Suppression,
+  type SuppressionScope,
+} from './people-store.js';
 export {
   allows,
   freesKeys,
@@ -71,6 +72,7 @@ export {
 export type {
   ActiveJob,
   AddResult,
+  CancelFilter,
   CancelTarget,
   Claim,
   ForgottenJobs,

@@ -1,4 +1,5 @@
 import type { OutgoingMessage } from '../client/message.js';
+import type { TraceCarrier } from '../job.js';
 import { defaultCategory } from '../job.js';
 import { decodeId, encodeId, random48 } from '../util/ids.js';
 import {
@@ -77,6 +78,8 @@ class Rare {
   phone: string | undefined = undefined;
   /** When a job waiting out a backoff is due (a scheduled job's is its `sendAt`). */
   retryAt = 0;
+  /** The trigger span's context (only with telemetry). */
+  trace: TraceCarrier | undefined = undefined;
 }
 
 type Body = string | { url: string; caption?: string };
@@ -141,12 +144,19 @@ export class JobTable {
     this.#extra[slot] = (category === 'marketing' ? MARKETING : 0) | reasonCode(reason);
     const replaceKey = job.skipped ? undefined : job.replaceKey;
     let rare: Rare | undefined;
-    if (textPhone !== undefined || job.notAfter !== undefined || replaceKey !== undefined || job.meta !== undefined) {
+    if (
+      textPhone !== undefined ||
+      job.notAfter !== undefined ||
+      replaceKey !== undefined ||
+      job.meta !== undefined ||
+      job.trace !== undefined
+    ) {
       rare = new Rare();
       rare.phone = textPhone;
       rare.notAfter = job.notAfter;
       rare.replaceKey = replaceKey;
       rare.meta = job.meta;
+      rare.trace = job.trace;
     }
     const keys = job.keys.length === 0 ? undefined : job.keys.length === 1 ? job.keys[0] : [...job.keys];
     this.#setRef(this.#ruleId, slot, job.ruleId);
@@ -323,6 +333,10 @@ export class JobTable {
 
   replaceKey(slot: number): string | undefined {
     return this.#rare[slot]?.replaceKey;
+  }
+
+  trace(slot: number): TraceCarrier | undefined {
+    return this.#rare[slot]?.trace;
   }
 
   error(slot: number): JobError | undefined {

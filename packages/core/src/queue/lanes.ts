@@ -5,6 +5,9 @@ import { PRIORITIES, type Priority } from './types.js';
  * One first-in, first-out line per priority: `shift()` takes from `high` before `normal` before
  * `low`. Entries are numbers (the memory queue's job handles), 8 bytes each. Items are not removed
  * from the middle: the owner skips those that no longer count.
+ *
+ * A gate (lane-gates.ts) may hold lanes: `shift()` passes over a held lane as if it were empty,
+ * and its entries wait where they are.
  */
 export class Lanes {
   readonly #lanes: Record<Priority, NumberFifo> = {
@@ -12,6 +15,12 @@ export class Lanes {
     normal: new NumberFifo(),
     low: new NumberFifo(),
   };
+  #isOpen: (priority: Priority) => boolean = () => true;
+
+  /** Which lanes `shift()` may take from now. */
+  gate(isOpen: (priority: Priority) => boolean): void {
+    this.#isOpen = isOpen;
+  }
 
   /** Entries, including ones the owner will skip. */
   get size(): number {
@@ -27,9 +36,10 @@ export class Lanes {
     this.#lanes[priority].unshift(item);
   }
 
-  /** The entry `shift()` would take, left in place. */
+  /** The entry `shift()` would take, left in place (a held lane is passed over here too). */
   peek(): number | undefined {
     for (const priority of PRIORITIES) {
+      if (!this.#isOpen(priority)) continue;
       const item = this.#lanes[priority].peek();
       if (item !== undefined) return item;
     }
@@ -38,6 +48,7 @@ export class Lanes {
 
   shift(): number | undefined {
     for (const priority of PRIORITIES) {
+      if (!this.#isOpen(priority)) continue;
       const item = this.#lanes[priority].shift();
       if (item !== undefined) return item;
     }

@@ -1,15 +1,19 @@
 import type { OlchatClient } from '../client/client.js';
-import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import { HttpError, isCertainlyNotAccepted, OlchatError, VendorError } from '../errors.js';
+import { flagWords } from '../guard/flagged.js';
 import { MAX_TIMER_MS } from '../util/backoff.js';
 import { isTokenRejected } from './lifecycle.js';
 
-export type LineState = 'up' | 'down' | 'unknown';
+/** `flagged`: the vendor suspects the number of spam (or banned it): normal and low wait (the guard). */
+export type LineState = 'up' | 'down' | 'unknown' | 'flagged';
 /** Why the line cannot be used: the vendor is not answering, the WhatsApp session is down, or the token is refused. */
 export type LineReason = 'vendor_unreachable' | 'line_down' | 'token_rejected';
 
 export interface LineEvent {
   state: LineState;
   reason?: LineReason;
+  /** `flagged`: until when normal and low wait (ms since the epoch), unless `resume()` comes first. */
+  until?: number;
 }
 
 export interface LineInfo extends LineEvent {
@@ -18,6 +22,17 @@ export interface LineInfo extends LineEvent {
   /** When the vendor was last heard from (a send or a status check), if ever. */
   checkedAt?: number;
 }
+
+/** The guard's watch for a flagged line: how often to ask at least, and who hears of the words. */
+export interface FlagWatch {
+  /** The line is asked at least this often, whatever else asks (ms). */
+  checkEveryMs: number;
+  /** A status answer had words of spam suspicion or a ban (an excerpt of them); the check waits for it. */
+  onFlag(words: string): void | Promise<void>;
+}
+
+/** Repeated failed sends make one status check per this long, not one each. */
+const PROBE_ON_REFUSAL_MS = 30_000;
 
 export interface LineOptions {
   /** Not-accepted sends in a row (vendor unreachable, 502–504) that pause the line. Default 3. */
@@ -45,6 +60,7 @@ export class LineMonitor {
   readonly #probeMinMs: number;
   readonly #probeMaxMs: number;
   readonly #checkIntervalMs: number | false;
+  readonly #flagWatch: FlagWatch | undefined;
   #state: LineState = 'unknown';
   #reason: LineReason | undefined;
   #since = Date.now();
@@ -59,18 +75,29 @@ export class LineMonitor {
   #waiters = new Set<() => void>();
   #closed = false;
 
-  constructor(client: OlchatClient, onChange: (event: LineEvent) => void, options: LineOptions = {}) {
+  constructor(
+    client: OlchatClient,
+    onChange: (event: LineEvent) => void,
+    options: LineOptions = {},
+    flagWatch?: FlagWatch,
+  ) {
     this.#client = client;
     this.#onChange = onChange;
     this.#failureThreshold = options.failureThreshold ?? 3;
     this.#probeMinMs = options.probeMinMs ?? 1_000;
     this.#probeMaxMs = options.probeMaxMs ?? 30_000;
     this.#checkIntervalMs = options.checkIntervalMs ?? 60_000;
+    this.#flagWatch = flagWatch;
     this.#probeDelay = this.#probeMinMs;
-    if (this.#checkIntervalMs !== false) {
+    // One background check serves both: the line's health and the guard's watch for a flag.
+    const every = Math.min(
+      this.#checkIntervalMs === false ? Number.POSITIVE_INFINITY : this.#checkIntervalMs,
+      flagWatch?.checkEveryMs ?? Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(every)) {
       this.#intervalTimer = setInterval(() => {
         if (this.#state !== 'down') void this.refresh(0);
-      }, this.#checkIntervalMs);
+      }, every);
       this.#intervalTimer.unref();
     }
   }
@@ -122,6 +149,13 @@ export class LineMonitor {
       this.#set(this.#state === 'down' ? 'unknown' : this.#state, 'token_rejected');
       return;
     }
+    // The vendor answered and refused the send (a failure in a 2xx answer, or a 4xx): a number
+    // suspected of spam starts that way, so the guard asks about the line, once per
+    // PROBE_ON_REFUSAL_MS however many sends are refused.
+    if (this.#flagWatch && isRefusal(error)) {
+      void this.refresh(PROBE_ON_REFUSAL_MS);
+      return;
+    }
     // A 429 is about pace, not the line: the limiter pauses that method by itself.
     if (!isCertainlyNotAccepted(error) || (error as OlchatError).code === 'RATE_LIMITED') return;
     this.#failures++;
@@ -152,11 +186,15 @@ export class LineMonitor {
   async #check(): Promise<LineInfo> {
     this.#askedAt = Date.now();
     try {
-      const { connected } = await this.#client.checkStatus({ retries: 0, priority: 'high' });
+      const { connected, raw } = await this.#client.checkStatus({ retries: 0, priority: 'high' });
       this.#checkedAt = Date.now();
+      await this.#watchFlag(raw);
       if (connected === false) this.#goDown('line_down');
       else this.reportSuccess();
     } catch (error) {
+      // A refusal may say why: a banned number's status check may be refused in those words.
+      if (error instanceof VendorError) await this.#watchFlag(error.raw);
+      else if (error instanceof HttpError) await this.#watchFlag(error.body);
       if (isTokenRejected(error)) this.reportFailure(error);
       else if (error instanceof OlchatError && error.code === 'CLOSED') {
         // The client is closing: nothing learnt.
@@ -165,6 +203,13 @@ export class LineMonitor {
       }
     }
     return this.info();
+  }
+
+  async #watchFlag(raw: unknown): Promise<void> {
+    const watch = this.#flagWatch;
+    if (!watch || this.#closed) return;
+    const words = flagWords(typeof raw === 'string' ? parseMaybe(raw) : raw);
+    if (words !== undefined) await watch.onFlag(words);
   }
 
   #goDown(reason: LineReason): void {
@@ -199,5 +244,20 @@ export class LineMonitor {
       for (const wake of [...this.#waiters]) wake();
     }
     this.#onChange(reason === undefined ? { state } : { state, reason });
+  }
+}
+
+/** The vendor read the request and said no (not a 429, not the token: those say something else). */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof VendorError) return true;
+  return error instanceof HttpError && error.code === 'HTTP' && error.status >= 400 && error.status < 500;
+}
+
+/** An error's body as JSON when it is JSON, else the text. */
+function parseMaybe(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }

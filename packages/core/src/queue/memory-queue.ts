@@ -6,6 +6,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { ClosedError, JobStateError, OlchatError, QueueFullError } from '../errors.js';
+import type { TraceCarrier } from '../job.js';
 import { NumberFifo } from '../util/fifo.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER, type Place } from './job-table.js';
 import { KeyIndex } from './key-index.js';
@@ -18,6 +19,7 @@ import { allows, freesKeys, isFinal } from './transitions.js';
 import {
   type ActiveJob,
   type AddResult,
+  type CancelFilter,
   type CancelTarget,
   type Claim,
   type DeliveryStatus,
@@ -188,6 +190,25 @@ export class MemoryQueue implements JobQueue {
     return this.#table.record(slot);
   }
 
+  async cancelMany(filter: CancelFilter): Promise<number> {
+    const table = this.#table;
+    const now = Date.now();
+    const matching: number[] = [];
+    for (const slot of table.recorded()) {
+      const status = table.status(slot);
+      if (status !== 'scheduled' && status !== 'queued') continue;
+      if (filter.ruleId !== undefined && table.ruleId(slot) !== filter.ruleId) continue;
+      if (filter.priority !== undefined && table.priority(slot) !== filter.priority) continue;
+      // A schedule whose time came is queued from that moment, as its record says.
+      const shown = status === 'scheduled' && table.dueAt(slot) <= now ? 'queued' : status;
+      if (filter.status !== undefined && shown !== filter.status) continue;
+      matching.push(slot);
+    }
+    // Ended after the scan: ending a job may free slots the scan would otherwise meet again.
+    for (const slot of matching) this.#end(slot, 'cancelled', undefined);
+    return matching.length;
+  }
+
   async requeue(id: string, deadline: number): Promise<JobRecord | undefined> {
     const table = this.#table;
     const slot = table.slotOfId(id);
@@ -272,6 +293,12 @@ export class MemoryQueue implements JobQueue {
     if (options.storeText === false) this.#storeText = false;
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
     this.#sweepTimer.unref();
+    const gates = options.gates;
+    if (gates) {
+      // Held lanes are passed over where the next job is chosen; when one opens, work resumes.
+      for (const lanes of Object.values(this.#lanes)) lanes.gate((lane) => gates.isOpen(lane));
+      gates.onChange(() => this.#pump());
+    }
     this.#pump();
   }
 
@@ -296,7 +323,8 @@ export class MemoryQueue implements JobQueue {
         // whatever is still waiting cannot be sent by this process.
         this.#abort.abort(new Error('The queue closed before this job finished'));
         this.#failWaiting();
-        // Only jobs on the timer may have held it up (one waiting out a backoff): then it is idle now.
+        // Only jobs on the timer (one waiting out a backoff) or in a held lane may have held it up:
+        // no worker is left to say so, so look now.
         this.#pump();
         await drained;
       }
@@ -586,6 +614,8 @@ export class MemoryQueue implements JobQueue {
     if (ruleId !== undefined) (active as { ruleId?: string }).ruleId = ruleId;
     const lastError = table.error(slot);
     if (lastError !== undefined) (active as { lastError?: JobError }).lastError = lastError;
+    const trace = table.trace(slot);
+    if (trace !== undefined) (active as { trace?: TraceCarrier }).trace = trace;
     return active;
   }
 

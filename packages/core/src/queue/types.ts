@@ -1,7 +1,17 @@
 import type { OutgoingMessage } from '../client/message.js';
-import type { Category, DeliveryStatus, JobError, JobMeta, JobStatus, Priority, SkipReason } from '../job.js';
-import type { PeopleStore } from '../people/store.js';
+import type {
+  Category,
+  DeliveryStatus,
+  JobError,
+  JobMeta,
+  JobStatus,
+  Priority,
+  SkipReason,
+  TraceCarrier,
+} from '../job.js';
+import type { LaneGateChange, QueueGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
+import type { PeopleStore } from './people-store.js';
 
 export type {
   Category,
@@ -106,6 +116,8 @@ export interface NewJob {
   meta?: JobMeta;
   /** Whether it keeps quiet hours: the worker checks again when it is due. */
   quiet: boolean;
+  /** The trigger span's context (with `telemetry`): kept with the job and handed back to its worker. */
+  trace?: TraceCarrier | undefined;
 }
 
 export interface AddResult {
@@ -129,6 +141,8 @@ export interface ActiveJob {
   readonly lastError?: JobError;
   readonly deadline: number;
   readonly quiet: boolean;
+  /** The trigger span's context, as `NewJob.trace` stored it: the send span links to it. */
+  readonly trace?: TraceCarrier;
   /** Aborted when the job is cancelled or the queue closes before it could finish. */
   readonly signal: AbortSignal;
   /**
@@ -211,6 +225,12 @@ export interface WorkerOptions {
    * jobs by phone in a store others can read (Redis) keys that index with it, never the digits.
    */
   phoneKey?: (phone: string) => string;
+  /**
+   * Which lanes may hand out a job now (operator pauses, a flagged line): asked where the queue
+   * chooses its next job, so a held lane keeps its jobs `queued` and holds no worker. The queue
+   * takes up jobs again when it calls back (`onChange`).
+   */
+  gates?: QueueGates;
 }
 
 /** What `forget()` erased of one phone's jobs. */
@@ -222,6 +242,14 @@ export interface ForgottenJobs {
 }
 
 export type CancelTarget = string | { replaceKey: string };
+
+/** Which pending jobs `cancelMany` cancels: every one that matches all the fields given. */
+export interface CancelFilter {
+  ruleId?: string;
+  priority?: Priority;
+  /** `scheduled` or `queued` (as `get()` would say now); default both. A job being sent is never cancelled. */
+  status?: 'scheduled' | 'queued';
+}
 
 export interface ListOptions {
   /** Only jobs in this state. */
@@ -253,6 +281,8 @@ export interface JobQueue {
    * sent is not cancelled.
    */
   cancel(target: CancelTarget): Promise<JobRecord | undefined>;
+  /** Cancels every `scheduled` or `queued` job the filter matches (each heard of as `cancel` is); how many. */
+  cancelMany(filter: CancelFilter): Promise<number>;
   /**
    * Puts a `failed` or `expired` job back in its lane with a new deadline; the record as queued,
    * or undefined when the job is unknown or not in one of those states. The keys its ending freed
@@ -292,6 +322,13 @@ export interface JobQueue {
    * queue); without it the notifier keeps them in memory.
    */
   webhookOutbox?(): WebhookOutbox;
+  /**
+   * A queue shared by several processes keeps lane pauses and the line's flag for all of them: it
+   * stores the change, applies it to the `gates` it was started with, and keeps those in step with
+   * the changes other processes make. Whether the change changed anything. Without it, the
+   * notifier changes its gates itself (they live in its process).
+   */
+  updateGates?(change: LaneGateChange): Promise<boolean>;
   /**
    * Where this queue keeps contact memory, suppressions and reply counts, shared by every process
    * on it (the Redis queue); without it the notifier keeps them in memory.

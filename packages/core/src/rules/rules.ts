@@ -5,6 +5,7 @@
 
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
+import { findShortLink, SHORT_LINKS_POLICIES, type ShortLinksPolicy } from '../guard/short-links.js';
 import { CATEGORIES, type Category, type Priority } from '../job.js';
 import { defaultTimeZone, normalizePhone } from '../phone.js';
 import { russianOf, withRussian } from '../util/russian-issues.js';
@@ -12,7 +13,7 @@ import { checkOneOf } from '../util/validate.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
 import { russianSchemaIssue } from './schema-issues-ru.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
-import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup } from './template.js';
+import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup, type RenderContext } from './template.js';
 import type { CheckedTemplates } from './template-types.js';
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : Record<string, unknown>;
@@ -48,6 +49,12 @@ export interface RuleDefinition<Id extends string = string, S extends StandardSc
   /** Whether the notifier's quiet hours hold its messages back. Default: true for normal and low, false for high. */
   quietHours?: boolean;
   /**
+   * Shortened links (bit.ly, clck.ru, vk.cc…) get a WhatsApp number banned: a template naming one
+   * is refused here, a text rendering one is refused at trigger. `'allow'` lets this rule's through
+   * (a link the app does not control). Default `'refuse'`.
+   */
+  shortLinks?: ShortLinksPolicy;
+  /**
    * What its messages are for: an opt-out of `marketing` holds back only marketing. Default:
    * `marketing` when the job's priority is `low`, else `transactional`.
    */
@@ -69,6 +76,8 @@ export interface Rule<
 export interface PrepareContext {
   /** The recipient's time zone, for dates in templates. Default: the quiet-hours zone rule. */
   timeZoneOf?: (phone: string) => string;
+  /** Picks the template's variants (`{a|b}`); default `Math.random`. */
+  random?: () => number;
 }
 
 export interface PreparedMessage {
@@ -80,6 +89,8 @@ export interface PreparedMessage {
   priority?: Priority;
   /** What the rule says of quiet hours; undefined: the default for its priority. */
   quietHours?: boolean;
+  /** The rule lets short links through (`shortLinks: 'allow'`). */
+  shortLinks?: 'allow';
   /** The rule's category; undefined: the default for the job's priority. */
   category?: Category;
 }
@@ -107,7 +118,7 @@ export function defineRule<
   if (typeof definition !== 'object' || definition === null)
     throw new ValidationError('defineRule needs a rule definition object');
   const { id, input, to, text, file, sendToImol = false, when, dedupeKey, sendAt, notAfter, replaceKey } = definition;
-  const { priority, quietHours, category } = definition;
+  const { priority, quietHours, category, shortLinks = 'refuse' } = definition;
   if (typeof id !== 'string' || !RULE_ID.test(id)) {
     throw new ValidationError(`Rule id must be 1–128 letters, digits, ".", "_" or "-" (got ${JSON.stringify(id)})`, [
       { path: 'id', message: 'Bad rule id' },
@@ -156,6 +167,15 @@ export function defineRule<
   const captionTemplate =
     file?.caption === undefined ? undefined : compileTemplate(file.caption, `${where} file.caption`);
   const usesDates = [textTemplate, urlTemplate, captionTemplate].some((t) => t?.usesDates === true);
+  checkOneOf(shortLinks, SHORT_LINKS_POLICIES, `${where}: shortLinks`);
+  // The file's own link is fetched by the vendor, never shown: only what the recipient reads counts.
+  for (const [path, template] of [
+    ['text', textTemplate],
+    ['file.caption', captionTemplate],
+  ] as const) {
+    const host = template && shortLinks === 'refuse' ? findShortLink(template.source) : undefined;
+    if (host !== undefined) throw shortLinkError(`${where}: ${path}`, path, host);
+  }
 
   async function validate(data: unknown): Promise<Output<S>> {
     if (input === undefined) {
@@ -204,8 +224,9 @@ export function defineRule<
     max: number,
     path: string,
     timeZone: string | undefined,
+    random: (() => number) | undefined,
   ): string {
-    const out = template.render(data, where, timeZone === undefined ? undefined : { timeZone });
+    const out = template.render(data, where, renderContext(timeZone, random));
     if (out.trim() === '')
       throw new ValidationError(`${where}: ${path} renders empty`, [{ path, message: 'Empty message' }]);
     if (out.length > max)
@@ -235,17 +256,26 @@ export function defineRule<
       const phone = recipient(valid);
       // Only a template with dates needs the recipient's zone.
       const timeZone = usesDates ? (context.timeZoneOf ?? defaultTimeZone)(phone) : undefined;
+      const { random } = context;
       let message: OutgoingMessage;
       if (textTemplate) {
-        message = { phone, text: render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text', timeZone), sendToImol };
+        const text = render(textTemplate, valid, MESSAGE_LIMITS.MAX_TEXT, 'text', timeZone, random);
+        message = { phone, text, sendToImol };
       } else {
-        const url = render(urlTemplate as CompiledTemplate, valid, MESSAGE_LIMITS.MAX_URL, 'file.url', timeZone);
+        const url = render(
+          urlTemplate as CompiledTemplate,
+          valid,
+          MESSAGE_LIMITS.MAX_URL,
+          'file.url',
+          timeZone,
+          random,
+        );
         const issues: ValidationIssue[] = [];
         checkFileUrl(url, 'file.url', issues);
         if (issues.length > 0)
           throw new ValidationError(`${where}: file.url does not render to an http(s) link`, issues);
         const caption = captionTemplate
-          ? render(captionTemplate, valid, MESSAGE_LIMITS.MAX_CAPTION, 'file.caption', timeZone)
+          ? render(captionTemplate, valid, MESSAGE_LIMITS.MAX_CAPTION, 'file.caption', timeZone, random)
           : undefined;
         message = { phone, file: caption === undefined ? { url } : { url, caption }, sendToImol };
       }
@@ -257,8 +287,26 @@ export function defineRule<
       if (notAfter) prepared.notAfter = toTime(notAfter(valid), `${where}: notAfter`);
       if (priority !== undefined) prepared.priority = priority;
       if (quietHours !== undefined) prepared.quietHours = quietHours;
+      if (shortLinks === 'allow') prepared.shortLinks = 'allow';
       if (category !== undefined) prepared.category = category;
       return prepared;
     },
   };
+}
+
+/** Only what a render needs: no object at all for a plain template without dates or variants. */
+function renderContext(timeZone: string | undefined, random: (() => number) | undefined): RenderContext | undefined {
+  if (timeZone === undefined && random === undefined) return undefined;
+  const context: RenderContext = {};
+  if (timeZone !== undefined) context.timeZone = timeZone;
+  if (random !== undefined) context.random = random;
+  return context;
+}
+
+/** A short link where the guard refuses one: what it is, and how to let it through. */
+export function shortLinkError(where: string, path: string, host: string): ValidationError {
+  return new ValidationError(
+    `${where} has a shortened link (${host}): WhatsApp bans numbers that send them. Write the full link, or set shortLinks: 'allow'`,
+    [{ path, message: `Shortened link (${host})` }],
+  );
 }

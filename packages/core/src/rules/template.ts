@@ -24,6 +24,17 @@ import { withRussian } from '../util/russian-issues.js';
  * A plain `{{field}}` holding a `Date` stays what it always was, a `ValidationError` (now one that
  * names the three formats): it would otherwise need a zone that `usesDates` says is not needed,
  * and `String(date)` would leak the server's zone and English month names into a message.
+ *
+ * Variants (the vendor's randomizer syntax): `{Здравствуйте|Добрый день}` — a `|` inside single
+ * braces — renders one of its variants, picked at random on each render (the notifier renders once
+ * per job, so a job keeps its text and a retry sends the same). A variant may hold `{{field}}`
+ * placeholders, dated ones too (`{Ждём вас {{at|datetime}}|Приём {{at|datetime}}}`); every field of
+ * every variant must be there, so whether a trigger is valid never depends on the dice. Groups do
+ * not nest; a group left open or opened inside another, or one whose variants are all empty, is a
+ * `ValidationError` when the template is compiled. An empty variant is allowed (`Спасибо{|!}`).
+ * Single braces without a `|` are text as they always were (`{скидка}` stays `{скидка}`).
+ * `\{`, `\}` and `\|` write a literal brace or bar anywhere (`\{{name}}` writes `{{name}}`); a
+ * backslash before anything else is itself.
  */
 export interface CompiledTemplate {
   readonly source: string;
@@ -31,12 +42,16 @@ export interface CompiledTemplate {
   readonly fields: readonly string[];
   /** Whether a placeholder formats a date: only then does `render` need a time zone. */
   readonly usesDates: boolean;
+  /** How many variant groups (`{a|b}`) the template has: 0 renders the same text every time. */
+  readonly variantGroups: number;
   render(data: unknown, where: string, context?: RenderContext): string;
 }
 
 export interface RenderContext {
   /** IANA zone the dates are shown in; default `Europe/Moscow`. An unknown zone is a `ValidationError`. */
   timeZone?: string;
+  /** Picks the variants: a number in [0, 1) per group, as `Math.random` (the default) gives. */
+  random?: () => number;
 }
 
 export type DateFormat = 'date' | 'time' | 'datetime';
@@ -44,7 +59,6 @@ export type DateFormat = 'date' | 'time' | 'datetime';
 const DATE_FORMATS: ReadonlySet<string> = new Set<DateFormat>(['date', 'time', 'datetime']);
 const DEFAULT_TIME_ZONE = 'Europe/Moscow';
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const SEGMENT = /^[\p{L}\p{N}_$-]+$/u;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -53,43 +67,69 @@ export function isSafeFieldPath(path: readonly string[]): boolean {
   return path.every((segment) => segment !== '' && !FORBIDDEN.has(segment));
 }
 
+/** A variant group: each variant is text and placeholders (indexes into the template's fields). */
+type Variant = readonly (string | number)[];
+/** The template as parsed: text, a placeholder (its index), or a group of variants. */
+type Piece = string | number | { readonly variants: readonly Variant[] };
+
+/** What a backslash may escape; before anything else it is itself. */
+const ESCAPABLE = new Set(['{', '}', '|']);
+const PLACEHOLDER_AT = /\{\{\s*([^{}]*?)\s*\}\}/y;
+
 export function compileTemplate(source: string, where: string): CompiledTemplate {
   if (typeof source !== 'string')
     throw new ValidationError(`${where} must be a string template`, [{ path: where, message: 'Expected a string' }]);
-  const literals: string[] = [];
   const paths: string[][] = [];
   const formats: (DateFormat | undefined)[] = [];
-  let last = 0;
-  for (const match of source.matchAll(PLACEHOLDER)) {
-    const inner = match[1] ?? '';
+
+  /** Checks a `{{…}}` and gives it its index. */
+  function placeholder(match: string, inner: string): number {
     const bar = inner.indexOf('|');
     const format = bar === -1 ? undefined : inner.slice(bar + 1).trim();
     const path = (bar === -1 ? inner : inner.slice(0, bar).trimEnd()).split('.');
     if (!path.every((segment) => SEGMENT.test(segment)) || format?.includes('|')) {
-      throw new ValidationError(`${where}: ${JSON.stringify(match[0])} is not a field reference`, [
+      throw new ValidationError(`${where}: ${JSON.stringify(match)} is not a field reference`, [
         { path: where, message: 'Bad placeholder' },
       ]);
     }
     const forbidden = path.find((segment) => FORBIDDEN.has(segment));
     if (forbidden) {
-      throw new ValidationError(`${where}: ${JSON.stringify(match[0])} reaches into ${forbidden}`, [
+      throw new ValidationError(`${where}: ${JSON.stringify(match)} reaches into ${forbidden}`, [
         { path: where, message: 'Forbidden field name' },
       ]);
     }
     if (format !== undefined && !DATE_FORMATS.has(format)) {
       throw new ValidationError(
-        `${where}: ${JSON.stringify(match[0])} asks for the unknown format ${JSON.stringify(format)}; the formats are date, time and datetime`,
+        `${where}: ${JSON.stringify(match)} asks for the unknown format ${JSON.stringify(format)}; the formats are date, time and datetime`,
         [{ path: where, message: `Unknown format ${JSON.stringify(format)}: use date, time or datetime` }],
       );
     }
-    literals.push(source.slice(last, match.index));
     paths.push(path);
     formats.push(format as DateFormat | undefined);
-    last = (match.index ?? 0) + match[0].length;
+    return paths.length - 1;
   }
-  literals.push(source.slice(last));
+
+  const pieces = parse(source, where, placeholder);
   const fields = paths.map((p) => p.join('.'));
   const usesDates = formats.some((format) => format !== undefined);
+  const variantGroups = pieces.filter((piece) => typeof piece === 'object').length;
+  if (variantGroups > 0) {
+    return {
+      source,
+      fields,
+      usesDates,
+      variantGroups,
+      render: (data, renderWhere, context) =>
+        renderVariants(pieces, resolveAll(data, renderWhere, context), context?.random ?? Math.random),
+    };
+  }
+
+  // No variants: text and placeholders alternate, as they always did.
+  const literals: string[] = [''];
+  for (const piece of pieces) {
+    if (typeof piece === 'string') literals[literals.length - 1] += piece;
+    else literals.push('');
+  }
   // `{{field}}` and nothing else: joining would give back the app's own string, maybe a slice of
   // something much larger that the queued job would then keep alive.
   const bare = paths.length === 1 && literals[0] === '' && literals[1] === '';
@@ -107,9 +147,45 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
     );
   }
 
+  function failure(data: unknown, missing: readonly string[], notDates: readonly string[], renderWhere: string) {
+    if (notDates.length === 0) return missingError(data, missing, renderWhere);
+    const issues: ValidationIssue[] = [
+      ...(missing.length > 0 ? missingError(data, missing, renderWhere).issues : []),
+      ...notDates.map((field) => withRussian({ path: field, message: NOT_A_DATE }, 'Введите дату')),
+    ];
+    return new ValidationError(
+      `${renderWhere}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+      issues,
+    );
+  }
+
+  /** Every placeholder's text, variants chosen or not: a missing field fails every render alike. */
+  function resolveAll(data: unknown, renderWhere: string, context: RenderContext | undefined): string[] {
+    const dates = usesDates ? dateFormattersOf(context?.timeZone ?? DEFAULT_TIME_ZONE, renderWhere) : undefined;
+    const values: string[] = [];
+    const missing: string[] = [];
+    const notDates: string[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const format = formats[i];
+      if (format === undefined || dates === undefined) {
+        const value = lookup(data, paths[i] as string[]);
+        if (value === undefined) missing.push(fields[i] as string);
+        values.push(value ?? '');
+        continue;
+      }
+      const raw = ownValue(data, paths[i] as string[]);
+      const date = raw === undefined ? undefined : readDate(raw);
+      if (raw === undefined) missing.push(fields[i] as string);
+      else if (date === undefined) notDates.push(fields[i] as string);
+      values.push(date === undefined ? '' : formatDate(dates, date, format));
+    }
+    if (missing.length > 0 || notDates.length > 0) throw failure(data, missing, notDates, renderWhere);
+    return values;
+  }
+
   // Plain templates keep the loop they always had: it runs for every trigger, so nothing is added to it.
   function renderPlain(data: unknown, renderWhere: string): string {
-    if (paths.length === 0) return source;
+    if (paths.length === 0) return literals[0] as string;
     const parts: string[] = [];
     const missing: string[] = [];
     for (let i = 0; i < paths.length; i++) {
@@ -126,36 +202,9 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
   }
 
   function renderWithDates(data: unknown, renderWhere: string, context?: RenderContext): string {
-    const dates = dateFormattersOf(context?.timeZone ?? DEFAULT_TIME_ZONE, renderWhere);
+    const values = resolveAll(data, renderWhere, context);
     const parts: string[] = [];
-    const missing: string[] = [];
-    const notDates: string[] = [];
-    for (let i = 0; i < paths.length; i++) {
-      parts.push(literals[i] as string);
-      const format = formats[i];
-      if (format === undefined) {
-        const value = lookup(data, paths[i] as string[]);
-        if (value === undefined) missing.push(fields[i] as string);
-        else parts.push(value);
-        continue;
-      }
-      const raw = ownValue(data, paths[i] as string[]);
-      const date = raw === undefined ? undefined : readDate(raw);
-      if (raw === undefined) missing.push(fields[i] as string);
-      else if (date === undefined) notDates.push(fields[i] as string);
-      else parts.push(formatDate(dates, date, format));
-    }
-    if (notDates.length > 0) {
-      const issues: ValidationIssue[] = [
-        ...(missing.length > 0 ? missingError(data, missing, renderWhere).issues : []),
-        ...notDates.map((field) => withRussian({ path: field, message: NOT_A_DATE }, 'Введите дату')),
-      ];
-      throw new ValidationError(
-        `${renderWhere}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
-        issues,
-      );
-    }
-    if (missing.length > 0) throw missingError(data, missing, renderWhere);
+    for (let i = 0; i < paths.length; i++) parts.push(literals[i] as string, values[i] as string);
     parts.push(literals[paths.length] as string);
     return parts.join('');
   }
@@ -164,8 +213,144 @@ export function compileTemplate(source: string, where: string): CompiledTemplate
     source,
     fields,
     usesDates,
+    variantGroups,
     render: usesDates ? renderWithDates : renderPlain,
   };
+}
+
+/** One variant per group, each placeholder's text in its place, as one flat string. */
+function renderVariants(pieces: readonly Piece[], values: readonly string[], random: () => number): string {
+  const parts: string[] = [];
+  const put = (piece: string | number) => parts.push(typeof piece === 'string' ? piece : (values[piece] as string));
+  for (const piece of pieces) {
+    if (typeof piece !== 'object') {
+      put(piece);
+      continue;
+    }
+    const { variants } = piece;
+    // A random source that strays outside [0, 1) still picks a variant that exists.
+    const index = Math.min(variants.length - 1, Math.max(0, Math.floor(random() * variants.length) || 0));
+    for (const part of variants[index] as Variant) put(part);
+  }
+  return parts.join('');
+}
+
+/**
+ * The template as text, placeholders and variant groups. A single `{` opens a group only when a
+ * `|` follows before its `}`; otherwise it is text, as it always was.
+ */
+function parse(source: string, where: string, placeholder: (match: string, inner: string) => number): Piece[] {
+  const pieces: Piece[] = [];
+  let text = '';
+  let i = 0;
+  while (i < source.length) {
+    const char = source[i] as string;
+    const next = source[i + 1];
+    if (char === '\\' && next !== undefined && ESCAPABLE.has(next)) {
+      text += next;
+      i += 2;
+      continue;
+    }
+    if (char === '{') {
+      const field = placeholderAt(source, i);
+      if (field) {
+        if (text !== '') pieces.push(text);
+        text = '';
+        pieces.push(placeholder(field.match, field.inner));
+        i = field.end;
+        continue;
+      }
+      const group = groupAt(source, i, where);
+      if (group) {
+        if (text !== '') pieces.push(text);
+        text = '';
+        pieces.push({
+          variants: group.variants.map((variant) =>
+            variant.map((part) => (typeof part === 'string' ? part : placeholder(part.match, part.inner))),
+          ),
+        });
+        i = group.end;
+        continue;
+      }
+    }
+    text += char;
+    i++;
+  }
+  if (text !== '' || pieces.length === 0) pieces.push(text);
+  return pieces;
+}
+
+interface PlaceholderMatch {
+  match: string;
+  inner: string;
+  end: number;
+}
+
+function placeholderAt(source: string, at: number): PlaceholderMatch | undefined {
+  if (source[at + 1] !== '{') return undefined;
+  PLACEHOLDER_AT.lastIndex = at;
+  const found = PLACEHOLDER_AT.exec(source);
+  return found ? { match: found[0], inner: found[1] ?? '', end: at + found[0].length } : undefined;
+}
+
+/** The variant group opening at `at`; undefined when the brace opens none (no `|` before its end). */
+function groupAt(
+  source: string,
+  at: number,
+  where: string,
+): { variants: (string | PlaceholderMatch)[][]; end: number } | undefined {
+  const variants: (string | PlaceholderMatch)[][] = [[]];
+  let text = '';
+  let barred = false;
+  const flush = () => {
+    if (text !== '') (variants[variants.length - 1] as (string | PlaceholderMatch)[]).push(text);
+    text = '';
+  };
+  for (let i = at + 1; i < source.length; ) {
+    const char = source[i] as string;
+    const next = source[i + 1];
+    if (char === '\\' && next !== undefined && ESCAPABLE.has(next)) {
+      text += next;
+      i += 2;
+      continue;
+    }
+    if (char === '{') {
+      const field = placeholderAt(source, i);
+      if (field) {
+        flush();
+        (variants[variants.length - 1] as (string | PlaceholderMatch)[]).push(field);
+        i = field.end;
+        continue;
+      }
+      if (!barred) return undefined; // `{a {b|c}`: the first brace is text, the second opens the group
+      throw malformed(where, source, at, 'variant groups cannot be nested (write \\{ for a literal brace)');
+    }
+    if (char === '}') {
+      if (!barred) return undefined;
+      flush();
+      if (variants.every((variant) => variant.length === 0)) {
+        throw malformed(where, source, at, 'every variant of this group is empty');
+      }
+      return { variants, end: i + 1 };
+    }
+    if (char === '|') {
+      flush();
+      barred = true;
+      variants.push([]);
+    } else {
+      text += char;
+    }
+    i++;
+  }
+  if (!barred) return undefined;
+  throw malformed(where, source, at, 'this variant group is never closed with }');
+}
+
+function malformed(where: string, source: string, at: number, why: string): ValidationError {
+  const excerpt = JSON.stringify(source.slice(at, at + 40));
+  return new ValidationError(`${where}: the variant group at ${excerpt}: ${why}`, [
+    { path: where, message: `Bad variant group: ${why}` },
+  ]);
 }
 
 /** A field's text, or undefined when it is missing, empty or not a plain value. */

@@ -2,6 +2,7 @@ import { ClosedError, ValidationError } from '../errors.js';
 import type { WebhookEventType } from '../job.js';
 import { type Logger, privateLogger } from '../logger.js';
 import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
+import type { Telemetry, TelemetrySpan } from '../telemetry/telemetry.js';
 import { MAX_TIMER_MS } from '../util/backoff.js';
 import { checkInteger } from '../util/validate.js';
 import type { WebhookEndpoint } from './endpoints.js';
@@ -11,6 +12,7 @@ import { MemoryWebhookOutbox } from './memory-outbox.js';
 import { type AttemptResult, EndpointPoster } from './post.js';
 import { nextAttemptAt, validateSchedule, WEBHOOK_RETRY_SCHEDULE } from './schedule.js';
 import { newWebhookId } from './signature.js';
+import { describeWebhookAttempt, startWebhookSpan } from './trace.js';
 
 export interface WebhookDispatcherOptions {
   /** Where to POST (the notifier's `webhooks` option). Checked here: a bad one throws `ValidationError`. */
@@ -25,6 +27,8 @@ export interface WebhookDispatcherOptions {
   schedule?: readonly number[];
   /** Attempts in flight at once per endpoint; the rest wait in the outbox. Default 4. */
   concurrency?: number;
+  /** A span for each attempt (see the notifier's `telemetry`). */
+  telemetry?: Telemetry;
 }
 
 export interface WebhookPublishOptions {
@@ -95,6 +99,7 @@ class Dispatcher implements WebhookDispatcher {
   readonly #outbox: WebhookOutbox;
   readonly #ownOutbox: boolean;
   readonly #logger: Logger;
+  readonly #telemetry: Telemetry | undefined;
   readonly #schedule: readonly number[];
   readonly #concurrency: number;
   readonly #leaseMs: number;
@@ -119,6 +124,7 @@ class Dispatcher implements WebhookDispatcher {
     this.#concurrency = concurrency;
     this.#leaseMs = timeoutMs + LEASE_MARGIN_MS;
     this.#logger = privateLogger(options.logger ?? consoleLogger);
+    this.#telemetry = options.telemetry;
     this.#ownOutbox = options.outbox === undefined;
     this.#outbox = options.outbox ?? new MemoryWebhookOutbox({ logger: this.#logger });
     this.#states = endpoints.map((endpoint) => ({
@@ -269,11 +275,13 @@ class Dispatcher implements WebhookDispatcher {
 
   #attempt(state: EndpointState, delivery: ClaimedWebhookDelivery): void {
     state.inFlight++;
-    const run = state.poster
-      .post(delivery.id, delivery.body, this.#abort.signal)
-      .then((result) => this.#settle(state, delivery, result))
+    const span = this.#telemetry && startWebhookSpan(this.#telemetry, state.endpoint, delivery);
+    const post = () => state.poster.post(delivery.id, delivery.body, this.#abort.signal);
+    const run = (span ? span.run(post) : post())
+      .then((result) => this.#settle(state, delivery, result, span))
       .catch((error: unknown) => this.#reportOutbox('record an attempt in', error))
       .finally(() => {
+        span?.end();
         state.inFlight--;
         this.#running.delete(run);
         this.#wake();
@@ -281,7 +289,12 @@ class Dispatcher implements WebhookDispatcher {
     this.#running.add(run);
   }
 
-  async #settle(state: EndpointState, delivery: ClaimedWebhookDelivery, result: AttemptResult): Promise<void> {
+  async #settle(
+    state: EndpointState,
+    delivery: ClaimedWebhookDelivery,
+    result: AttemptResult,
+    span: TelemetrySpan | undefined,
+  ): Promise<void> {
     const about = {
       webhookId: delivery.id,
       type: delivery.type,
@@ -289,6 +302,7 @@ class Dispatcher implements WebhookDispatcher {
       attempt: delivery.attempt,
     };
     if (result.ok) {
+      if (span) describeWebhookAttempt(span, result, 'delivered');
       await this.#outbox.complete(delivery);
       if (state.failing) this.#logger.info(about, 'olchat-kit: webhook endpoint answers again');
       state.failing = false;
@@ -296,10 +310,12 @@ class Dispatcher implements WebhookDispatcher {
     }
     if (this.#abort.signal.aborted) {
       // Abandoned at close, not refused: due again at once (another process of a shared outbox takes it).
+      if (span) describeWebhookAttempt(span, result, 'abandoned');
       await this.#outbox.retry(delivery, Date.now());
       return;
     }
     const nextAt = nextAttemptAt(this.#schedule, delivery.attempt, Date.now(), result.retryAfterMs);
+    if (span) describeWebhookAttempt(span, result, nextAt === undefined ? 'given_up' : 'retry');
     if (nextAt === undefined) {
       await this.#outbox.complete(delivery);
       this.#logger.error(

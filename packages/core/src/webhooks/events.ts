@@ -13,6 +13,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.undelivered',
   'line.down',
   'line.up',
+  'line.flagged',
 ] as const satisfies readonly WebhookEventType[];
 
 // Fails to compile when notifier-types gains a type this list does not name.
@@ -40,10 +41,12 @@ export interface MessageWebhookData {
   meta?: JobMeta;
 }
 
-/** `data` of a `line.down` / `line.up` webhook. */
+/** `data` of a `line.down` / `line.up` / `line.flagged` webhook. */
 export interface LineWebhookData {
   state: LineState;
   reason?: LineReason;
+  /** `line.flagged`: until when normal and low wait (ISO 8601), unless an operator resumes them. */
+  until?: string;
 }
 
 export type WebhookData<T extends WebhookEventType = WebhookEventType> = T extends LineWebhookType
@@ -72,7 +75,10 @@ export function webhookData(record: JobRecord): MessageWebhookData {
 
 /** The `data` of a `line.*` webhook, from the notifier's `'line'` event. */
 export function lineWebhookData(event: LineEvent): LineWebhookData {
-  return event.reason === undefined ? { state: event.state } : { state: event.state, reason: event.reason };
+  const data: LineWebhookData = { state: event.state };
+  if (event.reason !== undefined) data.reason = event.reason;
+  if (event.until !== undefined) data.until = new Date(event.until).toISOString();
+  return data;
 }
 
 /** Only the fields a stored error is meant to show, whatever else the object carries. */

@@ -6,7 +6,10 @@ import { signWebhook } from './signature.js';
 /** What one attempt came to. `reason` is safe to log: a status or an error's code, never a URL. */
 export type AttemptResult =
   | { ok: true; status: number }
-  | { ok: false; status?: number; reason: string; retryAfterMs?: number };
+  | { ok: false; code: AttemptFailure; status?: number; reason: string; retryAfterMs?: number };
+
+/** Why an attempt failed, in the error codes' words (a trace's `olchat.error_code`). */
+export type AttemptFailure = 'HTTP' | 'TIMEOUT' | 'NETWORK' | 'CLOSED';
 
 /** Only the status matters; an endless or huge answer is not read further than this. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -75,14 +78,15 @@ export class EndpointPoster {
       const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now());
       return {
         ok: false,
+        code: 'HTTP',
         status,
         reason: status >= 300 && status < 400 ? `redirect ${status} (not followed)` : `HTTP ${status}`,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       };
     } catch (error) {
-      if (timedOut) return { ok: false, reason: `no answer within ${this.#timeoutMs} ms` };
-      if (signal.aborted) return { ok: false, reason: 'abandoned: the dispatcher closed' };
-      return { ok: false, reason: describeFailure(error) };
+      if (timedOut) return { ok: false, code: 'TIMEOUT', reason: `no answer within ${this.#timeoutMs} ms` };
+      if (signal.aborted) return { ok: false, code: 'CLOSED', reason: 'abandoned: the dispatcher closed' };
+      return { ok: false, code: 'NETWORK', reason: describeFailure(error) };
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', abandon);

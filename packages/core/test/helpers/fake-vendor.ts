@@ -8,9 +8,11 @@ import {
   type SendFileParams,
   type SendResult,
   type SendTextParams,
+  VendorError,
 } from '../../src/index.js';
 
-export type VendorMode = 'ok' | 'refused' | '503' | '401' | 'hang';
+/** `refusing`: the vendor answers 200 `{ result: false }` (a send it read and refused). */
+export type VendorMode = 'ok' | 'refused' | '503' | '401' | 'hang' | 'refusing';
 
 export interface FakeSend {
   phone: string;
@@ -28,6 +30,8 @@ export class FakeVendor extends OlchatClient {
   readonly sent: FakeSend[] = [];
   mode: VendorMode = 'ok';
   connected = true;
+  /** What checkStatus answers besides `connected` (the raw answer the notifier reads for a flag). */
+  statusRaw: Record<string, unknown> = {};
   statusChecks = 0;
   attempts = 0;
   #hung: (() => void)[] = [];
@@ -63,14 +67,17 @@ export class FakeVendor extends OlchatClient {
 
   override async checkStatus(): Promise<{ connected?: boolean; raw: unknown }> {
     this.statusChecks++;
-    this.#fail();
-    return { connected: this.connected, raw: {} };
+    if (this.mode !== 'refusing') this.#fail();
+    return { connected: this.connected, raw: this.statusRaw };
   }
 
   #fail(): void {
     if (this.mode === 'refused') throw new NetworkError('Could not connect to OLChat (ECONNREFUSED); nothing was sent');
     if (this.mode === '503') throw new HttpError(503, 'OLChat sendText answered HTTP 503', '');
     if (this.mode === '401') throw new HttpError(401, 'OLChat sendText answered HTTP 401', '');
+    if (this.mode === 'refusing') {
+      throw new VendorError('OLChat sendText reported a failure: not sent', { result: false, error: 'not sent' }, 200);
+    }
   }
 }
 

@@ -16,6 +16,8 @@
  *                   handed over, unless its deadline comes before its time
  * - `adding`        ids whose BullMQ job may not exist yet (the sweep revives a lost one)
  * - `stats`         totals of finished jobs by status
+ * - `gates`         lane pauses and the line's flag, shared by every process (shared-gates.ts)
+ * - `parked:<lane>` BullMQ ids of jobs parked while their lane was held, to promote when it opens
  * - `pp:…`          contact memory, suppressions and reply counts, by phone key (see people-store.ts)
  * The scripts build these names from `base` themselves (see scripts/prelude.ts).
  */

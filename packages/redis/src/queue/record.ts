@@ -1,4 +1,12 @@
-import type { DeliveryStatus, JobError, JobRecord, JobStatus, OutgoingMessage, Priority } from '@olchat-kit/core';
+import type {
+  DeliveryStatus,
+  JobError,
+  JobRecord,
+  JobStatus,
+  OutgoingMessage,
+  Priority,
+  TraceCarrier,
+} from '@olchat-kit/core';
 import {
   CATEGORIES,
   type Category,
@@ -46,6 +54,7 @@ export const F = {
   bull: 'b', // absent: the record's id
   category: 'cg', // absent: its priority's default
   reason: 'rs', // why a skipped job was skipped
+  trace: 'tr', // the trigger's trace context (JSON), when there is telemetry
   phoneKey: 'pk', // the phone's HMAC key: the name of its index
   noText: 'nt', // '1': the body is dropped once the job is finished (storeText: false)
   forgotten: 'F', // '1': its phone was forgotten while a worker held it
@@ -61,6 +70,8 @@ export interface StoredJob {
   quiet: boolean;
   /** The id of its current BullMQ job. */
   bull: string;
+  /** The trigger span's context (with telemetry). */
+  trace: TraceCarrier | undefined;
 }
 
 /** A flat field list (as the scripts return it) as an object. */
@@ -100,6 +111,7 @@ export function newJobFields(
   optional(F.notAfter, job.notAfter);
   optional(F.replaceKey, job.replaceKey);
   optional(F.meta, job.meta === undefined ? undefined : JSON.stringify(job.meta));
+  optional(F.trace, job.trace === undefined ? undefined : JSON.stringify(job.trace));
   // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.
   optional(F.phone, job.message.phone);
   optional(F.phoneKey, job.message.phone === '' ? undefined : people.phoneKey);
@@ -192,6 +204,7 @@ export function toStoredJob(fields: Fields, body: string | undefined, now = Date
     deadline: toNumber(fields[F.deadline]) ?? record.createdAt + 24 * 3600_000,
     quiet: fields[F.quiet] === '1',
     bull: bullOf(fields, record.id),
+    trace: traceOf(fields[F.trace]),
   };
 }
 
@@ -207,6 +220,15 @@ function messageOf(fields: Fields, body: string | undefined): OutgoingMessage | 
     file: typeof file.caption === 'string' ? { url: file.url, caption: file.caption } : { url: file.url },
     sendToImol,
   };
+}
+
+/** A stored trace context: an object of short strings, or nothing (a field written by hand is not trusted). */
+function traceOf(value: string | undefined): TraceCarrier | undefined {
+  const carrier = parseJson(value);
+  if (carrier === null || typeof carrier !== 'object' || Array.isArray(carrier)) return undefined;
+  const entries = Object.entries(carrier);
+  if (entries.length > 8 || !entries.every(([, v]) => typeof v === 'string' && v.length <= 512)) return undefined;
+  return Object.fromEntries(entries) as TraceCarrier;
 }
 
 function errorOf(fields: Fields): JobError | undefined {

@@ -11,10 +11,12 @@ import {
 } from '@olchat-kit/core';
 import {
   type AddResult,
+  type CancelFilter,
   DEFAULT_MAX_AGE_MS,
   expiredError,
   type ForgottenJobs,
   freesKeys,
+  type LaneGateChange,
   type NewJob,
   type PeopleStore,
   type WebhookOutbox,
@@ -38,6 +40,7 @@ import { QueueKeys } from './keys.js';
 import { maxQueuedOf, type QueueSettings, queueSettings, type RedisQueueOptions } from './options.js';
 import { RedisPeopleStore } from './people-store.js';
 import { bullOf, F, type Fields, messageBody, newJobFields, toRecord } from './record.js';
+import { SharedGates } from './shared-gates.js';
 import { CachedStats } from './stats.js';
 import { JobStore } from './store.js';
 import { Sweeper } from './sweeper.js';
@@ -59,6 +62,10 @@ const MAX_DELIVERY_RAW = 200;
 /** How long one queued job takes at the vendor's limit: what a full queue's retryAfterMs counts in. */
 const SEND_INTERVAL_MS = VENDOR_LIMITS.sendText.durationMs / VENDOR_LIMITS.sendText.points;
 const LANES = new Set(['high', 'normal', 'low']);
+/** Ids a `cancelMany` page looks at in one script (short enough not to hold Redis up). */
+const CANCEL_BATCH = 500;
+/** Passes of `cancelMany` over the sets: a later pass finds what jobs moving meanwhile hid from the first. */
+const CANCEL_PASSES = 3;
 /** How long forget() waits for the workers holding the phone's jobs (a send, a dead worker's lock). */
 const FORGET_WAIT_MS = 60_000;
 const FORGET_POLL_MS = 50;
@@ -80,6 +87,7 @@ export class RedisQueue implements JobQueue {
   readonly #store: JobStore;
   readonly #ready: Promise<void>;
   readonly #stats: CachedStats;
+  readonly #gates: SharedGates;
   #maxQueued: number;
   #worker: QueueWorker | undefined;
   #sweeper: Sweeper | undefined;
@@ -114,6 +122,13 @@ export class RedisQueue implements JobQueue {
     this.#ready.catch(() => undefined);
     this.#stats = new CachedStats(() => this.#store.counts(Date.now()));
     this.#stats.start(settings.statsIntervalMs);
+    this.#gates = new SharedGates({
+      store: this.#store,
+      client: this.#client,
+      base: this.#keys.base,
+      queue: this.#queue,
+      warn: (what, error) => this.#warn(what, error),
+    });
   }
 
   async add(job: NewJob): Promise<AddResult> {
@@ -241,6 +256,47 @@ export class RedisQueue implements JobQueue {
     return fields ? this.#cancelled(fields) : undefined;
   }
 
+  /**
+   * Cancels the pending jobs that match, page by page (each page one script), in every process's
+   * view at once: the records are the truth. Each is heard of as a `cancel` is.
+   */
+  async cancelMany(filter: CancelFilter): Promise<number> {
+    const ruleId = typeof filter?.ruleId === 'string' && filter.ruleId !== '' ? filter.ruleId : undefined;
+    const priority = LANES.has(filter?.priority as string) ? filter.priority : undefined;
+    const status = filter?.status === 'scheduled' || filter?.status === 'queued' ? filter.status : undefined;
+    const freeKeys = freesKeys('cancelled', undefined);
+    let count = 0;
+    for (let pass = 0; pass < CANCEL_PASSES; pass++) {
+      let thisPass = 0;
+      for (const stored of ['scheduled', 'queued'] as const) {
+        if (status === 'scheduled' && stored === 'queued') continue;
+        const when = stored === 'queued' || status === undefined ? 'any' : status === 'queued' ? 'due' : 'future';
+        let offset = 0;
+        // Bounded: every page either cancels what it saw or steps past it.
+        for (let page = 0; page < 100_000; page++) {
+          const reply = await this.#read('cancel jobs', () =>
+            this.#store.cancelPage(
+              { stored, when, ruleId, priority, freeKeys, offset, batch: CANCEL_BATCH },
+              Date.now(),
+            ),
+          );
+          for (const fields of reply.cancelled) this.#cancelled(fields);
+          thisPass += reply.cancelled.length;
+          offset += reply.kept;
+          if (reply.scanned < CANCEL_BATCH) break;
+        }
+      }
+      count += thisPass;
+      if (thisPass === 0) break;
+    }
+    return count;
+  }
+
+  /** Lane pauses and the flag, for every process of this queue (see shared-gates.ts). */
+  async updateGates(change: LaneGateChange): Promise<boolean> {
+    return this.#read('change the lanes', () => this.#gates.update(change));
+  }
+
   async requeue(id: string, deadline: number): Promise<JobRecord | undefined> {
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) return undefined;
     if (!Number.isFinite(deadline)) throw new ValidationError('deadline must be a time in ms since the epoch');
@@ -355,11 +411,14 @@ export class RedisQueue implements JobQueue {
   start(options: WorkerOptions): void {
     if (this.#worker) throw new Error('This queue already has a worker');
     if (this.#closing) throw new ClosedError('The queue is closed');
+    const settings = this.#settings;
     if (options.maxQueued !== undefined) this.#maxQueued = maxQueuedOf(options.maxQueued);
     if (options.keepFinishedMs !== undefined) this.#storeSettings.keepFinishedMs = options.keepFinishedMs;
     if (options.storeText === false) this.#storeText = false;
     if (options.phoneKey) this.#phoneKey = options.phoneKey;
     this.#onFinished = options.onFinished;
+    const gates = options.gates;
+    if (gates) this.#gates.attach(gates, settings.statsIntervalMs);
     const host = {
       store: this.#store,
       stats: this.#stats,
@@ -367,8 +426,10 @@ export class RedisQueue implements JobQueue {
       warn: (what: string, error: unknown) => this.#warn(what, error),
       closing: () => this.#closing !== undefined,
       ready: () => this.#ready,
+      ...(gates
+        ? { park: (job: Parameters<SharedGates['park']>[0], token: string) => this.#gates.park(job, token) }
+        : {}),
     };
-    const settings = this.#settings;
     this.#worker = new QueueWorker(host, { ...settings, secret: this.#secret }, options);
     this.#sweeper = new Sweeper(
       { ...host, queue: this.#queue },
@@ -391,6 +452,7 @@ export class RedisQueue implements JobQueue {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#stats.stop();
+    this.#gates.stop();
     await this.#sweeper?.stop();
     // Takes no more jobs and waits for the running ones; the queued ones stay in Redis.
     await this.#worker?.close(timeoutMs);

@@ -5,7 +5,8 @@ import type { LuaScript } from '../lua.js';
 import type { QueueKeys } from './keys.js';
 import { type Fields, fieldsOf } from './record.js';
 import { ADD } from './scripts/add.js';
-import { CANCEL, REQUEUE, SET_DELIVERY } from './scripts/manage.js';
+import { GATES_CHANGE, GATES_READ } from './scripts/gates.js';
+import { CANCEL, CANCEL_MANY, REQUEUE, SET_DELIVERY } from './scripts/manage.js';
 import { FIND_BY_PHONE, FORGET, FORGET_EVENTS, FORGOTTEN_LEFT } from './scripts/people.js';
 import { FIND, GET, LIST, STATS } from './scripts/read.js';
 import { SWEEP } from './scripts/sweep.js';
@@ -230,6 +231,41 @@ export class JobStore {
       flag(freeKeys),
     ])) as [number, unknown];
     return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
+  }
+
+  /** One page of a `cancelMany`: see CANCEL_MANY. */
+  async cancelPage(
+    input: {
+      stored: 'scheduled' | 'queued';
+      when: 'due' | 'future' | 'any';
+      ruleId: string | undefined;
+      priority: string | undefined;
+      freeKeys: boolean;
+      offset: number;
+      batch: number;
+    },
+    now: number,
+  ): Promise<{ scanned: number; kept: number; cancelled: Fields[] }> {
+    const [scanned, kept, cancelled] = (await this.#run(CANCEL_MANY, this.#keys.stats, now, [
+      input.stored,
+      input.when,
+      input.ruleId ?? '',
+      input.priority ?? '',
+      flag(input.freeKeys),
+      input.offset,
+      input.batch,
+    ])) as [number, number, unknown[]];
+    return { scanned: Number(scanned), kept: Number(kept), cancelled: cancelled.map(fieldsOf) };
+  }
+
+  /** The shared lane gates (see scripts/gates.ts). */
+  async readGates(now: number): Promise<Fields> {
+    return fieldsOf(await this.#run(GATES_READ, this.#keys.stats, now, []));
+  }
+
+  async changeGates(args: (string | number)[], now: number): Promise<{ changed: boolean; fields: Fields }> {
+    const [changed, fields] = (await this.#run(GATES_CHANGE, this.#keys.stats, now, args)) as [number, unknown];
+    return { changed: Number(changed) === 1, fields: fieldsOf(fields) };
   }
 
   async requeue(

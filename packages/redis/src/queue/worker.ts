@@ -60,6 +60,8 @@ export interface WorkerHost {
   closing(): boolean;
   /** Resolves once the queue's own connection is ready for our scripts. */
   ready(): Promise<void>;
+  /** Parks a job whose lane is held (shared-gates.ts); true when it did. */
+  park?(job: Job<JobData>, token: string): Promise<boolean>;
 }
 
 interface Holding {
@@ -282,6 +284,9 @@ export class QueueWorker {
     const { store } = this.#host;
     const bullId = job.id as string;
     const id = job.data?.id ?? bullId;
+    // A held lane (paused, or the line flagged) keeps its jobs out of the workers' hands: parked in
+    // BullMQ's delayed set (the claim, unspent, is given back by the caller).
+    if (await this.#host.park?.(job, owner)) return 'moved';
     const picked = await store.pickup(
       {
         id,
@@ -349,6 +354,7 @@ export class QueueWorker {
       lastError: record.error,
       deadline: stored.deadline,
       quiet: stored.quiet,
+      trace: stored.trace,
       signal: controller.signal,
       markAttempt: async () => {
         let reply: Awaited<ReturnType<JobStore['markAttempt']>>;

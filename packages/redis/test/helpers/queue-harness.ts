@@ -73,8 +73,13 @@ export class Queues {
       concurrency = 1,
       maxQueued,
       storeText,
+      gates,
       ...options
-    }: Partial<RedisQueueOptions> & { concurrency?: number; storeText?: boolean } = {},
+    }: Partial<RedisQueueOptions> & {
+      concurrency?: number;
+      storeText?: boolean;
+      gates?: WorkerOptions['gates'];
+    } = {},
   ): Working {
     const queue = this.open(name, options);
     const finished: JobRecord[] = [];
@@ -85,6 +90,7 @@ export class Queues {
       phoneKey: phoneKeyer('queue-harness-secret-0123456789'),
       ...(maxQueued === undefined ? {} : { maxQueued }),
       ...(storeText === undefined ? {} : { storeText }),
+      ...(gates === undefined ? {} : { gates }),
     });
     return {
       queue,

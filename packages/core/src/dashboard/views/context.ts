@@ -18,6 +18,10 @@ export function jobPath(context: ViewContext, id: string): string {
   return `${context.base}/jobs/${encodeURIComponent(id)}`;
 }
 
+export function lanePath(context: ViewContext, lane: string): string {
+  return `${context.base}/lanes/${encodeURIComponent(lane)}`;
+}
+
 export function overviewPath(context: ViewContext, query: Record<string, string | undefined> = {}): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, value);

@@ -1,4 +1,4 @@
-import type { LineInfo, NotifierStats } from '../../notifier/types.js';
+import type { LaneInfo, LineInfo, NotifierStats } from '../../notifier/types.js';
 import {
   FINAL_STATUSES,
   type JobRecord,
@@ -10,7 +10,17 @@ import {
 import { html, type SafeHtml } from '../html.js';
 import { overviewPath, type ViewContext } from './context.js';
 import { layout } from './layout.js';
-import { jobsTable, phone, rowActions, searchForm, time } from './parts.js';
+import {
+  errorLabel,
+  jobsTable,
+  laneForm,
+  phone,
+  resumeAllForm,
+  rowActions,
+  searchForm,
+  statusBadge,
+  time,
+} from './parts.js';
 
 const FILTER_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 const COUNTED: readonly (keyof Omit<NotifierStats, 'etaMs'>)[] = [
@@ -31,6 +41,8 @@ export interface OverviewData {
   lanes: Record<Priority, number>;
   lanesCapped: boolean;
   lanesSample: number;
+  /** Whether each lane sends now, or what holds it. */
+  laneInfo: Record<Priority, LaneInfo>;
   /** The soonest scheduled jobs, soonest first. */
   nextScheduled: JobRecord[];
   jobs: JobRecord[];
@@ -49,9 +61,9 @@ ${data.closed ? html`<p class="notice">${t.closed}</p>` : ''}
 <div class="grid">
 ${lineSection(context, data.line)}
 ${queueSection(context, data)}
-${lanesSection(context, data)}
 </div>
 ${searchForm(context)}
+${lanesSection(context, data)}
 ${scheduledSection(context, data)}
 ${recentSection(context, data)}`,
   );
@@ -59,9 +71,11 @@ ${recentSection(context, data)}`,
 
 function lineSection(context: ViewContext, line: LineInfo): SafeHtml {
   const { t } = context;
+  const flagged = line.state === 'flagged' && line.until !== undefined;
   return html`<section id="line" aria-labelledby="line-h">
 <h2 id="line-h">${t.line}</h2>
 <p class="state state-${line.state}">${t.lineState[line.state]}${line.reason ? html` — ${t.lineReason[line.reason]}` : ''}</p>
+${flagged ? html`<p class="notice" id="flagged">${t.flaggedNote(context.formatTime(line.until as number))}</p>${resumeAllForm(context)}` : ''}
 <p class="muted">${t.since(context.formatTime(line.since), t.ago(context.now - line.since))}<br>
 ${line.checkedAt !== undefined ? t.checkedAt(context.formatTime(line.checkedAt)) : t.neverChecked}</p>
 </section>`;
@@ -93,13 +107,28 @@ function lanesSection(context: ViewContext, data: OverviewData): SafeHtml {
   return html`<section id="lanes" aria-labelledby="lanes-h">
 <h2 id="lanes-h">${t.lanes}</h2>
 <table>
-<thead><tr><th>${t.lane}</th><th>${t.waiting}</th></tr></thead>
+<thead><tr><th>${t.lane}</th><th>${t.waiting}</th><th>${t.laneState}</th><th>${t.actions}</th></tr></thead>
 <tbody>
-${PRIORITIES.map((priority) => html`<tr><td>${t.priority[priority]}</td><td data-lane="${priority}">${data.lanes[priority]}</td></tr>`)}
+${PRIORITIES.map((priority) => laneRow(context, priority, data.lanes[priority], data.laneInfo[priority]))}
 </tbody>
 </table>
 ${data.lanesCapped ? html`<p class="muted">${t.lanesOfLatest(data.lanesSample)}</p>` : ''}
 </section>`;
+}
+
+function laneRow(context: ViewContext, lane: Priority, waiting: number, info: LaneInfo): SafeHtml {
+  const { t } = context;
+  const state = info.paused
+    ? t.lanePaused
+    : info.flaggedUntil !== undefined
+      ? t.laneFlagged(context.formatTime(info.flaggedUntil))
+      : t.laneOpen;
+  return html`<tr data-lane-row="${lane}">
+<td>${t.priority[lane]}</td>
+<td data-lane="${lane}">${waiting}</td>
+<td data-lane-state="${lane}">${state}</td>
+<td><div class="actions">${laneForm(context, lane, info.paused ? 'resume' : 'pause')}${laneForm(context, lane, 'clear')}</div></td>
+</tr>`;
 }
 
 function scheduledSection(context: ViewContext, data: OverviewData): SafeHtml {

@@ -1,7 +1,8 @@
+import type { Priority } from '../../job.js';
 import { maskPhone } from '../../phone.js';
 import type { JobError, JobRecord, JobStatus } from '../../queue/types.js';
 import { html, type SafeHtml } from '../html.js';
-import { jobPath, type ViewContext } from './context.js';
+import { jobPath, lanePath, type ViewContext } from './context.js';
 
 /** Where an action sends the operator back to: the list (keeping its filter) or the job's page. */
 export type ReturnTo = { to: 'list'; status?: JobStatus | undefined } | { to: 'job' };
@@ -104,4 +105,22 @@ ${isCancellable(record) ? actionForm(context, record, 'cancel', back) : ''}
 ${isRetryable(record) && !isAmbiguous(record) ? actionForm(context, record, 'retry', back) : ''}
 <a href="${jobPath(context, record.id)}">${context.t.details}</a>
 </div>`;
+}
+
+/** A lane's one-button form: pause, resume, or ask to clear its backlog (which asks to confirm first). */
+export function laneForm(context: ViewContext, lane: Priority, action: 'pause' | 'resume' | 'clear'): SafeHtml {
+  const { t } = context;
+  const label = action === 'pause' ? t.pause : action === 'resume' ? t.resume : t.clearBacklog;
+  return html`<form class="inline" method="post" action="${lanePath(context, lane)}/${action}">
+<input type="hidden" name="token" value="${context.token}">
+<button type="submit"${action === 'clear' ? html` class="danger"` : ''} data-lane-action="${action}" data-for="${lane}">${label}</button>
+</form>`;
+}
+
+/** Lifts every pause and the line's flag (`notifier.resume()`). */
+export function resumeAllForm(context: ViewContext): SafeHtml {
+  return html`<form class="inline" method="post" action="${context.base}/lanes/resume">
+<input type="hidden" name="token" value="${context.token}">
+<button type="submit" data-action="resume-all">${context.t.resumeAll}</button>
+</form>`;
 }

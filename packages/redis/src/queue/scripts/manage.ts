@@ -71,3 +71,35 @@ if rcall('HGET', rec, 's') == 'sent' then
   rcall('HSET', rec, 'dc', ARGV[7])
 end
 return { 1, view(id, rec) }`);
+
+/**
+ * One page of `cancelMany`: looks at up to `batch` ids of one stored status set from rank
+ * `offset`, and cancels those that match (as CANCEL does each). A stored 'scheduled' job whose
+ * time came reads as 'queued' (as `get()` says): `when` picks 'due', 'future' or 'any' of them.
+ * ARGV[5..]: stored status, when, ruleId or '', priority or '', freeKeys, offset, batch.
+ * Returns { scanned, kept, { fields… } }.
+ */
+export const CANCEL_MANY = new LuaScript(`${PRELUDE}
+local stored, when, ruleId, priority, free = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local offset, batch = tonumber(ARGV[10]), tonumber(ARGV[11])
+local now = tonumber(NOW)
+local ids = rcall('ZRANGE', skey(stored), offset, offset + batch - 1)
+local kept, cancelled = 0, {}
+for _, id in ipairs(ids) do
+  local rec = rkey(id)
+  local f = rcall('HMGET', rec, 's', 'r', 'p', 't')
+  local match = f[1] == stored
+  if match and ruleId ~= '' then match = f[2] == ruleId end
+  if match and priority ~= '' then match = (f[3] or 'normal') == priority end
+  if match and stored == 'scheduled' and when ~= 'any' then
+    local due = tonumber(f[4] or '0') <= now
+    match = (when == 'due') == due
+  end
+  if match then
+    finalize(id, rec, 'cancelled', '', '', '', '', free)
+    table.insert(cancelled, view(id, rec))
+  else
+    kept = kept + 1
+  end
+end
+return { #ids, kept, cancelled }`);

@@ -11,7 +11,9 @@
  *   s status · p priority (absent: normal) · ct category (absent: the priority's default)
  *   rs why a skipped job was skipped (absent: when) · a attempts (absent: 0) · c createdAt · u updatedAt
  *   d deadline · q '1' when it keeps quiet hours · r ruleId · t sendAt · n notAfter · x replaceKey
- *   m meta (JSON) · ph phone · k '1' when the body is a file (JSON), absent: a text
+ *   m meta (JSON) · ph phone · cg category (absent: its priority's default) · rs why a skipped job
+ *   was skipped · tr the trigger's trace context (JSON) · k '1' when the body is a file (JSON),
+ *   absent: a text
  *   i '1' when sendToImol · 1, 2, 3… the body in pieces (dropped once sent or cancelled; a failed
  *   or expired job keeps it for requeue())
  *   K idempotency keys (JSON array) · ku keysUntil · kf '1' when its keys were freed

@@ -1,0 +1,1 @@
+export { type OtelTelemetryOptions, otelTelemetry } from './otel-telemetry.js';

@@ -10,17 +10,7 @@ import {
 import { html, type SafeHtml } from '../html.js';
 import { overviewPath, type ViewContext } from './context.js';
 import { layout } from './layout.js';
-import {
-  errorLabel,
-  jobsTable,
-  laneForm,
-  phone,
-  resumeAllForm,
-  rowActions,
-  searchForm,
-  statusBadge,
-  time,
-} from './parts.js';
+import { jobsTable, laneForm, phone, resumeAllForm, rowActions, searchForm, time } from './parts.js';
 
 const FILTER_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 const COUNTED: readonly (keyof Omit<NotifierStats, 'etaMs'>)[] = [

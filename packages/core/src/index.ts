@@ -69,6 +69,7 @@ export type {
 export type {
   Category,
   DeliveryStatus,
+  HeldBy,
   JobError,
   JobMeta,
   JobStatus,

@@ -39,6 +39,9 @@ export function defaultCategory(priority: Priority): Category {
 export type SkipReason = 'when' | 'suppressed' | 'per_recipient';
 export const SKIP_REASONS: readonly SkipReason[] = ['when', 'suppressed', 'per_recipient'];
 
+/** Why a `scheduled` job waits beyond its own time: the guard's new-recipient budget is spent. */
+export type HeldBy = 'new_recipients';
+
 /** What the vendor says became of a sent message (`deliveryChecks`). */
 export type DeliveryStatus = 'delivered' | 'read' | 'undelivered';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { flagWords } from '../src/guard/flagged.js';
+import { flagWords } from '../src/client/flag-words.js';
 import {
   type AnyNotifier,
   createHandler,

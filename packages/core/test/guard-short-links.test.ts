@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GUARD_DEFAULTS, resolveGuard } from '../src/guard/options.js';
-import { findShortLink, SHORTENER_HOSTS } from '../src/guard/short-links.js';
 import { type AnyNotifier, createNotifier, defineRule, type NotifierOptions } from '../src/index.js';
+import { findShortLink, SHORTENER_HOSTS } from '../src/rules/short-links.js';
 import { FakeVendor } from './helpers/fake-vendor.js';
 import { rejection, thrownValidation } from './helpers/rejection.js';
 

@@ -91,6 +91,7 @@ describe.skipIf(redisMissing)('on Redis, across processes', () => {
       client,
       rules: [rule],
       queue: redisQueue({ connection, name: queueName }),
+      secret: 'olchat-kit-test-secret-0123456789', // the trigger process's
       telemetry: otelTelemetry({ tracerProvider: tracing.provider }),
     });
     try {

@@ -35,7 +35,11 @@ const campaign = defineRule({ id: 'campaign', to: 'phone', text: 'Скидка 1
 const orderPaid = defineRule({ id: 'order-paid', to: 'phone', text: 'Заказ {{n}} оплачен' });
 
 /** One "process": its own client and Redis connections on the queue `name`. */
-function processOn(name: string, clientLimits?: { points: number; durationMs: number }) {
+function processOn(
+  name: string,
+  clientLimits?: { points: number; durationMs: number },
+  guard?: Parameters<typeof createNotifier>[0]['guard'],
+) {
   // A slow limit is the token's, shared by every process (as in production); a loose one needs no Redis.
   const limiterStore = clientLimits ? redisLimiterStore({ connection: redis.connection }) : new MemoryLimiterStore();
   const client = new OlchatClient({
@@ -45,7 +49,13 @@ function processOn(name: string, clientLimits?: { points: number; durationMs: nu
     ...(clientLimits ? { limits: { sendText: clientLimits } } : {}),
   });
   const queue: RedisQueue = redisQueue({ connection: redis.connection, name, statsIntervalMs: 100 });
-  const notifier = createNotifier({ client, queue, rules: [campaign, orderPaid], secret: SECRET });
+  const notifier = createNotifier({
+    client,
+    queue,
+    rules: [campaign, orderPaid],
+    secret: SECRET,
+    ...(guard === undefined ? {} : { guard }),
+  });
   cleanup.push(async () => {
     await notifier.close({ timeoutMs: 3_000 });
     await client.close();
@@ -105,19 +115,33 @@ describe('people on the Redis queue', () => {
 
   it('a job queued by one process is skipped before the send once another suppresses its phone', async () => {
     const name = `people-${++names}`;
-    // One send per 1.5 s on the token: the second job waits for its slot, in whichever process took it.
-    const slow = { points: 1, durationMs: 1_500 };
+    // One send per 6 s on the token: the second job waits for its slot, in whichever process took it,
+    // long enough for a loaded machine to see it waiting and suppress its phone (it is skipped, so
+    // the test never waits the window out).
+    const slow = { points: 1, durationMs: 6_000 };
     const sender = processOn(name, slow);
     const other = processOn(name, slow);
-    const first = await sender.notifier.trigger('campaign', { phone: '79123456780' });
-    const second = await sender.notifier.trigger('campaign', { phone: '79123456789' });
-    await statusBecomes(sender.notifier, first.id, 'sent');
-    expect((await other.notifier.get(second.id))?.status).toMatch(/queued|sending/);
-    await other.notifier.suppress('79123456789');
-    await statusBecomes(other.notifier, second.id, 'skipped');
-    expect(await other.notifier.get(second.id)).toMatchObject({ reason: 'suppressed', attempts: 0 });
+    const phones = ['79123456780', '79123456789'];
+    const jobs: { id: string }[] = [];
+    for (const phone of phones) jobs.push(await sender.notifier.trigger('campaign', { phone }));
+    // Either process may take the slot first, for either job: the other one then waits 6 s.
+    const sentIndex = await waitFor(
+      async () => {
+        for (const [index, job] of jobs.entries())
+          if ((await other.notifier.get(job.id))?.status === 'sent') return index + 1;
+        return 0;
+      },
+      15_000,
+      'one job sent',
+    );
+    const waiting = jobs[2 - sentIndex] as { id: string };
+    const waitingPhone = phones[2 - sentIndex] as string;
+    expect((await other.notifier.get(waiting.id))?.status).toMatch(/queued|sending/);
+    await other.notifier.suppress(waitingPhone);
+    await statusBecomes(other.notifier, waiting.id, 'skipped');
+    expect(await other.notifier.get(waiting.id)).toMatchObject({ reason: 'suppressed', attempts: 0 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(emu.messages.map((m) => m.phone)).toEqual(['79123456780']);
+    expect(emu.messages.map((m) => m.phone)).toEqual([phones[sentIndex - 1]]);
   });
 
   it('another Node process on the queue shares them too', async () => {
@@ -138,6 +162,35 @@ describe('people on the Redis queue', () => {
     expect((await here.notifier.trigger('campaign', { phone: '79123456783' })).status).toBe('skipped');
     expect(await here.notifier.contacts.add(['79123456781', '79123456782'])).toBe(0);
     expect(await here.people.counts(Date.now())).toEqual({ sent7d: 0, replies7d: 1 });
+  });
+
+  it('two notifiers on one queue share the new-recipient budget: over it, jobs wait scheduled with heldBy', async () => {
+    const name = `people-${++names}`;
+    const guard = { newRecipients: { perDay: 3 }, pacing: false } as const;
+    const a = processOn(name, undefined, guard);
+    const b = processOn(name, undefined, guard);
+    const ids: { id: string; by: typeof a }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const by = i % 2 === 0 ? a : b;
+      ids.push({ id: (await by.notifier.trigger('campaign', { phone: `7912555000${i}` })).id, by });
+    }
+    await waitFor(() => emu.messages.length >= 3, 15_000, 'three sent');
+    let held = 0;
+    await waitFor(
+      async () => {
+        held = 0;
+        for (const { id, by } of ids) if ((await by.notifier.get(id))?.heldBy === 'new_recipients') held++;
+        return held === 3;
+      },
+      15_000,
+      'three held',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(emu.messages).toHaveLength(3);
+    // Either process's stats read the shared counts (at most a second old).
+    await waitFor(() => b.notifier.stats().guard?.newRecipients24h === 3, 5_000, 'shared stats');
+    await waitFor(() => a.notifier.stats().guard?.newRecipients24h === 3, 5_000, 'shared stats');
+    expect(a.notifier.stats().guard).toMatchObject({ newRecipients24h: 3, newRecipientBudget: 3 });
   });
 
   it('the notifier refuses a Redis queue without a secret', async () => {

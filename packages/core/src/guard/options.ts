@@ -6,9 +6,9 @@
 
 import { ValidationError } from '../errors.js';
 import { PRIORITIES, type Priority } from '../job.js';
+import { SHORT_LINKS_POLICIES, type ShortLinksPolicy } from '../rules/short-links.js';
 import { parseIsoDate } from '../util/iso-date.js';
 import { checkInteger, checkOneOf } from '../util/validate.js';
-import { SHORT_LINKS_POLICIES, type ShortLinksPolicy } from './short-links.js';
 
 const HOUR_MS = 3600_000;
 const MINUTE_MS = 60_000;

@@ -6,8 +6,8 @@
 import { type MessageInput, type OutgoingMessage, toOutgoingMessage } from '../client/message.js';
 import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js';
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
+import { GuardBudget } from '../guard/budget.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
-import { findShortLink } from '../guard/short-links.js';
 import { type Category, defaultCategory, PRIORITIES } from '../job.js';
 import { type Logger, privateLogger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
@@ -16,7 +16,14 @@ import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
 import { normalizePhone } from '../phone.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type LaneGateChange, LaneGates } from '../queue/lane-gates.js';
-import { type Backoff, DEFAULT_BACKOFF, DEFAULT_MAX_AGE_MS, deadlineFor, retryRefusal } from '../queue/lifecycle.js';
+import {
+  type Backoff,
+  DEFAULT_BACKOFF,
+  DEFAULT_MAX_AGE_MS,
+  deadlineFor,
+  expiredError,
+  retryRefusal,
+} from '../queue/lifecycle.js';
 import { LineMonitor, type LineOptions } from '../queue/line.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
@@ -31,6 +38,7 @@ import {
 } from '../queue/types.js';
 import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
 import { type AnyRule, type Rule, shortLinkError } from '../rules/rules.js';
+import { findShortLink } from '../rules/short-links.js';
 import { guardTelemetry } from '../telemetry/guard.js';
 import { traceWorker } from '../telemetry/send-span.js';
 import { isTelemetry, type TelemetrySpan } from '../telemetry/telemetry.js';
@@ -189,6 +197,19 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
    * step), else here.
    */
   const gates = new LaneGates();
+
+  // The new-recipient budget and the reply ratio; its warning is said once per crossing.
+  const budget =
+    guard &&
+    new GuardBudget(guard, people.store, (low) => {
+      if (!low) return;
+      const event: LineEvent = { ...lineEventNow(), warning: 'low_reply_ratio' };
+      logger.warn(
+        { line: event },
+        'olchat-kit: replies are under 30 % of the messages sent in 7 days: the new-recipient budget is halved',
+      );
+      events.emit('line', event);
+    });
   function changeGates(change: LaneGateChange): Promise<boolean> {
     return queue.updateGates ? queue.updateGates(change) : Promise.resolve(gates.apply(change));
   }
@@ -266,9 +287,21 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     onAttempt: (event) => events.emit('attempt', event),
     // One look at the recipient before the request is written: a phone suppressed after its job
     // was queued ends it skipped, never sent.
+    // With the guard, the same look also decides the per-recipient cap and the new-recipient
+    // budget, counted in the same step: one round trip on Redis, as without it.
     beforeSend: async (job) => {
-      const person = await people.lookup(job.message.phone);
-      return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+      if (!budget) {
+        const person = await people.lookup(job.message.phone);
+        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+      }
+      const now = Date.now();
+      const admission = await people.admit(job.message.phone, now, budget.request(job.priority, job.category, now));
+      if (inScope(admission.suppression, job.category)) return { status: 'skipped', reason: 'suppressed' };
+      if (admission.overCap) return { status: 'skipped', reason: 'per_recipient' };
+      if (admission.heldUntil === undefined) return undefined;
+      // Held, holding no worker: back to `scheduled` until the budget frees; past its deadline it expires.
+      if (admission.heldUntil >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
+      return { status: 'deferred', until: admission.heldUntil, heldBy: 'new_recipients' };
     },
   });
   queue.start({
@@ -619,7 +652,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const limit = client.limits.sendText;
       const waiting = stats.queued + stats.sending;
       const windows = Math.max(0, Math.ceil(waiting / limit.points) - 1);
-      return { ...stats, etaMs: windows * (limit.durationMs + limit.marginMs) };
+      const result: NotifierStats = { ...stats, etaMs: windows * (limit.durationMs + limit.marginMs) };
+      if (budget) result.guard = budget.stats(Date.now());
+      return result;
     },
 
     on(event, listener) {

@@ -1,6 +1,7 @@
 import type { OlchatClient } from '../client/client.js';
 import type { MessageInput, OutgoingMessage } from '../client/message.js';
 import type { DeliveryChecksOptions } from '../delivery/delivery.js';
+import type { GuardStats } from '../guard/budget.js';
 import type { GuardOptions } from '../guard/options.js';
 import type { Category, TimeInput } from '../job.js';
 import type { Logger } from '../logger.js';
@@ -155,6 +156,8 @@ export type NotifierEvent = keyof NotifierEvents;
 export interface NotifierStats extends JobStats {
   /** Time until every queued job would be sent at the vendor's limit. */
   etaMs: number;
+  /** The guard's numbers (absent with `guard: false`); on Redis up to a second old. */
+  guard?: GuardStats;
 }
 
 /** Whether a lane hands out jobs now, and what holds it. */

@@ -2,6 +2,8 @@ import { ValidationError } from '../errors.js';
 import type { Category } from '../job.js';
 import { normalizePhone } from '../phone.js';
 import {
+  type Admission,
+  type AdmitRequest,
   type ForgottenPerson,
   type PeopleStore,
   type PersonState,
@@ -123,6 +125,13 @@ export class People {
     const key = this.#keyOf(phone);
     const memory = this.#memory;
     return memory ? memory.lookupNow(key) : this.store.lookup(key);
+  }
+
+  /** The guard's look before a send (see `PeopleStore.admit`); the memory store answers synchronously. */
+  admit(phone: string, now: number, request: AdmitRequest): Admission | Promise<Admission> {
+    const key = this.#keyOf(phone);
+    const memory = this.#memory;
+    return memory ? memory.admitNow(key, now, request) : this.store.admit(key, now, request);
   }
 
   /**

@@ -8,6 +8,7 @@ export type {
   Category,
   DeliveryStatus,
   FinalStatus,
+  HeldBy,
   JobError,
   JobMeta,
   JobStatus,
@@ -45,7 +46,11 @@ export type { LineOptions } from './line.js';
 export { DEFAULT_MAX_QUEUED, MemoryQueue, type MemoryQueueOptions } from './memory-queue.js';
 export type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from './outbox.js';
 export {
+  type Admission,
+  type AdmitRequest,
+  BUDGET_WINDOW_MS,
   type ForgottenPerson,
+  type NewRecipientCounts,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
   type PeopleStore,

@@ -42,6 +42,8 @@ const PRIORITY_CODE = Object.fromEntries(PRIORITIES.map((priority, code) => [pri
 // One byte per slot beside the state word (which is full): the category, and why a job was skipped.
 const MARKETING = 1;
 const REASON_SHIFT = 1; // 0: none, else 1 + its index in SKIP_REASONS
+/** The job waits for the new-recipient budget (`heldBy`), shown while it is `scheduled`. */
+const HELD = 0x80;
 
 /** Where a job waits: nowhere (running or finished), in its lane, or on the timer. */
 export type Place = typeof NOWHERE | typeof IN_LANE | typeof ON_TIMER;
@@ -281,6 +283,11 @@ export class JobTable {
     return code === 0 ? undefined : SKIP_REASONS[code - 1];
   }
 
+  setHeld(slot: number, held: boolean): void {
+    const extra = (this.#extra[slot] as number) & ~HELD;
+    this.#extra[slot] = held ? extra | HELD : extra;
+  }
+
   setReason(slot: number, reason: SkipReason): void {
     this.#extra[slot] = ((this.#extra[slot] as number) & MARKETING) | reasonCode(reason);
   }
@@ -408,6 +415,7 @@ export class JobTable {
     if (ruleId !== undefined) record.ruleId = ruleId;
     const reason = this.reason(slot);
     if (reason !== undefined) record.reason = reason;
+    if ((this.#extra[slot] as number) & HELD && record.status === 'scheduled') record.heldBy = 'new_recipients';
     const phone = this.#phoneOf(slot);
     if (phone !== undefined) record.phone = phone;
     const body = this.#body[slot];

@@ -1,6 +1,6 @@
 import type { OlchatClient } from '../client/client.js';
+import { flagWords } from '../client/flag-words.js';
 import { HttpError, isCertainlyNotAccepted, OlchatError, VendorError } from '../errors.js';
-import { flagWords } from '../guard/flagged.js';
 import { MAX_TIMER_MS } from '../util/backoff.js';
 import { isTokenRejected } from './lifecycle.js';
 
@@ -14,6 +14,8 @@ export interface LineEvent {
   reason?: LineReason;
   /** `flagged`: until when normal and low wait (ms since the epoch), unless `resume()` comes first. */
   until?: number;
+  /** The guard's warning: replies under 30 % of 50 or more sends in 7 days (the budget is halved). */
+  warning?: 'low_reply_ratio';
 }
 
 export interface LineInfo extends LineEvent {

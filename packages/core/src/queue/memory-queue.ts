@@ -644,6 +644,7 @@ export class MemoryQueue implements JobQueue {
       case 'deferred':
         this.#toWaiting(slot, 'scheduled', table.error(slot));
         table.setSendAt(slot, outcome.until);
+        table.setHeld(slot, outcome.heldBy !== undefined);
         this.#wait(slot, Math.min(outcome.until, table.deadline(slot)));
         return;
       case 'released':

@@ -27,6 +27,44 @@ export interface PersonState {
   suppression: Suppression | undefined;
 }
 
+/**
+ * What the guard asks of one send about to be written (`PeopleStore.admit`): the budget it may
+ * spend and the per-recipient cap it is under. Decided and counted in one step, so two processes
+ * sharing a store never both take the budget's last place.
+ */
+export interface AdmitRequest {
+  /** A marketing message (the per-recipient cap, and opt-outs of scope `marketing`, apply). */
+  marketing: boolean;
+  /**
+   * New recipients this send may bring the rolling 24 h to; undefined: it does not spend the
+   * budget (a transactional send under `appliesTo: 'marketing'`, or no budget). `high` passes
+   * over it with `force` but still counts.
+   */
+  budget?: number;
+  force?: boolean;
+  /** At most `max` marketing sends to one phone within `windowMs` (this one included). */
+  perRecipient?: { max: number; windowMs: number };
+}
+
+/** The store's answer: the person, and what the guard decided. */
+export interface Admission extends PersonState {
+  /** Over the new-recipient budget: the job waits until then (the budget frees). */
+  heldUntil?: number;
+  /** Over the per-recipient cap: the job ends skipped. */
+  overCap?: boolean;
+}
+
+/** The new-recipient counts of the last 24 h. */
+export interface NewRecipientCounts {
+  /** Every new recipient written to (whatever its category). */
+  all: number;
+  /** Those that spent the budget. */
+  budget: number;
+}
+
+/** The window of the new-recipient budget. */
+export const BUDGET_WINDOW_MS = 24 * 3600_000;
+
 export interface PeopleCounts {
   /** Sends that may have reached a phone (accepted, or AMBIGUOUS) in the last 7 days. */
   sent7d: number;
@@ -57,6 +95,15 @@ export interface PeopleStore {
   counts(now: number): Promise<PeopleCounts>;
   /** Known and suppressed together: one round trip on a shared store (the check before a send). */
   lookup(key: string): Promise<PersonState>;
+  /**
+   * The guard's look before a send (one round trip on a shared store, in place of `lookup`): the
+   * person, and, unless a suppression in scope ends it, the per-recipient cap and the
+   * new-recipient budget, counted when the send may go. A phone already counted as new in the
+   * window (a retry) is not counted again.
+   */
+  admit(key: string, now: number, request: AdmitRequest): Promise<Admission>;
+  /** The new-recipient counts of the 24 h before `now`. */
+  newRecipients(now: number): Promise<NewRecipientCounts>;
   suppression(key: string): Promise<Suppression | undefined>;
   /**
    * Stores the suppression, replacing one the phone had; with `keepExisting`, a phone already

@@ -12,10 +12,12 @@ const SPENT = Promise.resolve();
 export class SlotClaim implements Claim {
   readonly kind: SendKind;
   readonly reservation: SlotReservation | undefined;
+  readonly waitedMs: number;
 
-  constructor(kind: SendKind, reservation: SlotReservation | undefined) {
+  constructor(kind: SendKind, reservation: SlotReservation | undefined, waitedMs = 0) {
     this.kind = kind;
     this.reservation = reservation;
+    this.waitedMs = waitedMs;
   }
 
   get spent(): boolean {
@@ -42,7 +44,8 @@ export function createClaimer(
 ): (kind: SendKind, priority: Priority, signal: AbortSignal) => Promise<Claim> {
   return async (kind, priority, signal) => {
     if (line.state === 'down') return new SlotClaim(kind, undefined);
+    const asked = Date.now();
     const reservation = await client.reserveSlot(kind === 'text' ? 'sendText' : 'sendFile', { priority, signal });
-    return new SlotClaim(kind, reservation);
+    return new SlotClaim(kind, reservation, Date.now() - asked);
   };
 }

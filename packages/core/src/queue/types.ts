@@ -2,6 +2,7 @@ import type { OutgoingMessage } from '../client/message.js';
 import type {
   Category,
   DeliveryStatus,
+  HeldBy,
   JobError,
   JobMeta,
   JobStatus,
@@ -17,6 +18,7 @@ export type {
   Category,
   DeliveryStatus,
   FinalStatus,
+  HeldBy,
   JobError,
   JobMeta,
   JobStatus,
@@ -44,6 +46,8 @@ interface JobRecordFields {
   category: Category;
   /** Why a `skipped` job was skipped. */
   reason?: SkipReason;
+  /** Why a `scheduled` job waits: the new-recipient budget (until it frees, or its deadline). */
+  heldBy?: HeldBy;
   /** Requests written for this job so far. */
   attempts: number;
   messageId?: string;
@@ -158,7 +162,7 @@ export interface ActiveJob {
  * What became of one pickup. The worker decides (see `lifecycle.ts`); the queue only stores it.
  * - `sent`, `failed`, `expired`, `skipped` (never attempted: its phone was suppressed meanwhile): final.
  * - `retry`: certainly not accepted; back to its lane at `at` (status `queued`, `error` kept).
- * - `deferred`: quiet hours; `scheduled` until `until`.
+ * - `deferred`: quiet hours, or the guard's budget (`heldBy`); `scheduled` until `until`.
  * - `released`: never attempted (the line is down, the queue is closing): back at the head of its lane.
  */
 export type JobOutcome =
@@ -167,7 +171,7 @@ export type JobOutcome =
   | { status: 'expired'; error: JobError }
   | { status: 'skipped'; reason: SkipReason }
   | { status: 'retry'; at: number; error: JobError }
-  | { status: 'deferred'; until: number }
+  | { status: 'deferred'; until: number; heldBy?: HeldBy }
   | { status: 'released' };
 
 /** Which limit a job's send waits for: `sendText` or `sendFile`. */
@@ -188,6 +192,8 @@ export interface Claim {
   readonly kind: SendKind;
   /** True once a request took the slot, or it was given back. */
   readonly spent: boolean;
+  /** How long taking its slot waited (ms): the limiter's wait before the job was even picked. */
+  readonly waitedMs?: number;
   /** Resolves once it is spent. */
   whenSpent(): Promise<void>;
   /** Gives the slot back unused (freed at once: nothing was sent under it); a no-op once spent. Never rejects. */

@@ -5,13 +5,13 @@
 
 import { checkFileUrl, MESSAGE_LIMITS, type OutgoingMessage } from '../client/message.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { findShortLink, SHORT_LINKS_POLICIES, type ShortLinksPolicy } from '../guard/short-links.js';
 import { CATEGORIES, type Category, type Priority } from '../job.js';
 import { defaultTimeZone, normalizePhone } from '../phone.js';
 import { russianOf, withRussian } from '../util/russian-issues.js';
 import { checkOneOf } from '../util/validate.js';
 import { MAX_KEY_LENGTH, toPriority, toTime } from './job-options.js';
 import { russianSchemaIssue } from './schema-issues-ru.js';
+import { findShortLink, SHORT_LINKS_POLICIES, type ShortLinksPolicy } from './short-links.js';
 import { isStandardSchema, issuePath, type StandardSchemaV1 } from './standard-schema.js';
 import { type CompiledTemplate, compileTemplate, isSafeFieldPath, lookup, type RenderContext } from './template.js';
 import type { CheckedTemplates } from './template-types.js';

@@ -1,6 +1,6 @@
 import type { OlchatClient } from '../client/client.js';
 import type { OlchatMethod } from '../client/methods.js';
-import type { ActiveJob, JobOutcome } from '../queue/types.js';
+import type { ActiveJob, Claim, JobOutcome } from '../queue/types.js';
 import {
   ATTRIBUTES,
   failSpan,
@@ -12,7 +12,7 @@ import {
   type TelemetrySpan,
 } from './telemetry.js';
 
-type Worker = (job: ActiveJob) => Promise<JobOutcome>;
+type Worker = (job: ActiveJob, claim?: Claim) => Promise<JobOutcome>;
 
 /**
  * The vendor's address for a span: the base URL, a placeholder where the token goes, the method.
@@ -36,7 +36,7 @@ export function vendorAttributes(client: OlchatClient): (method: OlchatMethod) =
  */
 export function traceWorker(worker: Worker, telemetry: Telemetry, client: OlchatClient): Worker {
   const vendor = vendorAttributes(client);
-  return async (job) => {
+  return async (job, claim) => {
     const attributes = vendor('text' in job.message ? 'sendText' : 'sendFile');
     attributes[ATTRIBUTES.system] = MESSAGING_SYSTEM;
     attributes[ATTRIBUTES.jobId] = job.id;
@@ -55,13 +55,14 @@ export function traceWorker(worker: Worker, telemetry: Telemetry, client: Olchat
       ...job,
       markAttempt: async () => {
         await job.markAttempt();
-        const waited = { [ATTRIBUTES.limiterWaitMs]: Date.now() - pickedAt };
+        // Slot first: most of the wait came before the pickup, while its claim took the slot.
+        const waited = { [ATTRIBUTES.limiterWaitMs]: (claim?.waitedMs ?? 0) + Date.now() - pickedAt };
         span.setAttributes(waited);
         span.addEvent(REQUEST_EVENT, waited);
       },
     };
     try {
-      const outcome = await span.run(() => worker(traced));
+      const outcome = await span.run(() => worker(traced, claim));
       describeOutcome(span, outcome);
       return outcome;
     } catch (error) {

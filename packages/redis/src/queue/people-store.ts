@@ -1,5 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import {
+  type Admission,
+  type AdmitRequest,
+  BUDGET_WINDOW_MS,
   type ForgottenPerson,
+  type NewRecipientCounts,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
   type PeopleStore,
@@ -20,6 +25,9 @@ import { LuaScript } from '../lua.js';
  * - `pp:sup`      hash: phone key → the suppression as JSON ({ scope, reason?, at })
  * - `pp:sent`     hash: hour (ms / 3 600 000) → sends that may have reached a phone in that hour
  * - `pp:replies`  hash: hour → replies counted in that hour
+ * - `pp:nr`       sorted set: phone key → when it was first written to as a new recipient (24 h)
+ * - `pp:nb`       sorted set: the same, for those that spent the new-recipient budget
+ * - `pp:mk:<key>` sorted set: one phone's marketing sends in the per-recipient window (expires with it)
  * Each change is one script (one round trip), so two processes never count one reply twice.
  */
 
@@ -67,6 +75,54 @@ return added`);
 const LOOKUP = new LuaScript(`${PRELUDE}
 return { rcall('HEXISTS', KNOWN, ARGV[2]), rcall('HGET', SUP, ARGV[2]) or '' }`);
 
+/**
+ * The guard's look before a send: the person, then the per-recipient cap and the new-recipient
+ * budget, counted when the send may go, all in one step (two processes never both take the
+ * budget's last place). ARGV: base, key, now, marketing ('1'|'0'), budget ('' none), force
+ * ('1'|'0'), cap max ('' none), cap window ms, a unique member for this send.
+ * Returns { known, suppression JSON or '', verdict ('ok' | 'sup' | 'cap' | 'held'), held until }.
+ */
+const ADMIT = new LuaScript(`${PRELUDE}
+local key, now = ARGV[2], tonumber(ARGV[3])
+local marketing = ARGV[4] == '1'
+local known = rcall('HEXISTS', KNOWN, key)
+local sup = rcall('HGET', SUP, key) or ''
+if sup ~= '' and (marketing or string.find(sup, '"scope":"all"', 1, true)) then return { known, sup, 'sup', 0 } end
+local capKey
+if marketing and ARGV[7] ~= '' then
+  capKey = B .. 'pp:mk:' .. key
+  rcall('ZREMRANGEBYSCORE', capKey, '-inf', now - tonumber(ARGV[8]))
+  if rcall('ZCARD', capKey) >= tonumber(ARGV[7]) then return { known, sup, 'cap', 0 } end
+end
+if known == 0 then
+  local all, spent = B .. 'pp:nr', B .. 'pp:nb'
+  local edge = now - ${BUDGET_WINDOW_MS}
+  rcall('ZREMRANGEBYSCORE', all, '-inf', edge)
+  if not rcall('ZSCORE', all, key) then
+    if ARGV[5] ~= '' then
+      rcall('ZREMRANGEBYSCORE', spent, '-inf', edge)
+      if ARGV[6] ~= '1' and rcall('ZCARD', spent) >= tonumber(ARGV[5]) then
+        local oldest = rcall('ZRANGE', spent, 0, 0, 'WITHSCORES')
+        local frees = now + 1
+        if oldest[2] then frees = math.max(frees, tonumber(oldest[2]) + ${BUDGET_WINDOW_MS}) end
+        return { known, sup, 'held', frees }
+      end
+      rcall('ZADD', spent, now, key)
+    end
+    rcall('ZADD', all, now, key)
+  end
+end
+if capKey then
+  rcall('ZADD', capKey, now, ARGV[9])
+  rcall('PEXPIRE', capKey, ARGV[8])
+end
+return { known, sup, 'ok', 0 }`);
+
+/** ARGV: base, now. Returns { all, budget }: new recipients of the last 24 h. */
+const NEW_RECIPIENTS = new LuaScript(`${PRELUDE}
+local edge = tonumber(ARGV[2]) - ${BUDGET_WINDOW_MS}
+return { rcall('ZCOUNT', B .. 'pp:nr', '(' .. edge, '+inf'), rcall('ZCOUNT', B .. 'pp:nb', '(' .. edge, '+inf') }`);
+
 /** ARGV: base, oldest hour. Returns { sent, replies } over the hours after it. */
 const COUNTS = new LuaScript(`${PRELUDE}
 local function total(counts)
@@ -88,9 +144,23 @@ rcall('HSET', SUP, ARGV[2], ARGV[3])
 return ARGV[3]`);
 
 /** ARGV: base, key, suppression too ('1'|'0'). Returns { contacts erased, suppressions erased }. */
+/**
+ * forget(): the phone's contact memory goes, and its marketing sends; in the new-recipient counts
+ * its place is kept under a random name (so a budget is not refilled by forgetting people), no
+ * longer its key. ARGV: base, key, suppression too ('1'|'0'), a random name.
+ * Returns { contacts erased, suppressions erased }.
+ */
 const FORGET = new LuaScript(`${PRELUDE}
 local suppressions = 0
 if ARGV[3] == '1' then suppressions = rcall('HDEL', SUP, ARGV[2]) end
+for _, set in ipairs({ B .. 'pp:nr', B .. 'pp:nb' }) do
+  local at = rcall('ZSCORE', set, ARGV[2])
+  if at then
+    rcall('ZREM', set, ARGV[2])
+    rcall('ZADD', set, at, ARGV[4])
+  end
+end
+rcall('DEL', B .. 'pp:mk:' .. ARGV[2])
 return { rcall('HDEL', KNOWN, ARGV[2]), suppressions }`);
 
 /** Runs a Redis call, turning Redis trouble into the queue's errors. */
@@ -141,6 +211,33 @@ export class RedisPeopleStore implements PeopleStore {
     });
   }
 
+  async admit(key: string, now: number, request: AdmitRequest): Promise<Admission> {
+    const cap = request.perRecipient;
+    return this.#run('read contact memory', async () => {
+      const [known, json, verdict, until] = (await this.#script(ADMIT, [
+        key,
+        now,
+        request.marketing ? '1' : '0',
+        request.budget ?? '',
+        request.force ? '1' : '0',
+        cap?.max ?? '',
+        cap?.windowMs ?? 0,
+        `${now}:${Math.random().toString(36).slice(2)}`,
+      ])) as [number, string, string, number];
+      const admission: Admission = { known: Number(known) === 1, suppression: parseSuppression(json) };
+      if (verdict === 'held') admission.heldUntil = Number(until);
+      else if (verdict === 'cap') admission.overCap = true;
+      return admission;
+    });
+  }
+
+  async newRecipients(now: number): Promise<NewRecipientCounts> {
+    return this.#run('read new-recipient counts', async () => {
+      const [all, budget] = (await this.#script(NEW_RECIPIENTS, [now])) as [number, number];
+      return { all: Number(all) || 0, budget: Number(budget) || 0 };
+    });
+  }
+
   async suppression(key: string): Promise<Suppression | undefined> {
     return this.#run('read a suppression', async () =>
       parseSuppression(await this.#client.hget(this.#name('sup'), key)),
@@ -161,7 +258,11 @@ export class RedisPeopleStore implements PeopleStore {
 
   async forget(key: string, suppression: boolean): Promise<ForgottenPerson> {
     return this.#run('forget a contact', async () => {
-      const [contacts, suppressions] = (await this.#script(FORGET, [key, suppression ? '1' : '0'])) as [number, number];
+      const anonymous = `~${randomBytes(12).toString('base64url')}`;
+      const [contacts, suppressions] = (await this.#script(FORGET, [key, suppression ? '1' : '0', anonymous])) as [
+        number,
+        number,
+      ];
       return { contacts: Number(contacts) || 0, suppressions: Number(suppressions) || 0 };
     });
   }

@@ -55,6 +55,7 @@ export const F = {
   category: 'cg', // absent: its priority's default
   reason: 'rs', // why a skipped job was skipped
   trace: 'tr', // the trigger's trace context (JSON), when there is telemetry
+  heldBy: 'hb', // why a scheduled job waits ('new_recipients'); read only while it is scheduled
   phoneKey: 'pk', // the phone's HMAC key: the name of its index
   noText: 'nt', // '1': the body is dropped once the job is finished (storeText: false)
   forgotten: 'F', // '1': its phone was forgotten while a worker held it
@@ -162,6 +163,7 @@ export function toRecord(fields: Fields, now = Date.now()): JobRecord | undefine
     const reason = fields[F.reason];
     record.reason = SKIP_REASONS.includes(reason as SkipReason) ? (reason as SkipReason) : 'when';
   }
+  if (status === 'scheduled' && fields[F.heldBy] === 'new_recipients') record.heldBy = 'new_recipients';
   const phone = fields[F.phone];
   if (phone !== undefined) record.phone = phone;
   const messageId = fields[F.messageId];

@@ -218,7 +218,7 @@ export class JobStore {
       outcome.status === 'sent' ? (outcome.messageId ?? '') : '',
       flag(freeKeys),
       at,
-      outcome.status === 'skipped' ? outcome.reason : '',
+      outcome.status === 'skipped' ? outcome.reason : outcome.status === 'deferred' ? (outcome.heldBy ?? '') : '',
     ])) as [number, unknown];
     return { done: reply[0] === 1, fields: fieldsOf(reply[1]) };
   }

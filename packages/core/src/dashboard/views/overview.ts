@@ -13,7 +13,7 @@ import { layout } from './layout.js';
 import { jobsTable, laneForm, phone, resumeAllForm, rowActions, searchForm, time } from './parts.js';
 
 const FILTER_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
-const COUNTED: readonly (keyof Omit<NotifierStats, 'etaMs'>)[] = [
+const COUNTED: readonly (keyof Omit<NotifierStats, 'etaMs' | 'guard'>)[] = [
   'scheduled',
   'queued',
   'sending',

@@ -120,7 +120,8 @@ return 1`);
  * - 'deferred': 'scheduled' with sendAt = `at`;
  * - 'released': 'queued', never attempted.
  * A job that waits again takes its replace key back if no newer job has it.
- * ARGV[5..]: id, token, outcome, code, message, httpStatus, messageId, freeKeys, at, reason.
+ * ARGV[5..]: id, token, outcome, code, message, httpStatus, messageId, freeKeys, at, reason (a
+ * deferred job's heldBy).
  * Returns { done (1|0), fields }.
  */
 export const OUTCOME = new LuaScript(`${PRELUDE}
@@ -144,6 +145,7 @@ rcall('HDEL', rec, 'f', 'o', 'ra', 'am')
 if outcome == 'deferred' then
   setStatus(id, rec, status, 'scheduled')
   rcall('HSET', rec, 't', ARGV[13])
+  if ARGV[14] ~= '' then rcall('HSET', rec, 'hb', ARGV[14]) else rcall('HDEL', rec, 'hb') end
   rcall('ZADD', B .. 'due', ARGV[13], id)
 else
   if status ~= 'queued' then setStatus(id, rec, status, 'queued') end

@@ -8,6 +8,9 @@ import {
   type NotifierOptions,
   OlchatClient,
 } from '../src/index.js';
+import { ContactTable } from '../src/people/contact-table.js';
+import { MemoryPeopleStore } from '../src/people/memory-store.js';
+import { phoneKeyer } from '../src/people/phone-key.js';
 import { JobTable } from '../src/queue/job-table.js';
 import { PhoneIndex } from '../src/queue/phone-index.js';
 
@@ -204,5 +207,50 @@ describe('PhoneIndex', () => {
     const b = new PhoneIndex();
     expect(a.hash(PHONE)).toBe(a.hash(PHONE));
     expect(a.hash(PHONE)).not.toBe(b.hash(PHONE));
+  });
+});
+
+describe('contact memory forgotten', () => {
+  it('ContactTable.delete agrees with a Set through random adds and deletes (keys moved back, none lost)', () => {
+    const keyOf = phoneKeyer('contact-table-test-secret-0123');
+    const table = new ContactTable();
+    const model = new Set<string>();
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const keys = Array.from({ length: 3_000 }, (_, i) => keyOf(`7900${String(i).padStart(7, '0')}`));
+    for (let step = 0; step < 30_000; step++) {
+      const key = keys[random(keys.length)] as string;
+      if (random(3) === 0) {
+        expect(table.delete(key)).toBe(model.delete(key));
+      } else {
+        table.set(key, 0);
+        model.add(key);
+      }
+    }
+    expect(table.size).toBe(model.size);
+    for (const key of keys) expect(table.get(key) >= 0).toBe(model.has(key));
+  });
+
+  it('the memory store forgets a phone: known, suppression when asked; its new-recipient place is kept, nameless', async () => {
+    const store = new MemoryPeopleStore();
+    const keyOf = phoneKeyer('memory-store-test-secret-0123');
+    const anna = keyOf('79123456789');
+    const now = Date.now();
+    store.admitNow(anna, now, { marketing: false, budget: 10 });
+    await store.recordSent(anna, now);
+    await store.suppress(anna, { scope: 'marketing', at: now });
+    expect(store.newRecipientsNow(now)).toEqual({ all: 1, budget: 1 });
+    expect(await store.forget(anna, false)).toEqual({ contacts: 1, suppressions: 0 });
+    expect(await store.isKnown(anna)).toBe(false);
+    expect(await store.suppression(anna)).toBeDefined();
+    // The day's budget is not refilled by forgetting: the count stays, and the phone would be new again.
+    expect(store.newRecipientsNow(now)).toEqual({ all: 1, budget: 1 });
+    expect(store.admitNow(anna, now, { marketing: false, budget: 10 })).toMatchObject({ known: false });
+    expect(store.newRecipientsNow(now)).toEqual({ all: 2, budget: 2 });
+    expect(await store.forget(anna, true)).toEqual({ contacts: 0, suppressions: 1 });
+    expect(await store.suppression(anna)).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ import {
   MemoryLimiterStore,
   OlchatClient,
 } from '@olchat-kit/core';
+import { phoneKeyer } from '@olchat-kit/core/queue';
 import { type Emulator, startEmulator } from '@olchat-kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +224,11 @@ describe('forget() on Redis', () => {
     // Her opt-out stays, as a hash that names no one; asked, it goes too.
     expect(await notifier.suppressed(ANNA)).toMatchObject({ reason: 'asked' });
     expect(await notifier.forget(ANNA, { suppression: true })).toMatchObject({ jobs: 0, suppressions: 1 });
+    // Not even her HMAC is left: no index, no contact memory, no opt-out, no place in the guard's counts.
+    const hmac = phoneKeyer(SECRET)(ANNA);
+    expect(before).toContain(hmac);
+    expect((await dump()).join('\n')).not.toContain(hmac);
+    expect((await dump()).join('\n')).toContain(phoneKeyer(SECRET)(BORIS));
     expect(emu.messages.filter((m) => m.phone === ANNA).map((m) => m.text ?? m.url)).toEqual([
       'Анна, заказ Анна-1 собран',
       'https://shop.example/Анна.pdf',

@@ -1116,6 +1116,67 @@ describe(`HTTP contract on ${adapter} ${expectedMajor}`, () => {
     });
   });
 
+  describe('people: DELETE /people/:phone', () => {
+    const auth = `Bearer ${API_KEY}`;
+
+    it('404 disabled without apiKey, 401 with a wrong one: nothing is erased', async () => {
+      const off = await setup();
+      const res = await off.http.delete('/olchat/people/79123456789').set('Authorization', auth);
+      expect(res.status).toBe(404);
+      expect(res.body.error).toBe('disabled');
+      const on = await setup({ router: { apiKey: API_KEY } });
+      const sent = await on.http.post('/olchat/forms/order').send(valid);
+      const wrong = await on.http.delete('/olchat/people/79123456789').set('Authorization', 'Bearer nope');
+      expect(wrong.status).toBe(401);
+      expect(await on.notifier.get(sent.body.id)).toBeDefined();
+    });
+
+    it('erases a phone in any spelling: 200 with the counts and the time; its messages are gone, its suppression kept unless asked', async () => {
+      const { http, emu, notifier } = await setup({ router: { apiKey: API_KEY } });
+      const sent = await http.post('/olchat/forms/order').send(valid);
+      await statusBecomes(notifier, sent.body.id, 'sent');
+      const later = await http
+        .post('/olchat/messages')
+        .set('Authorization', auth)
+        .send({ phone: PHONE, text: 'Напоминание', sendAt: new Date(Date.now() + 60_000).toISOString() });
+      const other = await http.post('/olchat/forms/order').send({ ...valid, phone: '79001112233' });
+      await http.put('/olchat/suppressions/79123456789').set('Authorization', auth).send({});
+      const before = Date.now();
+      const res = await http
+        .delete(`/olchat/people/${encodeURIComponent('8 (912) 345-67-89')}`)
+        .set('Authorization', auth);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toEqual({ jobs: 2, contacts: 1, webhooks: 0, suppressions: 0, at: expect.any(Number) });
+      expect(res.body.at).toBeGreaterThanOrEqual(before);
+      for (const id of [sent.body.id, later.body.id]) {
+        expect((await http.get(`/olchat/messages/${id}`).set('Authorization', auth)).status).toBe(404);
+      }
+      expect((await http.get(`/olchat/messages/${other.body.id}`).set('Authorization', auth)).status).toBe(200);
+      expect((await http.get('/olchat/suppressions/79123456789').set('Authorization', auth)).status).toBe(200);
+      const all = await http.delete('/olchat/people/+79123456789?suppression=true').set('Authorization', auth);
+      expect(all.body).toMatchObject({ jobs: 0, contacts: 0, suppressions: 1 });
+      expect((await http.get('/olchat/suppressions/79123456789').set('Authorization', auth)).status).toBe(404);
+      expect(emu.messages.filter((m) => m.phone === '79123456789')).toHaveLength(1);
+    });
+
+    it('a bad phone or flag: 400 invalid_input; other methods 405 with Allow', async () => {
+      const { http } = await setup({ router: { apiKey: API_KEY } });
+      const cases = [
+        [await http.delete('/olchat/people/12345').set('Authorization', auth), 'phone'],
+        [await http.delete('/olchat/people/%E0%A4%A').set('Authorization', auth), 'phone'],
+        [await http.delete('/olchat/people/79123456789?suppression=yes').set('Authorization', auth), 'suppression'],
+      ] as const;
+      for (const [res, path] of cases) {
+        expect(res.status, path).toBe(400);
+        expect(res.body, path).toMatchObject({ error: 'invalid_input', issues: [{ path }] });
+      }
+      const get = await http.get('/olchat/people/79123456789').set('Authorization', auth);
+      expect(get.status).toBe(405);
+      expect(get.headers.allow).toBe('DELETE, OPTIONS');
+    });
+  });
+
   describe('backpressure (maxQueued)', () => {
     it('a full queue: 503 queue_full with Retry-After on every route that queues; nothing queued, no limit spent', async () => {
       const SECRET = 'backpressure-secret-0123';

@@ -249,6 +249,34 @@ describe.skipIf(chromiumMissing !== undefined)(
       await context.close();
     });
 
+    it('finds a customer by phone through the search box, and shows what was sent, as text', async () => {
+      const context = await adminContext();
+      const { page, trouble } = await openPage(context);
+      await page.goto(`${origin}/admin/olchat/`);
+      await page.getByLabel('Телефон клиента').fill('8 (903) 123-45-67');
+      await Promise.all([page.waitForURL(/\/search$/), page.getByRole('button', { name: 'Найти' }).click()]);
+      await expect(page.locator('#results h2').textContent()).resolves.toBe('Сообщения на +7 903 ***-**-67');
+      const rows = await page
+        .locator('#jobs tbody tr')
+        .evaluateAll((r) => r.map((row) => row.getAttribute('data-job')));
+      const expected = (await notifier.find({ phone: '79031234567' })).map((record) => record.id);
+      expect(rows).toEqual(expected);
+      expect(rows.length).toBeGreaterThan(0);
+      await page.screenshot({ path: `${screenshots}search-ru.png`, fullPage: true });
+      const sent = jobs.sent.find((job) => job.phone === '79031234567') as JobRecord;
+      await Promise.all([
+        page.waitForURL(/\/jobs\//),
+        page.locator(`#jobs tr[data-job="${sent.id}"]`).getByRole('link', { name: 'Подробнее' }).click(),
+      ]);
+      await expect(page.locator('#text').textContent()).resolves.toBe((await notifier.get(sent.id))?.text);
+      await page.goto(`${origin}/admin/olchat/`);
+      await page.getByLabel('Телефон клиента').fill('12345');
+      await Promise.all([page.waitForURL(/\/search$/), page.getByRole('button', { name: 'Найти' }).click()]);
+      await expect(page.locator('#search-invalid').textContent()).resolves.toContain('Это не номер телефона');
+      expectNoTrouble(trouble);
+      await context.close();
+    });
+
     it('cancels a scheduled job with its button: back on the page, it shows as cancelled', async () => {
       const context = await adminContext();
       const { page, trouble } = await openPage(context);

@@ -1,5 +1,5 @@
 import { type JobQueue, type JobRecord, type JobStatus, MemoryQueue } from '@olchat-kit/core';
-import type { ActiveJob, JobOutcome, NewJob } from '@olchat-kit/core/queue';
+import { type ActiveJob, type JobOutcome, type NewJob, phoneKeyer } from '@olchat-kit/core/queue';
 import { redisQueue } from '@olchat-kit/redis';
 import { afterAll, afterEach, beforeAll, vi } from 'vitest';
 import { RedisServer } from '../../packages/redis/test/helpers/redis-server.js';
@@ -156,6 +156,16 @@ export class Pickup {
   }
 }
 
+/** The notifier's secret in this suite: the Redis queue keys its phone index with it. */
+export const SECRET = 'queue-conformance-secret-0123456789';
+
+export interface DeskOptions {
+  concurrency?: number;
+  maxQueued?: number;
+  keepFinishedMs?: number;
+  storeText?: boolean;
+}
+
 /**
  * The worker side of a queue, driven by the test: each job the queue hands over waits in `next()`
  * for the test to decide (or goes through `auto` when set); `finished` collects what `onFinished`
@@ -169,12 +179,16 @@ export class Desk {
   #unclaimed: Pickup[] = [];
   #waiters: ((pickup: Pickup) => void)[] = [];
 
-  constructor(queue: JobQueue, { concurrency = 1, maxQueued }: { concurrency?: number; maxQueued?: number } = {}) {
+  constructor(queue: JobQueue, options: DeskOptions = {}) {
+    const { concurrency = 1, maxQueued, keepFinishedMs, storeText } = options;
     queue.start({
       concurrency,
       worker: (job) => this.#take(job),
       onFinished: (record) => this.finished.push(record),
+      phoneKey: phoneKeyer(SECRET),
       ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(keepFinishedMs === undefined ? {} : { keepFinishedMs }),
+      ...(storeText === undefined ? {} : { storeText }),
     });
   }
 

@@ -33,6 +33,7 @@ describe('records', () => {
       notAfter,
       replaceKey: 'visit:7',
       meta: { visitId: 7, tags: ['a'] },
+      text: 'hello',
       createdAt: record.createdAt,
       updatedAt: record.createdAt,
     };
@@ -51,6 +52,7 @@ describe('records', () => {
       priority: 'normal',
       category: 'transactional',
       attempts: 0,
+      text: 'now',
       createdAt: record.createdAt,
       updatedAt: record.createdAt,
     });

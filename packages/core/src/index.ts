@@ -88,6 +88,9 @@ export type {
   CancelFilter,
   Contacts,
   DeliveryChecksOptions,
+  FindOptions,
+  ForgetOptions,
+  ForgetResult,
   GuardOptions,
   LaneInfo,
   LineEvent,
@@ -112,8 +115,9 @@ export type {
   TriggerOptions,
   TriggerResult,
   WebhookEndpoint,
+  WebhookOmittable,
 } from './notifier/types.js';
-export { isPhone, normalizePhone } from './phone.js';
+export { isPhone, maskPhone, normalizePhone } from './phone.js';
 export { MemoryQueue, type MemoryQueueOptions } from './queue/memory-queue.js';
 export type { JobQueue, JobRecord, JobStats } from './queue/types.js';
 export {

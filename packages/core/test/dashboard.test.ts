@@ -246,6 +246,60 @@ describe('createDashboard: the page', () => {
     expect(missing?.body).toContain('Сообщение не найдено');
   });
 
+  it('shows what was sent: the text or the file, as text; with storeText: false, that it was not kept', async () => {
+    const notifier = makeNotifier();
+    const sent = await sentJob(notifier);
+    const attack = '<img src=x onerror=alert(1)> & "quotes"';
+    const file = await notifier.send(
+      { phone: PHONE, file: { url: 'https://shop.example/a.pdf?x=<b>', caption: attack } },
+      { sendAt: Date.now() + 60_000 },
+    );
+    const dashboard = createDashboard(notifier);
+    const detail = (await page(dashboard, `/jobs/${sent.id}`)).body;
+    expect(detail).toContain('<dt>Текст</dt><dd><pre id="text">Здравствуйте, Анна! Заказ получен.</pre></dd>');
+    const fileDetail = (await page(dashboard, `/jobs/${file.id}`)).body;
+    expect(fileDetail).toContain('<code id="file-url">https://shop.example/a.pdf?x=&lt;b&gt;</code>');
+    expect(fileDetail).toContain('<pre id="caption">&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quotes&quot;</pre>');
+    expect(fileDetail).not.toContain('<img');
+
+    const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limits, limiterStore: store });
+    const forgetful = createNotifier({ client, rules: [orderReceived], storeText: false });
+    open.push(forgetful);
+    const dropped = await sentJob(forgetful);
+    const plain = (await page(createDashboard(forgetful), `/jobs/${dropped.id}`)).body;
+    expect(plain).toContain('<dt>Текст</dt><dd><span class="muted">не хранится (storeText: false)</span></dd>');
+    expect(plain).not.toContain('Анна');
+  });
+
+  it("finds a customer's messages by phone in any spelling, through a POST; shows them masked", async () => {
+    const notifier = makeNotifier();
+    const sent = await sentJob(notifier);
+    const scheduled = await scheduledJob(notifier);
+    const other = await notifier.send({ phone: '79001112233', text: 'другому' }, { sendAt: Date.now() + 60_000 });
+    const dashboard = createDashboard(notifier);
+    const overview = (await page(dashboard, '/')).body;
+    expect(overview).toContain(`<form class="search" method="post" action="${BASE}/search" role="search">`);
+    for (const spelling of ['8 (912) 345-67-89', '9123456789', '+79123456789']) {
+      const answer = await dashboard.handle(post('/search', { phone: spelling }));
+      expect(answer?.status).toBe(200);
+      const body = answer?.body as string;
+      expect(body).toContain(`Сообщения на ${MASKED}`);
+      const rows = [...body.matchAll(/<tr data-job="([^"]+)"/g)].map((m) => m[1]);
+      expect(rows).toEqual([scheduled.id, sent.id]);
+      expect(body).not.toContain(other.id);
+      expect(body).not.toMatch(/79123456789|912 345|345-67/);
+    }
+    const none = await dashboard.handle(post('/search', { phone: '+7 999 000-11-22' }));
+    expect(none?.body).toContain('Сообщений на +7 999 ***-**-22 нет');
+    const invalid = await dashboard.handle(post('/search', { phone: '12345' }));
+    expect(invalid?.status).toBe(200);
+    expect(invalid?.body).toContain('Это не номер телефона России или Казахстана');
+    // No phone in a URL: a GET only goes back to the overview.
+    expect((await dashboard.handle(get('/search?phone=79123456789')))?.status).toBe(303);
+    const english = createDashboard(notifier, { lang: 'en' });
+    expect((await english.handle(post('/search', { phone: PHONE })))?.body).toContain(`Messages to ${MASKED}`);
+  });
+
   it('speaks English by option', async () => {
     const notifier = makeNotifier();
     await sentJob(notifier);
@@ -520,6 +574,7 @@ describe('createDashboard: routes and options', () => {
     const dashboard = createDashboard(makeNotifier());
     expect(dashboard.routes).toEqual([
       '/',
+      '/search',
       '/jobs/:id',
       '/jobs/:id/cancel',
       '/jobs/:id/retry',

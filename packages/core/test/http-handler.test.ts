@@ -82,6 +82,7 @@ describe('createHandler', () => {
       '/lanes/:lane/pause',
       '/lanes/:lane/resume',
       '/suppressions/:phone',
+      '/people/:phone',
       '/replies',
       '/health',
     ]);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, ValidationError } from '@olchat-kit/core';
 import type { LimiterStore, SlotLease, SlotWait } from '@olchat-kit/core/limiter';
+import { privateLogger } from '@olchat-kit/core/queue';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import {
@@ -95,7 +96,7 @@ export class RedisLimiterStore implements LimiterStore {
       this.#client = createClient(options.connection, failFastOptions(commandTimeoutMs));
       this.#ownsClient = true;
       this.#secret = connectionSecret(options.connection);
-      watchClient(this.#client, 'the limiter store', options.logger, this.#secret);
+      watchClient(this.#client, 'the limiter store', options.logger && privateLogger(options.logger), this.#secret);
     }
     if (typeof unavailableTimeoutMs !== 'number' || !(unavailableTimeoutMs >= 0)) {
       throw new ValidationError('unavailableTimeoutMs must be a number ≥ 0 (Infinity: wait for Redis forever)');

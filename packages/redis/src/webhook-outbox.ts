@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ClosedError, type Logger, ValidationError } from '@olchat-kit/core';
-import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '@olchat-kit/core/queue';
+import {
+  type ClaimedWebhookDelivery,
+  privateLogger,
+  type WebhookDelivery,
+  type WebhookOutbox,
+} from '@olchat-kit/core/queue';
 import type { Redis } from 'ioredis';
 import {
   closeClient,
@@ -50,8 +55,10 @@ interface EndpointKeys {
  *   while it waits, its lease's end while a process attempts it. A process that dies mid-attempt
  *   simply lets the lease run out, and the delivery is due again for any other.
  * - `age:<ep>`, the same ids by creation time: which is oldest when the bound is reached.
- * - `d:<ep>:<id>`, a hash: type, body, attempt, nextAt, createdAt, and `lease` (the claim's token)
- *   while it is being attempted.
+ * - `d:<ep>:<id>`, a hash: type, body, attempt, nextAt, createdAt, `j` (the job a message event is
+ *   about), and `lease` (the claim's token) while it is being attempted.
+ * And per job with deliveries waiting, `sub:<jobId>`: the names of their hashes, so `forget()`
+ * erases every webhook about a job without reading the others.
  * Each change is one script, so two processes never claim one delivery at once and a late answer
  * from a process whose lease ran out cannot undo the claim of the process that took over.
  */
@@ -59,22 +66,32 @@ interface EndpointKeys {
 /**
  * add(): stores deliveries that are not stored yet, then drops the oldest of each endpoint past
  * the bound. KEYS: per endpoint touched, due then age. ARGV: maxPending, retentionMs, endpoints
- * touched, then per endpoint its hash prefix, then per delivery: endpoint number (1-based), id,
- * type, body, attempt, nextAt, createdAt. Returns the number dropped per endpoint.
+ * touched, the subject sets' prefix, then per endpoint its hash prefix, then per delivery: endpoint
+ * number (1-based), id, type, body, attempt, nextAt, createdAt, subject (the job id, or '').
+ * Returns the number dropped per endpoint.
  */
 const ADD = new LuaScript(`
-local max, ttl, endpoints = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local first = 4 + endpoints
-for i = first, #ARGV, 7 do
+local max, ttl, endpoints, subjects = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local first = 5 + endpoints
+local function unlink(key)
+  local subject = redis.call('HGET', key, 'j')
+  if subject then redis.call('SREM', subjects .. subject, key) end
+end
+for i = first, #ARGV, 8 do
   local ep = tonumber(ARGV[i])
   local id = ARGV[i + 1]
-  local key = ARGV[3 + ep] .. id
+  local key = ARGV[4 + ep] .. id
   if redis.call('EXISTS', key) == 0 then
     redis.call('HSET', key, 'type', ARGV[i + 2], 'body', ARGV[i + 3], 'attempt', ARGV[i + 4],
       'nextAt', ARGV[i + 5], 'createdAt', ARGV[i + 6])
     redis.call('PEXPIRE', key, ttl)
     redis.call('ZADD', KEYS[2 * ep - 1], ARGV[i + 5], id)
     redis.call('ZADD', KEYS[2 * ep], ARGV[i + 6], id)
+    if ARGV[i + 7] ~= '' then
+      redis.call('HSET', key, 'j', ARGV[i + 7])
+      redis.call('SADD', subjects .. ARGV[i + 7], key)
+      redis.call('PEXPIRE', subjects .. ARGV[i + 7], ttl)
+    end
   end
 end
 local dropped = {}
@@ -86,7 +103,8 @@ for ep = 1, endpoints do
     for _, id in ipairs(oldest) do
       redis.call('ZREM', KEYS[2 * ep - 1], id)
       redis.call('ZREM', KEYS[2 * ep], id)
-      redis.call('DEL', ARGV[3 + ep] .. id)
+      unlink(ARGV[4 + ep] .. id)
+      redis.call('DEL', ARGV[4 + ep] .. id)
     end
     dropped[ep] = #oldest
   end
@@ -120,12 +138,35 @@ end
 return out
 `);
 
-/** complete(): forgets a delivery. KEYS: due, age, hash. ARGV: id. */
+/** complete(): forgets a delivery (delivered, or given up). KEYS: due, age, hash. ARGV: id, subject sets' prefix. */
 const COMPLETE = new LuaScript(`
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+local subject = redis.call('HGET', KEYS[3], 'j')
+if subject then redis.call('SREM', ARGV[2] .. subject, KEYS[3]) end
 redis.call('DEL', KEYS[3])
 return 1
+`);
+
+/**
+ * forget(): erases every delivery about these jobs, waiting or being attempted. ARGV: the outbox's
+ * base (\`<prefix>:<name>:~wh:\`), then the job ids. Returns how many deliveries were erased.
+ */
+const FORGET = new LuaScript(`
+local base, erased = ARGV[1], 0
+for i = 2, #ARGV do
+  local subject = base .. 'sub:' .. ARGV[i]
+  for _, key in ipairs(redis.call('SMEMBERS', subject)) do
+    local ep, id = string.match(key, 'd:(%x+):([^:]+)$')
+    if ep then
+      redis.call('ZREM', base .. 'due:' .. ep, id)
+      redis.call('ZREM', base .. 'age:' .. ep, id)
+      erased = erased + redis.call('DEL', key)
+    end
+  end
+  redis.call('DEL', subject)
+end
+return erased
 `);
 
 /**
@@ -183,7 +224,7 @@ export class RedisWebhookOutbox implements WebhookOutbox {
     this.#maxPending = positiveInt(maxPending, 'maxPending');
     this.#retentionMs = positiveInt(retentionMs, 'retentionMs');
     this.#base = `${prefix}:${name}:~wh:`;
-    this.#logger = options.logger;
+    this.#logger = options.logger && privateLogger(options.logger);
     this.#secret = connectionSecret(options.connection);
     this.#commandTimeoutMs = positiveInt(commandTimeoutMs, 'commandTimeoutMs');
     this.#client = createClient(options.connection, failFastOptions(this.#commandTimeoutMs));
@@ -194,10 +235,19 @@ export class RedisWebhookOutbox implements WebhookOutbox {
     if (deliveries.length === 0) return;
     const endpoints = [...new Set(deliveries.map((d) => d.endpoint))];
     const keys = endpoints.flatMap((endpoint) => [this.#keysOf(endpoint).due, this.#keysOf(endpoint).age]);
-    const args: (string | number)[] = [this.#maxPending, this.#retentionMs, endpoints.length];
+    const args: (string | number)[] = [this.#maxPending, this.#retentionMs, endpoints.length, `${this.#base}sub:`];
     for (const endpoint of endpoints) args.push(this.#keysOf(endpoint).hash);
     for (const d of deliveries) {
-      args.push(endpoints.indexOf(d.endpoint) + 1, d.id, d.type, d.body, d.attempt, d.nextAt, d.createdAt);
+      args.push(
+        endpoints.indexOf(d.endpoint) + 1,
+        d.id,
+        d.type,
+        d.body,
+        d.attempt,
+        d.nextAt,
+        d.createdAt,
+        d.subject ?? '',
+      );
     }
     const dropped = (await this.#run('store webhooks', () => ADD.run(this.#client, keys, args))) as number[];
     endpoints.forEach((endpoint, i) => {
@@ -243,7 +293,7 @@ export class RedisWebhookOutbox implements WebhookOutbox {
           this.#keysOf(delivery.endpoint).age,
           this.#keysOf(delivery.endpoint).hash + delivery.id,
         ],
-        [delivery.id],
+        [delivery.id, `${this.#base}sub:`],
       ),
     );
   }
@@ -283,6 +333,14 @@ export class RedisWebhookOutbox implements WebhookOutbox {
       total += await this.#run('count webhooks', () => this.#client.zcard(this.#keysOf(endpoint).due));
     }
     return total;
+  }
+
+  async forget(subjects: readonly string[]): Promise<number> {
+    if (subjects.length === 0) return 0;
+    const erased = await this.#run('forget webhooks', () =>
+      FORGET.run(this.#client, [`${this.#base}sub:${subjects[0]}`], [this.#base, ...subjects]),
+    );
+    return Number(erased) || 0;
   }
 
   async close(): Promise<void> {

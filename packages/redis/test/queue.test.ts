@@ -195,7 +195,9 @@ describe('redisQueue', () => {
     await waitFor(async () => (await shop.notifier.get(keyed.id))?.status === 'sent', 5_000, 'sent');
     await sleep(1_000);
     expect(await shop.notifier.get(plain.id)).toBeUndefined();
-    expect(await shop.notifier.get(keyed.id)).toMatchObject({ status: 'sent' });
+    // Past keepFinishedMs a record its key still needs is no longer shown (as on the memory queue)…
+    await waitFor(async () => (await shop.notifier.get(keyed.id)) === undefined, 5_000, 'retention of the keyed one');
+    // …but a replay of the key still gets the first job, and sends nothing.
     const again = await shop.notifier.send({ phone: PHONE, text: 'keyed' }, { idempotencyKey: 'k-1' });
     expect(again).toEqual({ id: keyed.id, status: 'sent' });
     await sleep(300);

@@ -24,7 +24,7 @@ import { gateFor, pausedForMs } from '../limiter/gate.js';
 import { defaultLimiterStore } from '../limiter/memory-store.js';
 import { type ReservedSlot, reservedElsewhere, SlotReservation, takeReserved } from '../limiter/reservation.js';
 import type { LimiterStore, SlotLease } from '../limiter/store.js';
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import { normalizePhone } from '../phone.js';
 import { checkInteger, checkOneOf } from '../util/validate.js';
 import { type LimitsOption, type ResolvedLimit, resolveLimits } from './limits.js';
@@ -134,6 +134,8 @@ interface PreparedCall extends SlotLine {
   retries: number;
   reservation: SlotReservation | undefined;
   hooks: Pick<CallOptions, 'beforeAttempt' | 'onNotAccepted'>;
+  /** The message's words (text, caption, URL): a vendor's answer may echo them, a log line never does. */
+  words: string[];
 }
 
 /** The methods a slot can be reserved for: the sends a queue works. */
@@ -185,7 +187,7 @@ export class OlchatClient {
     this.#limits = resolveLimits(options.limits, url.hostname === new URL(VENDOR_BASE_URL).hostname);
     this.#retry = resolveRetry(options.retry);
     this.#store = options.limiterStore ?? defaultLimiterStore();
-    this.#logger = options.logger;
+    this.#logger = options.logger && privateLogger(options.logger);
     this.#transport = new HttpTransport(this.#origin, timeoutMs);
     // Every waiting call listens for close(): thousands may wait at once by design.
     setMaxListeners(0, this.#closing.signal);
@@ -325,6 +327,7 @@ export class OlchatClient {
       signal: o.signal ? AbortSignal.any([o.signal, this.#closing.signal]) : this.#closing.signal,
       reservation,
       hooks: { beforeAttempt: o.beforeAttempt, onNotAccepted: o.onNotAccepted },
+      words: wordsOf(params),
     };
   }
 
@@ -490,7 +493,7 @@ export class OlchatClient {
     this.#log(
       retryable ? 'warn' : 'error',
       { method: call.method, attempt, code: error.code, status: error.status },
-      error.message,
+      call.words.reduce((message, words) => redact(message, words), error.message),
     );
     if (notAccepted) await call.hooks.onNotAccepted?.({ method: call.method, attempt, error });
     if (!retryable || attempt > call.retries) throw error;
@@ -724,4 +727,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** The free text of a call's parameters, longest first (a caption inside a text is masked whole). */
+function wordsOf(params: unknown): string[] {
+  const { text, caption, url } = (params ?? {}) as { text?: unknown; caption?: unknown; url?: unknown };
+  return [text, caption, url]
+    .filter((value): value is string => typeof value === 'string' && value.length >= 4)
+    .sort((a, b) => b.length - a.length);
 }

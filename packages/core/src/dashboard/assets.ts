@@ -59,6 +59,8 @@ button.danger { border-color: var(--down); color: var(--down); }
 .flash { background: #d1e7dd; border: 1px solid #a3cfbb; border-radius: 8px; padding: 10px 14px; margin-bottom: 16px; }
 .notice { background: var(--warn-bg); border: 1px solid #ecd48a; border-radius: 8px; padding: 10px 14px; margin-bottom: 16px; }
 .confirm { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
+form.search { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 0 0 6px; }
+form.search input { font: inherit; padding: 3px 8px; border: 1px solid #9aa3b2; border-radius: 6px; min-width: 16em; }
 `.trim();
 
 /** A small mark for the tab, served here so the browser asks no one else for a favicon. */

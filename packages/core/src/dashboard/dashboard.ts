@@ -4,6 +4,7 @@ import { InboundError } from '../http/errors.js';
 import { queryOf } from '../http/query.js';
 import type { HandlerResponse } from '../http/types.js';
 import type { AnyNotifier as Notifier } from '../notifier/types.js';
+import { isPhone, normalizePhone } from '../phone.js';
 import {
   FINAL_STATUSES,
   type JobRecord,
@@ -24,6 +25,7 @@ import { jobPath, overviewPath, type ViewContext } from './views/context.js';
 import { jobPage } from './views/job.js';
 import { noticePage } from './views/notice.js';
 import { overviewPage } from './views/overview.js';
+import { searchPage } from './views/search.js';
 
 /** A dashboard form is a token and two small fields; anything much larger is not one. */
 const MAX_FORM_BYTES = 4 * 1024;
@@ -75,6 +77,11 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
         route.name === 'lane' ? route.action : 'resume',
       );
     }
+    if (route.name === 'search') {
+      if (method === 'POST') return search(context, request);
+      if (method === 'GET' || method === 'HEAD') return seeOther(overviewPath(context));
+      return notice(context, 405, t.badRequestTitle, t.methodNotAllowed, { allow: 'GET, HEAD, POST' });
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       return notice(context, 405, t.badRequestTitle, t.methodNotAllowed, { allow: 'GET, HEAD' });
     }
@@ -114,6 +121,19 @@ export function createDashboard(notifier: Notifier, options: DashboardOptions = 
     const record = await notifier.get(id);
     if (!record) return notice(context, 404, t.notFoundTitle, t.notFound);
     return htmlAnswer(200, jobPage(context, record, flashText(query.get('flash'), record)));
+  }
+
+  /**
+   * A phone's messages. Read-only, so it needs no token; a POST, so the phone is never in a URL
+   * (nor in the app's access log, nor in the browser's history).
+   */
+  async function search(context: ViewContext, request: DashboardRequest): Promise<HandlerResponse> {
+    const typed = (await readForm(request)).get('phone') ?? '';
+    // The form again with what is wrong (a page to read, not a failed request: 200, as a form re-shown is).
+    if (!isPhone(typed)) return htmlAnswer(200, searchPage(context, { kind: 'invalid' }));
+    const phone = normalizePhone(typed);
+    const jobs = await notifier.find({ phone, limit: config.pageSize });
+    return htmlAnswer(200, searchPage(context, { kind: 'found', phone, jobs, limit: config.pageSize }));
   }
 
   /** Cancel or retry: same origin first, then the form and its token, then the notifier decides. */

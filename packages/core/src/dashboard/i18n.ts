@@ -75,6 +75,15 @@ export interface Messages {
   retry: string;
   details: string;
 
+  search: string;
+  searchLabel: string;
+  searchButton: string;
+  searchHint: string;
+  searchResults(phone: string): string;
+  searchNone(phone: string): string;
+  searchInvalid: string;
+  searchLatest(count: number): string;
+
   job(id: string): string;
   back: string;
   fields: {
@@ -91,7 +100,11 @@ export interface Messages {
     errorStatus: string;
     errorMessage: string;
     meta: string;
+    text: string;
+    fileUrl: string;
+    caption: string;
   };
+  textNotKept: string;
   ambiguousNote: string;
   ambiguousConfirm: string;
 
@@ -232,6 +245,15 @@ const ru: Messages = {
   retry: 'Повторить',
   details: 'Подробнее',
 
+  search: 'Поиск по телефону',
+  searchLabel: 'Телефон клиента',
+  searchButton: 'Найти',
+  searchHint: 'В любом виде: +7 9XX XXX-XX-XX, 8 9XX XXX XX XX, 9XXXXXXXXX.',
+  searchResults: (phone) => `Сообщения на ${phone}`,
+  searchNone: (phone) => `Сообщений на ${phone} нет (или они уже удалены по сроку хранения).`,
+  searchInvalid: 'Это не номер телефона России или Казахстана. Проверьте цифры.',
+  searchLatest: (count) => `Показаны последние ${count}.`,
+
   job: (id) => `Сообщение ${id}`,
   back: '← К списку',
   fields: {
@@ -248,7 +270,11 @@ const ru: Messages = {
     errorStatus: 'HTTP-статус',
     errorMessage: 'Текст ошибки',
     meta: 'Данные приложения (meta)',
+    text: 'Текст',
+    fileUrl: 'Файл',
+    caption: 'Подпись к файлу',
   },
+  textNotKept: 'не хранится (storeText: false)',
   ambiguousNote:
     'OLChat не ответил на запрос отправки: сообщение могло дойти до клиента. При повторе оно может прийти дважды.',
   ambiguousConfirm: 'Понимаю, что клиент может получить сообщение дважды',
@@ -361,6 +387,15 @@ const en: Messages = {
   retry: 'Retry',
   details: 'Details',
 
+  search: 'Search by phone',
+  searchLabel: 'Customer’s phone',
+  searchButton: 'Search',
+  searchHint: 'In any form: +7 9XX XXX-XX-XX, 8 9XX XXX XX XX, 9XXXXXXXXX.',
+  searchResults: (phone) => `Messages to ${phone}`,
+  searchNone: (phone) => `No messages to ${phone} (or they were already erased after the retention time).`,
+  searchInvalid: 'This is not a Russian or Kazakh phone number. Check the digits.',
+  searchLatest: (count) => `Showing the latest ${count}.`,
+
   job: (id) => `Message ${id}`,
   back: '← Back to the list',
   fields: {
@@ -377,7 +412,11 @@ const en: Messages = {
     errorStatus: 'HTTP status',
     errorMessage: 'Error message',
     meta: 'App data (meta)',
+    text: 'Text',
+    fileUrl: 'File',
+    caption: 'Caption',
   },
+  textNotKept: 'not kept (storeText: false)',
   ambiguousNote:
     'OLChat did not answer the send request: the message may have reached the customer. Retrying may deliver it twice.',
   ambiguousConfirm: 'I understand the customer may receive it twice',

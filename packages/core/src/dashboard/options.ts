@@ -1,5 +1,6 @@
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import type { HandlerLogger } from '../http/types.js';
+import { privateLogger } from '../logger.js';
 import { type DashboardLang, MESSAGES } from './i18n.js';
 import type { DashboardOptions } from './types.js';
 
@@ -61,7 +62,7 @@ export function resolveDashboardOptions(options: DashboardOptions = {}): Resolve
     timeZone,
     secret: options.secret,
     allowedOrigins,
-    logger: options.logger ?? consoleLogger,
+    logger: privateLogger(options.logger ?? consoleLogger),
   };
 }
 

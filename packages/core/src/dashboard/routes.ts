@@ -8,6 +8,7 @@ const LANE_ACTIONS: readonly LaneAction[] = ['pause', 'resume', 'clear'];
 export type DashboardRoute =
   | { name: 'overview' }
   | { name: 'job'; id: string }
+  | { name: 'search' }
   | { name: 'action'; id: string; action: 'cancel' | 'retry' }
   | { name: 'lane'; lane: Priority; action: LaneAction }
   /** Every pause and the line's flag lifted (`notifier.resume()`). */
@@ -17,6 +18,7 @@ export type DashboardRoute =
 /** The paths below the mount point, as a router registers them. */
 export const DASHBOARD_ROUTES: readonly string[] = [
   '/',
+  '/search',
   '/jobs/:id',
   '/jobs/:id/cancel',
   '/jobs/:id/retry',
@@ -36,6 +38,7 @@ export function matchDashboardRoute(path: string): DashboardRoute | undefined {
   if (trimmed === '') return { name: 'overview' };
   const asset = assetAt(trimmed);
   if (asset) return { name: 'asset', asset };
+  if (trimmed === '/search') return { name: 'search' };
   const parts = trimmed.split('/');
   if (parts[0] === '' && parts[1] === 'lanes') return laneRoute(parts);
   if (parts[0] !== '' || parts[1] !== 'jobs' || parts.length < 3 || parts.length > 4) return undefined;

@@ -189,6 +189,24 @@ export class DeliveryTracker {
     this.#schedule(item);
   }
 
+  /**
+   * Stops checking these jobs (`notifier.forget()`): nothing more is asked about them, and the
+   * phone is wiped from the entries the timer and the ready line may still hold. Resolves how
+   * many were being checked.
+   */
+  forget(ids: readonly string[]): number {
+    let forgotten = 0;
+    for (const id of ids) {
+      const item = this.#tracked.get(id);
+      if (!item) continue;
+      this.#tracked.delete(id);
+      item.phone = '';
+      item.messageId = '';
+      forgotten++;
+    }
+    return forgotten;
+  }
+
   close(): void {
     this.#abort.abort();
     this.#scheduler.stop();

@@ -14,7 +14,7 @@ import { inLocale } from './locale.js';
 import { cancelMessage, notFound, retryMessage, splitSendBody } from './messages.js';
 import { cancelManyAnswer, laneAction, lanesAnswer } from './operators.js';
 import { resolveOptions } from './options.js';
-import { replyAnswer, suppressionAnswer } from './people.js';
+import { forgetAnswer, replyAnswer, suppressionAnswer } from './people.js';
 import { queryOf, readTriggerQuery } from './query.js';
 import { matchRoute, ROUTE_PATHS, type Route, routeMethods } from './routes.js';
 import type {
@@ -33,7 +33,7 @@ export interface OlchatHandler {
   notify(ruleId: string, request: HandlerRequest, hooks?: NotifyHooks): Promise<NotifyOutcome>;
   /**
    * The paths to register with a router: `/forms/:ruleId`, `/messages…`, `/lanes…`,
-   * `/suppressions/:phone`, `/replies`, `/health` (`ROUTE_PATHS`).
+   * `/suppressions/:phone`, `/people/:phone`, `/replies`, `/health` (`ROUTE_PATHS`).
    */
   readonly routes: readonly string[];
 }
@@ -83,6 +83,8 @@ export function createHandler(notifier: Notifier, options: HandlerOptions = {}):
         return laneAction(notifier, route.lane, route.action);
       case 'suppression':
         return suppressionAnswer(notifier, method, route.phone, () => readBody(request, config.maxBodyBytes));
+      case 'person':
+        return forgetAnswer(notifier, route.phone, queryOf(request));
       case 'replies':
         return readBody(request, config.maxBodyBytes).then((body) => replyAnswer(notifier, body));
     }

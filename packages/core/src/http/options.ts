@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { privateLogger } from '../logger.js';
 import { checkInteger } from '../util/validate.js';
 import { bearerCheck, secretCheck } from './auth.js';
 import { DEFAULT_MAX_BODY_BYTES } from './body.js';
@@ -71,7 +72,7 @@ export function resolveOptions(owner: object, options: HandlerOptions): Resolved
     perIp: limitCheck(owner, 'ip', limits.perIp, DEFAULT_INBOUND_LIMITS.perIp),
     perPhone: limitCheck(owner, 'phone', limits.perPhone, DEFAULT_INBOUND_LIMITS.perPhone),
     healthCacheMs,
-    logger,
+    logger: privateLogger(logger),
     locale,
   };
 }

@@ -28,6 +28,20 @@ export async function suppressionAnswer(
   return json(200, suppression);
 }
 
+/**
+ * `DELETE /people/:phone[?suppression=true]`: erases what is kept about the phone and answers what
+ * was erased, with the time (the app's record that the data was destroyed).
+ */
+export async function forgetAnswer(notifier: AnyNotifier, phone: string, query: string): Promise<HandlerResponse> {
+  const flag = new URLSearchParams(query).get('suppression');
+  if (flag !== null && flag !== 'true' && flag !== 'false') {
+    throw new ValidationError('suppression must be true or false', [
+      { path: 'suppression', message: 'Expected true or false' },
+    ]);
+  }
+  return json(200, await notifier.forget(phone, { suppression: flag === 'true' }));
+}
+
 /** `POST /replies` (a JSON or urlencoded body) and `GET /replies?secret=…` (its query): `{ phone, text? }`. */
 export async function replyAnswer(notifier: AnyNotifier, data: unknown): Promise<HandlerResponse> {
   const fields = objectOf(data, '{ "phone": "+7…", "text"?: "…" }');

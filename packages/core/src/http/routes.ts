@@ -11,6 +11,7 @@ export const ROUTE_PATHS = [
   '/lanes/:lane/pause',
   '/lanes/:lane/resume',
   '/suppressions/:phone',
+  '/people/:phone',
   '/replies',
   '/health',
 ] as const;
@@ -27,6 +28,7 @@ export type Route =
   /** No lane: every lane (and, for resume, the line's flag). */
   | { name: 'lane'; lane: string | undefined; action: LaneAction }
   | { name: 'suppression'; phone: string }
+  | { name: 'person'; phone: string }
   | { name: 'replies' }
   | { name: 'health' };
 
@@ -39,6 +41,7 @@ export const ROUTE_METHODS: Record<Route['name'], readonly string[]> = {
   lanes: ['GET', 'HEAD'],
   lane: ['POST'],
   suppression: ['GET', 'HEAD', 'PUT', 'DELETE'],
+  person: ['DELETE'],
   replies: ['POST'],
   health: ['GET', 'HEAD'],
 };
@@ -78,6 +81,8 @@ export function matchRoute(rawPath: string, prefix: string): Route | undefined {
     }
     case 'suppressions':
       return second === undefined || third !== undefined ? undefined : { name: 'suppression', phone: decode(second) };
+    case 'people':
+      return second === undefined || third !== undefined ? undefined : { name: 'person', phone: decode(second) };
     case 'replies':
       return second === undefined ? { name: 'replies' } : undefined;
     case 'health':

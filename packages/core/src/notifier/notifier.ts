@@ -9,10 +9,11 @@ import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationEr
 import { GuardBudget } from '../guard/budget.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
 import { type Category, defaultCategory, PRIORITIES } from '../job.js';
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
 import { inScope, People } from '../people/people.js';
 import { phoneKeyer, resolveSecret } from '../people/phone-key.js';
+import { normalizePhone } from '../phone.js';
 import { createJobWorker } from '../queue/job-worker.js';
 import { type LaneGateChange, LaneGates } from '../queue/lane-gates.js';
 import {
@@ -47,6 +48,7 @@ import { SafeEmitter } from '../util/safe-emitter.js';
 import { checkInteger, checkOneOf } from '../util/validate.js';
 import { createWebhookDispatcher, lineWebhookData, type WebhookDispatcher, webhookData } from '../webhooks/index.js';
 import type {
+  ForgetResult,
   LaneInfo,
   LineEvent,
   LineInfo,
@@ -97,13 +99,18 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   }
   const { client, rules = [], concurrency = 10, dedupeTtlMs = DAY_MS } = options;
   const queue: JobQueue = options.queue ?? new MemoryQueue();
-  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, logger = consoleLogger } = options;
+  const { maxAgeMs = DEFAULT_MAX_AGE_MS, maxQueued, keepFinishedMs } = options;
+  const given = options.logger ?? consoleLogger;
+  const storeText = options.storeText ?? true;
+  if (typeof storeText !== 'boolean') throw new ValidationError('storeText must be true or false');
+  if (keepFinishedMs !== undefined) checkInteger(keepFinishedMs, 'keepFinishedMs');
   checkInteger(concurrency, 'concurrency');
   checkInteger(dedupeTtlMs, 'dedupeTtlMs');
   checkInteger(maxAgeMs, 'maxAgeMs');
   if (maxQueued !== undefined) checkInteger(maxQueued, 'maxQueued');
-  if (typeof logger?.error !== 'function' || typeof logger.warn !== 'function')
+  if (typeof given?.error !== 'function' || typeof given.warn !== 'function')
     throw new ValidationError('logger must be pino-compatible: { debug, info, warn, error }');
+  const logger = privateLogger(given);
   if (options.telemetry !== undefined && !isTelemetry(options.telemetry)) {
     throw new ValidationError(
       'telemetry must have startSpan(), as otelTelemetry() from @olchat-kit/opentelemetry does',
@@ -143,11 +150,24 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   let closed = false;
   let closing: Promise<void> | undefined;
 
+  /**
+   * What a finished job sets going in the background (its webhook, its contact memory): `forget()`
+   * waits for those already under way before it erases, so none lands after it.
+   */
+  const underway = new Set<Promise<unknown>>();
+  function inBackground(work: Promise<unknown>): void {
+    const tracked = work.finally(() => underway.delete(tracked));
+    underway.add(tracked);
+  }
+
   /** Webhooks go out in the background: a failing outbox is logged, never felt by a send. */
   function publish(type: Parameters<WebhookDispatcher['publish']>[0], data: never, at: number): void {
-    webhooks?.publish(type, data, { at }).catch((error: unknown) => {
-      logger.error({ type, err: String(error) }, 'olchat-kit: could not store a webhook');
-    });
+    if (!webhooks) return;
+    inBackground(
+      webhooks.publish(type, data, { at }).catch((error: unknown) => {
+        logger.error({ type, err: String(error) }, 'olchat-kit: could not store a webhook');
+      }),
+    );
   }
 
   // `line.up` is news only after `line.down` (or a flag): a process seeing its first success says nothing.
@@ -290,9 +310,14 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     // Slot first: a queue that can takes a limit slot, then its best job for it.
     claim: createClaimer(client, line),
     onFinished: (record) => {
-      people.finished(record)?.catch((error: unknown) => {
-        logger.error({ err: String(error) }, 'olchat-kit: could not remember a contact');
-      });
+      const remembered = people.finished(record);
+      if (remembered) {
+        inBackground(
+          remembered.catch((error: unknown) => {
+            logger.error({ err: String(error) }, 'olchat-kit: could not remember a contact');
+          }),
+        );
+      }
       const status = record.status as 'sent' | 'failed' | 'expired' | 'cancelled' | 'skipped';
       if (status === 'skipped') return;
       events.emit(status, record);
@@ -301,6 +326,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     },
     gates,
     ...(maxQueued === undefined ? {} : { maxQueued }),
+    ...(keepFinishedMs === undefined ? {} : { keepFinishedMs }),
+    storeText,
+    phoneKey: (phone) => people.keyOf(phone),
   });
 
   function ensureOpen(): void {
@@ -518,6 +546,44 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       return (await queue.cancel({ replaceKey })) !== undefined;
     },
 
+    async find(findOptions) {
+      if (typeof findOptions !== 'object' || findOptions === null) {
+        throw new ValidationError('find() takes { phone, limit? }', [{ path: 'phone', message: 'Required' }]);
+      }
+      const phone = normalizePhone(findOptions.phone);
+      const { limit = 50 } = findOptions;
+      checkInteger(limit, 'limit');
+      return queue.findByPhone(phone, Math.min(limit, 500));
+    },
+
+    async forget(phone, forgetOptions = {}) {
+      const normalized = normalizePhone(phone);
+      if (typeof forgetOptions !== 'object' || forgetOptions === null) {
+        throw new ValidationError('forget() options must be { suppression? }');
+      }
+      const suppression = forgetOptions.suppression ?? false;
+      if (typeof suppression !== 'boolean') {
+        throw new ValidationError('suppression must be true or false', [
+          { path: 'suppression', message: 'Expected a boolean' },
+        ]);
+      }
+      // The queue first: after it no job of the phone is pending, and none will finish (so nothing
+      // new will be published about them). Then what finished jobs set going before that.
+      const { jobs, ids } = await queue.forget(normalized);
+      await Promise.allSettled([...underway]);
+      delivery?.forget(ids);
+      const erasedWebhooks = webhooks ? await webhooks.forget(ids) : 0;
+      const person = await people.forget(normalized, suppression);
+      const result: ForgetResult = {
+        jobs,
+        contacts: person.contacts,
+        webhooks: erasedWebhooks,
+        suppressions: person.suppressions,
+        at: Date.now(),
+      };
+      return result;
+    },
+
     async cancelMany(filter) {
       return queue.cancelMany(readCancelFilter(filter));
     },
@@ -559,6 +625,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const now = Date.now();
       if (record.notAfter !== undefined && record.notAfter <= now) {
         throw new JobStateError('This job can no longer be sent: its notAfter has passed');
+      }
+      if (!storeText && record.text === undefined && record.file === undefined) {
+        throw new JobStateError('This job cannot be retried: its message was not kept (storeText: false)');
       }
       const requeued = await queue.requeue(id, deadlineFor(now, record.notAfter, maxAgeMs));
       if (!requeued) throw new JobStateError('This job changed state before it could be retried');

@@ -22,7 +22,7 @@ import type {
 } from '../queue/types.js';
 import type { AnyRule, RuleInput } from '../rules/rules.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { WebhookEndpoint } from '../webhooks/endpoints.js';
+import type { WebhookEndpoint, WebhookOmittable } from '../webhooks/endpoints.js';
 
 export type { GuardOptions, PacingRange } from '../guard/options.js';
 export type { Category, DeliveryStatus, JobMeta, SkipReason, TimeInput, WebhookEventType } from '../job.js';
@@ -32,7 +32,7 @@ export type { AttemptEvent } from '../queue/job-worker.js';
 export type { LineEvent, LineInfo, LineReason, LineState } from '../queue/line.js';
 export type { Suppression, SuppressionScope } from '../queue/people-store.js';
 export type { CancelFilter } from '../queue/types.js';
-export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint };
+export type { DeliveryChecksOptions, QuietHoursOptions, WebhookEndpoint, WebhookOmittable };
 
 export interface NotifierOptions<R extends AnyRule = AnyRule> {
   client: OlchatClient;
@@ -71,6 +71,42 @@ export interface NotifierOptions<R extends AnyRule = AnyRule> {
    * `otelTelemetry()` from `@olchat-kit/opentelemetry`. Default: none (and nothing spent on it).
    */
   telemetry?: Telemetry;
+  /**
+   * false: a job's text (or file) is dropped once the job is finished, so records show what is to
+   * be sent only while it waits. Default true: records keep what was sent (support can read it).
+   */
+  storeText?: boolean;
+  /**
+   * How long a finished job is kept (its record and text, and the queue's own data about it) before
+   * it is erased. Default 7 days. Overrides the queue's own `keepFinishedMs`.
+   */
+  keepFinishedMs?: number;
+}
+
+export interface FindOptions {
+  /** The phone in any common spelling: `+7 912 345-67-89`, `89123456789`, `9123456789`. */
+  phone: string | number;
+  /** Most records answered, newest first. Default 50, at most 500. */
+  limit?: number;
+}
+
+export interface ForgetOptions {
+  /** Also erase the phone's suppression. Default false: an opted-out phone stays opted out (as a hash). */
+  suppression?: boolean;
+}
+
+/** What `forget()` erased: counts for the app's record that the data was destroyed, and when. */
+export interface ForgetResult {
+  /** Jobs erased (their records, texts, keys and the queue's own data about them). */
+  jobs: number;
+  /** Contact memory erased (0 or 1). */
+  contacts: number;
+  /** Undelivered webhooks about its jobs erased (one per endpoint and event). */
+  webhooks: number;
+  /** Suppressions erased (0 or 1; only with `{ suppression: true }`). */
+  suppressions: number;
+  /** When the erasure was complete (ms since the epoch). */
+  at: number;
 }
 
 export interface TriggerOptions {
@@ -188,6 +224,14 @@ export interface Notifier<R extends AnyRule = any> {
   refreshLine(maxAgeMs?: number): Promise<LineInfo>;
   /** Has a rule with this id. */
   hasRule(ruleId: string): boolean;
+  /** The jobs of one phone (in any common spelling), newest first, while their records are kept. */
+  find(options: FindOptions): Promise<JobRecord[]>;
+  /**
+   * Erases what is kept about a phone: its pending jobs are cancelled without an event or a webhook
+   * (never sent), a job being sent is let finish and then erased, and records, texts, keys, delivery
+   * checks, undelivered webhooks and contact memory go; the suppression stays unless asked.
+   */
+  forget(phone: string | number, options?: ForgetOptions): Promise<ForgetResult>;
   /** Contact memory: known (warm) contacts and replies. */
   readonly contacts: Contacts;
   /**

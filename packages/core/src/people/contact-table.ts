@@ -40,6 +40,31 @@ export class ContactTable {
     return this.#size > before;
   }
 
+  /** Forgets the key; whether it was known. The slot's words are zeroed, not only marked free. */
+  delete(key: string): boolean {
+    const slot = this.#find(key, false);
+    if (slot < 0) return false;
+    const words = this.#words;
+    const flags = this.#flags;
+    const mask = this.#capacity - 1;
+    let gap = slot;
+    flags[gap] = 0;
+    words.fill(0, gap * WORDS, gap * WORDS + WORDS);
+    // Entries after the gap that could no longer be found past it move back into it (no tombstones).
+    for (let next = (gap + 1) & mask; (flags[next] as number) & IN_USE; next = (next + 1) & mask) {
+      const home = (words[next * WORDS] as number) & mask;
+      const reachable = gap <= next ? home <= gap || home > next : home <= gap && home > next;
+      if (!reachable) continue;
+      words.copyWithin(gap * WORDS, next * WORDS, next * WORDS + WORDS);
+      flags[gap] = flags[next] as number;
+      flags[next] = 0;
+      words.fill(0, next * WORDS, next * WORDS + WORDS);
+      gap = next;
+    }
+    this.#size--;
+    return true;
+  }
+
   /** The slot of the key; with `create`, a free one is taken for it. -1: unknown. */
   #find(key: string, create: boolean): number {
     if (key.length !== KEY_LENGTH || scratch.write(key, 0, 16, 'base64url') !== 16) {

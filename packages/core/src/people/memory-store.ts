@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import {
   type Admission,
   type AdmitRequest,
   BUDGET_WINDOW_MS,
+  type ForgottenPerson,
   type NewRecipientCounts,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
@@ -155,6 +157,20 @@ export class MemoryPeopleStore implements PeopleStore {
 
   async unsuppress(key: string): Promise<boolean> {
     return this.#suppressions.delete(key);
+  }
+
+  /**
+   * Its contact memory and marketing sends go; in the new-recipient counts its place stays under a
+   * random name (forgetting people must not refill the day's budget), no longer its key.
+   */
+  async forget(key: string, suppression: boolean): Promise<ForgottenPerson> {
+    const anonymous = `~${randomBytes(12).toString('base64url')}`;
+    this.#newAll.rename(key, anonymous);
+    this.#newBudget.rename(key, anonymous);
+    this.#marketing.delete(key);
+    const contacts = this.#contacts.delete(key) ? 1 : 0;
+    const suppressions = suppression && this.#suppressions.delete(key) ? 1 : 0;
+    return { contacts, suppressions };
   }
 
   /** Callers get copies: a change to an answer never reaches the store. */

@@ -4,6 +4,7 @@ import { normalizePhone } from '../phone.js';
 import {
   type Admission,
   type AdmitRequest,
+  type ForgottenPerson,
   type PeopleStore,
   type PersonState,
   SUPPRESSION_SCOPES,
@@ -99,6 +100,11 @@ export class People {
 
   async suppressed(phone: unknown): Promise<Suppression | undefined> {
     return this.store.suppression(this.#keyOf(normalizePhone(phone)));
+  }
+
+  /** Erases the phone's contact memory, and its suppression when asked (`notifier.forget()`). */
+  forget(phone: string, suppression: boolean): Promise<ForgottenPerson> {
+    return this.store.forget(this.#keyOf(phone), suppression);
   }
 
   /**

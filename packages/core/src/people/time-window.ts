@@ -30,6 +30,15 @@ export class TimeWindow {
     this.#times.set(member, now);
   }
 
+  /** Renames a member in place (its time and its turn kept); whether it was there. */
+  rename(member: string, to: string): boolean {
+    if (!this.#times.has(member)) return false;
+    const entries = [...this.#times];
+    this.#times.clear();
+    for (const [name, at] of entries) this.#times.set(name === member ? to : name, at);
+    return true;
+  }
+
   /** When the oldest member leaves the window (call `size` first). */
   freesAt(): number {
     for (const at of this.#times.values()) return at + this.#windowMs;

@@ -26,8 +26,10 @@ export {
   PRIORITIES,
   SKIP_REASONS,
 } from '../job.js';
+export { maskPhones, privateLogger } from '../logger.js';
 export type { NotifierInternalOptions } from '../notifier/notifier.js';
 export { MemoryPeopleStore } from '../people/memory-store.js';
+export { type PhoneKey, phoneKeyer } from '../people/phone-key.js';
 export { type LaneGateChange, type LaneGateState, LaneGates, type LaneHold, type QueueGates } from './lane-gates.js';
 export {
   BACKOFF_MAX_MS,
@@ -47,6 +49,7 @@ export {
   type Admission,
   type AdmitRequest,
   BUDGET_WINDOW_MS,
+  type ForgottenPerson,
   type NewRecipientCounts,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
@@ -77,6 +80,7 @@ export type {
   CancelFilter,
   CancelTarget,
   Claim,
+  ForgottenJobs,
   JobOutcome,
   JobQueue,
   JobRecord,

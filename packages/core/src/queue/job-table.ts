@@ -201,10 +201,23 @@ export class JobTable {
     return this.#nonce[s] === high * TWO_24 + low ? s : -1;
   }
 
-  /** Forgets the job: its slot may be reused and its handles no longer resolve. */
+  /**
+   * Forgets the job: its slot may be reused and its handles no longer resolve. Nothing of it stays
+   * behind: the number columns are zeroed too (the phone's digits, and the random bits its id was
+   * made of), not only the references.
+   */
   free(slot: number): void {
     const gen = (this.#gen(slot) + 1) % GEN_LIMIT;
     this.#state[slot] = gen << GEN_SHIFT;
+    this.#phone[slot] = Number.NaN;
+    this.#nonce[slot] = 0;
+    this.#attempts[slot] = 0;
+    this.#createdAt[slot] = 0;
+    this.#updatedAt[slot] = 0;
+    this.#deadline[slot] = 0;
+    this.#sendAt[slot] = Number.NaN;
+    this.#keysUntil[slot] = Number.NaN;
+    this.#extra[slot] = 0;
     this.#ruleId[slot] = undefined;
     this.#body[slot] = undefined;
     this.#keys[slot] = undefined;
@@ -222,9 +235,19 @@ export class JobTable {
     return ((this.#state[slot] as number) & RECORDED) !== 0;
   }
 
-  /** The record expired: `get()` no longer finds the job (its keys may still point at it). */
+  /**
+   * The record expired: `get()` no longer finds the job. Its keys may still point at it (a late
+   * duplicate must not resend), so the slot may stay a while: it keeps only its status and phone
+   * (which `forget()` finds it by) and what a replay answers, never its text, meta or the
+   * vendor's words.
+   */
   unrecord(slot: number): void {
     this.#state[slot] = (this.#state[slot] as number) & ~RECORDED;
+    this.#body[slot] = undefined;
+    const rare = this.#rare[slot];
+    if (rare === undefined) return;
+    rare.meta = undefined;
+    rare.deliveryRaw = undefined;
   }
 
   status(slot: number): JobStatus {
@@ -395,6 +418,9 @@ export class JobTable {
     if ((this.#extra[slot] as number) & HELD && record.status === 'scheduled') record.heldBy = 'new_recipients';
     const phone = this.#phoneOf(slot);
     if (phone !== undefined) record.phone = phone;
+    const body = this.#body[slot];
+    if (typeof body === 'string') record.text = body;
+    else if (body !== undefined) record.file = body.caption === undefined ? { url: body.url } : { ...body };
     const rare = this.#rare[slot];
     if (rare?.messageId !== undefined) record.messageId = rare.messageId;
     if (rare?.error !== undefined) record.error = rare.error;
@@ -408,6 +434,11 @@ export class JobTable {
     if (rare.deliveryCheckedAt !== undefined) record.deliveryCheckedAt = rare.deliveryCheckedAt;
     if (rare.deliveryRaw !== undefined) record.deliveryRaw = rare.deliveryRaw;
     return record;
+  }
+
+  /** The recipient (undefined on a job skipped before its recipient was worked out). */
+  phone(slot: number): string | undefined {
+    return this.#phoneOf(slot);
   }
 
   #phoneOf(slot: number): string | undefined {

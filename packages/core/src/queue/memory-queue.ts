@@ -12,6 +12,7 @@ import { IN_LANE, JobTable, NOWHERE, ON_TIMER, type Place } from './job-table.js
 import { KeyIndex } from './key-index.js';
 import { Lanes } from './lanes.js';
 import { expiredError } from './lifecycle.js';
+import { PhoneIndex } from './phone-index.js';
 import { Scheduler } from './scheduler.js';
 import { TopRecent } from './top-recent.js';
 import { allows, freesKeys, isFinal } from './transitions.js';
@@ -22,6 +23,7 @@ import {
   type CancelTarget,
   type Claim,
   type DeliveryStatus,
+  type ForgottenJobs,
   type JobError,
   type JobOutcome,
   type JobQueue,
@@ -36,7 +38,7 @@ import {
 } from './types.js';
 
 export interface MemoryQueueOptions {
-  /** How long finished job records stay readable through `get()`. Default 24 h. */
+  /** How long finished job records stay readable through `get()`. Default 7 days; the notifier's `keepFinishedMs` wins. */
   keepFinishedMs?: number;
   /** At most this many finished records are kept; the oldest go first. Default 10 000. */
   maxFinished?: number;
@@ -49,6 +51,8 @@ export interface MemoryQueueOptions {
 }
 
 export const DEFAULT_MAX_QUEUED = 100_000;
+/** How long a finished job is kept by default: a week, for support to look a customer's messages up. */
+export const DEFAULT_KEEP_FINISHED_MS = 7 * 24 * 3600_000;
 
 const CLOSED_ERROR: JobError = { code: 'CLOSED', message: 'Not sent: the notifier closed before its turn' };
 const SCHEDULED_CLOSED_ERROR: JobError = {
@@ -64,7 +68,8 @@ const SCHEDULED_CLOSED_ERROR: JobError = {
  * job moved, ended or is gone no longer matches the job's state and is skipped.
  */
 export class MemoryQueue implements JobQueue {
-  readonly #keepFinishedMs: number;
+  #keepFinishedMs: number;
+  #storeText = true;
   readonly #maxFinished: number;
   readonly #maxKeys: number;
   readonly #sweepIntervalMs: number;
@@ -78,6 +83,9 @@ export class MemoryQueue implements JobQueue {
   readonly #keys = new KeyIndex((slot, index) => this.#table.keyAt(slot, index));
   readonly #keyOrder = new NumberFifo(); // jobs with keys, in the order they set them
   readonly #replaceKeys = new Map<string, number>(); // → slot, pending jobs only
+  readonly #phones = new PhoneIndex();
+  /** Handle → what to call once a job being sent when its phone was forgotten is erased. */
+  readonly #forgetting = new Map<number, () => void>();
   /** One set of lanes per limit: a slot of one is no use to a job waiting for the other. */
   readonly #lanes: Record<SendKind, Lanes> = { text: new Lanes(), file: new Lanes() };
   /** Jobs in each kind's lanes (the lanes also hold entries that no longer count). */
@@ -102,7 +110,7 @@ export class MemoryQueue implements JobQueue {
 
   constructor(options: MemoryQueueOptions = {}) {
     setMaxListeners(0, this.#abort.signal); // one listener per running job
-    this.#keepFinishedMs = options.keepFinishedMs ?? 24 * 3600_000;
+    this.#keepFinishedMs = options.keepFinishedMs ?? DEFAULT_KEEP_FINISHED_MS;
     this.#maxFinished = options.maxFinished ?? 10_000;
     this.#maxKeys = options.maxKeys ?? 100_000;
     this.#maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
@@ -131,6 +139,8 @@ export class MemoryQueue implements JobQueue {
     const dueAt = newJob.sendAt !== undefined && newJob.sendAt > now ? Math.min(newJob.sendAt, newJob.deadline) : 0;
     const status = newJob.skipped ? 'skipped' : dueAt > 0 ? 'scheduled' : 'queued';
     const slot = table.add(newJob, status, now);
+    const phone = table.phone(slot);
+    if (phone !== undefined) this.#phones.add(slot, this.#phones.hash(phone));
     if (newJob.keys.length > 0) {
       for (let index = 0; index < newJob.keys.length; index++)
         this.#keys.set(newJob.keys[index] as string, slot, index);
@@ -244,6 +254,33 @@ export class MemoryQueue implements JobQueue {
     return top.newestFirst().map((slot) => table.record(slot));
   }
 
+  async findByPhone(phone: string, limit: number): Promise<JobRecord[]> {
+    this.#expire(Date.now());
+    const table = this.#table;
+    const found: JobRecord[] = [];
+    // The chain is newest first (the order jobs were added in).
+    for (const slot of this.#phones.slots(this.#phones.hash(phone))) {
+      if (found.length >= limit) break;
+      if (table.isRecorded(slot) && table.phone(slot) === phone) found.push(table.record(slot));
+    }
+    return found;
+  }
+
+  async forget(phone: string): Promise<ForgottenJobs> {
+    const table = this.#table;
+    const ids: string[] = [];
+    const waits: Promise<void>[] = [];
+    const slots = [...this.#phones.slots(this.#phones.hash(phone))];
+    for (const slot of slots) {
+      if (table.phone(slot) !== phone) continue;
+      ids.push(table.id(slot));
+      if (table.status(slot) === 'sending') waits.push(this.#forgetWhenDone(slot));
+      else this.#erase(slot);
+    }
+    await Promise.all(waits);
+    return { jobs: ids.length, ids };
+  }
+
   stats(): JobStats {
     return { ...this.#counts };
   }
@@ -252,6 +289,8 @@ export class MemoryQueue implements JobQueue {
     if (this.#options) throw new Error('This queue already has a worker');
     this.#options = options;
     if (options.maxQueued !== undefined) this.#maxQueued = options.maxQueued;
+    if (options.keepFinishedMs !== undefined) this.#keepFinishedMs = options.keepFinishedMs;
+    if (options.storeText === false) this.#storeText = false;
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
     this.#sweepTimer.unref();
     const gates = options.gates;
@@ -513,7 +552,14 @@ export class MemoryQueue implements JobQueue {
     this.#held.delete(handle);
     this.#running--;
     const slot = this.#table.slotOf(handle);
-    const status = slot < 0 ? undefined : this.#table.status(slot);
+    const forgotten = this.#forgetting.get(handle);
+    if (forgotten) {
+      // Its phone was forgotten while it was being sent: erased now, and nobody hears of it.
+      this.#forgetting.delete(handle);
+      if (slot >= 0) this.#erase(slot);
+      forgotten();
+    }
+    const status = slot < 0 || forgotten ? undefined : this.#table.status(slot);
     // A job cancelled (or expired by a sweep) while the worker held it keeps that ending.
     if (status !== undefined && allows(status, outcome.status)) {
       const final =
@@ -544,7 +590,7 @@ export class MemoryQueue implements JobQueue {
       signal,
       markAttempt: async () => {
         const current = table.slotOf(handle);
-        const status = current < 0 ? undefined : table.status(current);
+        const status = current < 0 || this.#forgetting.has(handle) ? undefined : table.status(current);
         if (status === undefined || !allows(status, 'attempt')) {
           if (status === 'cancelled') throw new OlchatError('CANCELLED', 'The job was cancelled; not sent');
           throw new JobStateError(`Not sent: the job was ${status ?? 'forgotten'} before its turn`);
@@ -637,8 +683,8 @@ export class MemoryQueue implements JobQueue {
     if (freesKeys(status, error)) this.#forgetKeys(slot);
     this.#setPlace(slot, NOWHERE);
     this.#held.get(table.handle(slot))?.abort(new Error(`The job was ${status}`));
-    // Only a job that may be retried keeps its message.
-    if (!allows(status, 'requeue')) table.dropMessage(slot);
+    // The record keeps what was sent, unless the app asked for no texts kept.
+    if (!this.#storeText) table.dropMessage(slot);
     this.#markFinished(slot, now);
     try {
       this.#options?.onFinished(table.record(slot));
@@ -686,7 +732,45 @@ export class MemoryQueue implements JobQueue {
 
   /** A job neither `get()` nor a key can reach any more gives its slot back. */
   #releaseIfUnreachable(slot: number): void {
-    if (!this.#table.isRecorded(slot) && !this.#holdsKey(slot)) this.#table.free(slot);
+    if (!this.#table.isRecorded(slot) && !this.#holdsKey(slot)) this.#free(slot);
+  }
+
+  /** Gives the slot back, out of the phone index first (its phone is what finds its chain). */
+  #free(slot: number): void {
+    const phone = this.#table.phone(slot);
+    if (phone !== undefined) this.#phones.remove(slot, this.#phones.hash(phone));
+    this.#table.free(slot);
+  }
+
+  /**
+   * Erases a job of a forgotten phone at once: a pending one leaves its lane or the timer (its
+   * entries there no longer resolve) and its worker, if one holds it before the attempt, gives up;
+   * its keys and replace key go; the slot is freed, digits and all.
+   */
+  #erase(slot: number): void {
+    const table = this.#table;
+    const status = table.status(slot);
+    if (status === 'scheduled' || status === 'queued' || status === 'sending') this.#counts[status]--;
+    const replaceKey = table.replaceKey(slot);
+    if (replaceKey !== undefined && this.#replaceKeys.get(replaceKey) === slot) this.#replaceKeys.delete(replaceKey);
+    this.#forgetKeys(slot);
+    // Out of its lane's count (its entry there no longer resolves once the slot is freed).
+    this.#setPlace(slot, NOWHERE);
+    const handle = table.handle(slot);
+    this.#held.get(handle)?.abort(new Error('The job was forgotten'));
+    this.#free(slot);
+  }
+
+  /** A job being sent: it may finish its attempt (never another), then `#work` erases it. */
+  #forgetWhenDone(slot: number): Promise<void> {
+    const handle = this.#table.handle(slot);
+    return new Promise<void>((resolve) => {
+      const earlier = this.#forgetting.get(handle);
+      this.#forgetting.set(handle, () => {
+        earlier?.();
+        resolve();
+      });
+    });
   }
 
   /** Jobs waiting in a lane whose deadline passed (the line was down, or the backlog too long). */

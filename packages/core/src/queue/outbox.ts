@@ -15,6 +15,8 @@ export interface WebhookDelivery {
   nextAt: number;
   /** When it was published (ms since the epoch): the oldest go first when a bound is reached. */
   createdAt: number;
+  /** The job a `message.*` event is about (its id): what `forget()` erases it by. */
+  subject?: string;
 }
 
 /** A delivery taken for one attempt: `attempt` already counts it. */
@@ -53,5 +55,11 @@ export interface WebhookOutbox {
   nextDue(endpoints: readonly string[]): Promise<number | undefined>;
   /** Deliveries stored, waiting or being attempted. */
   size(): Promise<number>;
+  /**
+   * Erases every stored delivery about one of these jobs (`notifier.forget()`), waiting or being
+   * attempted (an attempt already on the wire still ends, but is never made again). Resolves how
+   * many were erased.
+   */
+  forget(subjects: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }

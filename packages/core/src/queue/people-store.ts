@@ -113,4 +113,15 @@ export interface PeopleStore {
   suppress(key: string, suppression: Suppression, keepExisting?: boolean): Promise<Suppression>;
   /** Resolves whether there was one. */
   unsuppress(key: string): Promise<boolean>;
+  /**
+   * Erases what is kept of the phone (`notifier.forget()`): its contact memory, and with
+   * `suppression` its suppression too (kept by default, so an opted-out phone stays opted out).
+   * The hourly counts name no one and stay. Resolves how many of each were erased (0 or 1).
+   */
+  forget(key: string, suppression: boolean): Promise<ForgottenPerson>;
+}
+
+export interface ForgottenPerson {
+  contacts: number;
+  suppressions: number;
 }

@@ -65,6 +65,12 @@ interface JobRecordFields {
   deliveryCheckedAt?: number;
   /** The vendor's own word at the last delivery check (at most 200 characters). */
   deliveryRaw?: string;
+  /**
+   * What was (or is to be) sent: the text, or the file. Kept with a finished record unless the
+   * notifier has `storeText: false`; never on a skipped job.
+   */
+  text?: string;
+  file?: { url: string; caption?: string };
 }
 
 /** What `notifier.get(id)` answers. A `failed` or `expired` record always says why. */
@@ -216,12 +222,29 @@ export interface WorkerOptions {
   onFinished: (record: JobRecord) => void;
   /** Most jobs not yet finished (scheduled, queued and sending together); past it `add()` rejects `QUEUE_FULL`. */
   maxQueued?: number;
+  /** How long a finished job is kept (its record, text, keys' target and the queue's own data). Overrides the queue's option. */
+  keepFinishedMs?: number;
+  /** false: a job's text (or file) is dropped once the job is finished. Default true. */
+  storeText?: boolean;
+  /**
+   * The phone → key hash of the notifier (HMAC-SHA256 with its `secret`): a queue that indexes
+   * jobs by phone in a store others can read (Redis) keys that index with it, never the digits.
+   */
+  phoneKey?: (phone: string) => string;
   /**
    * Which lanes may hand out a job now (operator pauses, a flagged line): asked where the queue
    * chooses its next job, so a held lane keeps its jobs `queued` and holds no worker. The queue
    * takes up jobs again when it calls back (`onChange`).
    */
   gates?: QueueGates;
+}
+
+/** What `forget()` erased of one phone's jobs. */
+export interface ForgottenJobs {
+  /** Jobs erased: pending ones (cancelled without a word), finished ones, and ones let finish first. */
+  jobs: number;
+  /** Their ids, so the notifier can erase what it keeps about them elsewhere (webhooks, delivery checks). */
+  ids: string[];
 }
 
 export type CancelTarget = string | { replaceKey: string };
@@ -282,6 +305,18 @@ export interface JobQueue {
   ): Promise<JobRecord | undefined>;
   /** Recent jobs, newest first (the dashboard). */
   list(options?: ListOptions): Promise<JobRecord[]>;
+  /**
+   * The recorded jobs of one phone (normalized, `7…`), newest first, at most `limit` (1–500).
+   * Served by an index of jobs by phone, kept in step with retention and `forget()`.
+   */
+  findByPhone(phone: string, limit: number): Promise<JobRecord[]>;
+  /**
+   * Erases every job of the phone (normalized): pending ones end without `onFinished` (no event, no
+   * webhook) and are never sent; one being sent is let finish, then erased without `onFinished`;
+   * records, messages, keys pointing at them and the queue's own data about them go. Resolves once
+   * all of it is gone.
+   */
+  forget(phone: string): Promise<ForgottenJobs>;
   /** Starts handing due jobs to the worker, at most `concurrency` at once, `high` lanes first. */
   start(options: WorkerOptions): void;
   /** A snapshot (a shared queue may answer from a cache refreshed in the background). */

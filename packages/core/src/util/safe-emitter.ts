@@ -38,21 +38,40 @@ export class SafeEmitter {
     for (const listener of [...set]) {
       try {
         const result = (listener as (payload: unknown) => unknown)(payload);
-        if (result instanceof Promise) result.catch((error: unknown) => this.#report(event, error));
+        if (result instanceof Promise) result.catch((error: unknown) => this.#report(event, error, payload));
       } catch (error) {
-        this.#report(event, error);
+        this.#report(event, error, payload);
       }
     }
   }
 
-  #report(event: string, error: unknown): void {
+  #report(event: string, error: unknown, payload: unknown): void {
     try {
+      // A listener's error may quote the job it was given: its message's words never reach the log.
+      const words = wordsOf(payload);
+      const clean = (text: string | undefined) =>
+        text === undefined ? undefined : words.reduce((out, word) => out.split(word).join('***'), text);
       this.#logger.error(
-        { event, err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) },
+        {
+          event,
+          err:
+            error instanceof Error
+              ? { message: clean(error.message), stack: clean(error.stack) }
+              : clean(String(error)),
+        },
         `olchat-kit: a '${event}' listener threw; the queue goes on`,
       );
     } catch {
       // A logger that throws is not worth a crash either.
     }
   }
+}
+
+/** The message words of a job record given to listeners (its text, or its file's URL and caption), longest first. */
+function wordsOf(payload: unknown): string[] {
+  if (typeof payload !== 'object' || payload === null) return [];
+  const { text, file } = payload as { text?: unknown; file?: { url?: unknown; caption?: unknown } };
+  return [text, file?.url, file?.caption]
+    .filter((word): word is string => typeof word === 'string' && word.length >= 4)
+    .sort((a, b) => b.length - a.length);
 }

@@ -1,6 +1,6 @@
 import { ClosedError, ValidationError } from '../errors.js';
 import type { WebhookEventType } from '../job.js';
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 import type { Telemetry, TelemetrySpan } from '../telemetry/telemetry.js';
 import { MAX_TIMER_MS } from '../util/backoff.js';
@@ -48,6 +48,11 @@ export interface WebhookDispatcher {
     data: WebhookData<T>,
     options?: WebhookPublishOptions,
   ): Promise<string | undefined>;
+  /**
+   * Erases every undelivered webhook about these jobs (`notifier.forget()`); resolves how many
+   * deliveries were erased.
+   */
+  forget(jobIds: readonly string[]): Promise<number>;
   /**
    * Stops taking deliveries, lets the attempts in flight finish within `timeoutMs` (default 10 000),
    * then abandons the rest (a shared outbox hands them to another process at once). Closes the outbox
@@ -118,7 +123,7 @@ class Dispatcher implements WebhookDispatcher {
     this.#schedule = validateSchedule(schedule);
     this.#concurrency = concurrency;
     this.#leaseMs = timeoutMs + LEASE_MARGIN_MS;
-    this.#logger = options.logger ?? consoleLogger;
+    this.#logger = privateLogger(options.logger ?? consoleLogger);
     this.#telemetry = options.telemetry;
     this.#ownOutbox = options.outbox === undefined;
     this.#outbox = options.outbox ?? new MemoryWebhookOutbox({ logger: this.#logger });
@@ -151,22 +156,31 @@ class Dispatcher implements WebhookDispatcher {
         { path: 'at', message: 'must be a valid Date or ms since the epoch' },
       ]);
     }
-    const body = webhookBody(type, data, at);
     const id = newWebhookId();
     const now = Date.now();
     const nextAt = now + (this.#schedule[0] as number);
-    const deliveries: WebhookDelivery[] = targets.map(({ endpoint }) => ({
-      id,
-      endpoint: endpoint.url,
-      type,
-      body,
-      attempt: 0,
-      nextAt,
-      createdAt: now,
-    }));
+    const subject = (data as { id?: unknown }).id;
+    // One body per set of omitted fields: endpoints that omit nothing share the same bytes.
+    const bodies = new Map<string, string>();
+    const deliveries: WebhookDelivery[] = targets.map(({ endpoint }) => {
+      const omit = typeof subject === 'string' ? endpoint.omit : [];
+      const shape = omit.join(',');
+      let body = bodies.get(shape);
+      if (body === undefined) {
+        body = webhookBody(type, omit.length === 0 ? data : without(data, omit), at);
+        bodies.set(shape, body);
+      }
+      const delivery: WebhookDelivery = { id, endpoint: endpoint.url, type, body, attempt: 0, nextAt, createdAt: now };
+      if (typeof subject === 'string') delivery.subject = subject;
+      return delivery;
+    });
     await this.#outbox.add(deliveries);
     this.#wake();
     return id;
+  }
+
+  forget(jobIds: readonly string[]): Promise<number> {
+    return this.#outbox.forget(jobIds);
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<void> {
@@ -332,4 +346,11 @@ class Dispatcher implements WebhookDispatcher {
     this.#outboxFailing = false;
     this.#logger.info({}, 'olchat-kit: the webhook outbox answers again');
   }
+}
+
+/** A message event's data without the fields an endpoint omits. */
+function without<T extends WebhookEventType>(data: WebhookData<T>, omit: readonly string[]): WebhookData<T> {
+  const copy = { ...data } as Record<string, unknown>;
+  for (const field of omit) delete copy[field];
+  return copy as unknown as WebhookData<T>;
 }

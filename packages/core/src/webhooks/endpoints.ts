@@ -9,7 +9,17 @@ export interface WebhookEndpoint {
   secret: string;
   /** Only these events; default all. */
   events?: WebhookEventType[];
+  /**
+   * Fields of a `message.*` event's `data` this endpoint is never sent: `'phone'` (the recipient),
+   * `'meta'` (the app's own data). For a receiver that needs only the job id and status, so no
+   * personal data travels to it or waits in the outbox for it.
+   */
+  omit?: WebhookOmittable[];
 }
+
+/** What an endpoint may leave out of a message event's `data`. */
+export type WebhookOmittable = 'phone' | 'meta';
+export const WEBHOOK_OMITTABLE: readonly WebhookOmittable[] = ['phone', 'meta'];
 
 /** An endpoint checked and ready to post to. */
 export interface ResolvedEndpoint {
@@ -22,6 +32,8 @@ export interface ResolvedEndpoint {
   key: Buffer;
   /** Undefined: every event. */
   events: ReadonlySet<WebhookEventType> | undefined;
+  /** The message data fields it is never sent, sorted (empty: none). */
+  omit: readonly WebhookOmittable[];
   /** From `user:password@` in the URL, sent as `authorization: Basic …` (undici would drop it). */
   authorization: string | undefined;
 }
@@ -44,10 +56,10 @@ export function resolveEndpoints(endpoints: unknown, path = 'webhooks'): Resolve
   endpoints.forEach((endpoint: unknown, i) => {
     const at = `${path}[${i}]`;
     if (typeof endpoint !== 'object' || endpoint === null) {
-      issues.push({ path: at, message: 'must be an object { url, secret, events? }' });
+      issues.push({ path: at, message: 'must be an object { url, secret, events?, omit? }' });
       return;
     }
-    const { url, secret, events } = endpoint as Partial<WebhookEndpoint>;
+    const { url, secret, events, omit } = endpoint as Partial<WebhookEndpoint>;
     const before = issues.length;
     const target = parseUrl(url, `${at}.url`, issues);
     if (target && seen.has(target.href)) {
@@ -61,6 +73,7 @@ export function resolveEndpoints(endpoints: unknown, path = 'webhooks'): Resolve
       issues.push(...(error as ValidationError).issues);
     }
     const filter = parseEvents(events, `${at}.events`, issues);
+    const omitted = parseOmit(omit, `${at}.omit`, issues);
     if (issues.length > before || !target || !key) return;
     resolved.push({
       url: target.href,
@@ -68,6 +81,7 @@ export function resolveEndpoints(endpoints: unknown, path = 'webhooks'): Resolve
       path: `${target.pathname}${target.search}`,
       key,
       events: filter,
+      omit: omitted,
       authorization: basicAuthorization(target),
     });
   });
@@ -128,6 +142,15 @@ function parseEvents(
     return undefined;
   }
   return new Set(events as WebhookEventType[]);
+}
+
+function parseOmit(omit: unknown, path: string, issues: ValidationIssue[]): readonly WebhookOmittable[] {
+  if (omit === undefined) return [];
+  if (!Array.isArray(omit) || omit.some((field) => !WEBHOOK_OMITTABLE.includes(field as WebhookOmittable))) {
+    issues.push({ path, message: `must be an array of ${WEBHOOK_OMITTABLE.map((f) => `'${f}'`).join(', ')}` });
+    return [];
+  }
+  return WEBHOOK_OMITTABLE.filter((field) => omit.includes(field));
 }
 
 function basicAuthorization(url: URL): string | undefined {

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js';
+import { type Logger, privateLogger } from '../logger.js';
 import type { ClaimedWebhookDelivery, WebhookDelivery, WebhookOutbox } from '../queue/outbox.js';
 import { type HeapEntry, MinHeap } from '../util/heap.js';
 import { checkInteger } from '../util/validate.js';
@@ -46,7 +46,7 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
   constructor(options: MemoryWebhookOutboxOptions = {}) {
     const { maxPending = 10_000, logger } = options;
     this.#maxPending = checkInteger(maxPending, 'maxPending');
-    this.#logger = logger;
+    this.#logger = logger && privateLogger(logger);
   }
 
   /** Deliveries dropped by the bound since this outbox was made. */
@@ -114,6 +114,19 @@ export class MemoryWebhookOutbox implements WebhookOutbox {
 
   async size(): Promise<number> {
     return this.#slots.size;
+  }
+
+  async forget(subjects: readonly string[]): Promise<number> {
+    if (subjects.length === 0) return 0;
+    const wanted = new Set(subjects);
+    let erased = 0;
+    for (const [key, slot] of this.#slots) {
+      if (slot.delivery.subject === undefined || !wanted.has(slot.delivery.subject)) continue;
+      this.#unwait(slot);
+      this.#slots.delete(key);
+      erased++;
+    }
+    return erased;
   }
 
   async close(): Promise<void> {}

@@ -1,4 +1,5 @@
 import { type Logger, ValidationError } from '@olchat-kit/core';
+import { privateLogger } from '@olchat-kit/core/queue';
 import { type RedisConnection, validateConnection } from '../connection.js';
 import { positiveInt } from '../util.js';
 
@@ -24,7 +25,10 @@ export interface RedisQueueOptions {
    * delivered). `true` sends it again instead: no message is lost, one may arrive twice.
    */
   retryAmbiguous?: boolean;
-  /** How long `get()` still answers for a finished job (and at least as long as its keys). Default 24 h. */
+  /**
+   * How long a finished job is kept (its record, text and phone index entry; BullMQ's events about
+   * it), and at least as long as its keys; then it is erased. Default 7 days; the notifier's wins.
+   */
   keepFinishedMs?: number;
   /** How long `add()` waits for Redis before rejecting with `RedisUnavailableError`. Default 5 000. */
   addTimeoutMs?: number;
@@ -59,7 +63,7 @@ export function queueSettings(options: RedisQueueOptions): QueueSettings {
     stalledIntervalMs = 5_000,
     maxStalledCount = 1,
     retryAmbiguous = false,
-    keepFinishedMs = DAY_MS,
+    keepFinishedMs = 7 * DAY_MS,
     addTimeoutMs = 5_000,
     statsIntervalMs = 1_000,
     maxQueued = 1_000_000,
@@ -88,7 +92,7 @@ export function queueSettings(options: RedisQueueOptions): QueueSettings {
     statsIntervalMs: positiveInt(statsIntervalMs, 'statsIntervalMs'),
     maxQueued: maxQueuedOf(maxQueued),
     sweepIntervalMs: positiveInt(sweepIntervalMs, 'sweepIntervalMs'),
-    logger: options.logger,
+    logger: options.logger && privateLogger(options.logger),
   };
 }
 

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import {
   type Admission,
   type AdmitRequest,
   BUDGET_WINDOW_MS,
+  type ForgottenPerson,
   type NewRecipientCounts,
   PEOPLE_WINDOW_MS,
   type PeopleCounts,
@@ -141,6 +143,26 @@ end
 rcall('HSET', SUP, ARGV[2], ARGV[3])
 return ARGV[3]`);
 
+/** ARGV: base, key, suppression too ('1'|'0'). Returns { contacts erased, suppressions erased }. */
+/**
+ * forget(): the phone's contact memory goes, and its marketing sends; in the new-recipient counts
+ * its place is kept under a random name (so a budget is not refilled by forgetting people), no
+ * longer its key. ARGV: base, key, suppression too ('1'|'0'), a random name.
+ * Returns { contacts erased, suppressions erased }.
+ */
+const FORGET = new LuaScript(`${PRELUDE}
+local suppressions = 0
+if ARGV[3] == '1' then suppressions = rcall('HDEL', SUP, ARGV[2]) end
+for _, set in ipairs({ B .. 'pp:nr', B .. 'pp:nb' }) do
+  local at = rcall('ZSCORE', set, ARGV[2])
+  if at then
+    rcall('ZREM', set, ARGV[2])
+    rcall('ZADD', set, at, ARGV[4])
+  end
+end
+rcall('DEL', B .. 'pp:mk:' .. ARGV[2])
+return { rcall('HDEL', KNOWN, ARGV[2]), suppressions }`);
+
 /** Runs a Redis call, turning Redis trouble into the queue's errors. */
 export type RunRedis = <T>(what: string, call: () => Promise<T>) => Promise<T>;
 
@@ -232,6 +254,17 @@ export class RedisPeopleStore implements PeopleStore {
 
   async unsuppress(key: string): Promise<boolean> {
     return this.#run('remove a suppression', async () => (await this.#client.hdel(this.#name('sup'), key)) === 1);
+  }
+
+  async forget(key: string, suppression: boolean): Promise<ForgottenPerson> {
+    return this.#run('forget a contact', async () => {
+      const anonymous = `~${randomBytes(12).toString('base64url')}`;
+      const [contacts, suppressions] = (await this.#script(FORGET, [key, suppression ? '1' : '0', anonymous])) as [
+        number,
+        number,
+      ];
+      return { contacts: Number(contacts) || 0, suppressions: Number(suppressions) || 0 };
+    });
   }
 
   #name(part: string): string {

@@ -56,6 +56,11 @@ export const F = {
   reason: 'rs', // why a skipped job was skipped
   trace: 'tr', // the trigger's trace context (JSON), when there is telemetry
   heldBy: 'hb', // why a scheduled job waits ('new_recipients'); read only while it is scheduled
+  phoneKey: 'pk', // the phone's HMAC key: the name of its index
+  noText: 'nt', // '1': the body is dropped once the job is finished (storeText: false)
+  forgotten: 'F', // '1': its phone was forgotten while a worker held it
+  pastRetention: 'X', // '1': kept past keepFinishedMs only for its keys (no text, no meta)
+  body: '_', // not stored: the scripts' answers carry the body's pieces joined under this name
 } as const;
 
 /** What a worker needs of a stored job beyond its public record. */
@@ -87,7 +92,13 @@ export function bullOf(fields: Fields, id: string): string {
  * The fields `add()` stores for a new job (its status, keys, body and sets are the script's).
  * Defaults are left out: every field is stored once per waiting job.
  */
-export function newJobFields(job: NewJob, now: number, deadline: number, sendAt: number | undefined) {
+export function newJobFields(
+  job: NewJob,
+  now: number,
+  deadline: number,
+  sendAt: number | undefined,
+  people: { phoneKey: string | undefined; storeText: boolean } = { phoneKey: undefined, storeText: true },
+) {
   const fields: (string | number)[] = [F.createdAt, now, F.updatedAt, now, F.deadline, deadline];
   const optional = (name: string, value: string | number | undefined) => {
     if (value !== undefined && value !== '') fields.push(name, value);
@@ -104,10 +115,12 @@ export function newJobFields(job: NewJob, now: number, deadline: number, sendAt:
   optional(F.trace, job.trace === undefined ? undefined : JSON.stringify(job.trace));
   // A skipped job keeps its recipient when it had one (a suppressed phone), never its text.
   optional(F.phone, job.message.phone);
+  optional(F.phoneKey, job.message.phone === '' ? undefined : people.phoneKey);
   if (job.skipped) optional(F.reason, job.reason ?? 'when');
   else {
     if ('file' in job.message) fields.push(F.file, '1');
     if (job.message.sendToImol) fields.push(F.sendToImol, '1');
+    if (!people.storeText) fields.push(F.noText, '1');
   }
   return fields;
 }
@@ -171,6 +184,12 @@ export function toRecord(fields: Fields, now = Date.now()): JobRecord | undefine
   if (checkedAt !== undefined) record.deliveryCheckedAt = checkedAt;
   const raw = fields[F.deliveryRaw];
   if (raw !== undefined) record.deliveryRaw = raw;
+  // What was sent: the scripts answer the body's pieces joined (see `view`).
+  const message = messageOf(fields, fields[F.body]);
+  if (message && status !== 'skipped') {
+    if ('text' in message) record.text = message.text;
+    else record.file = message.file;
+  }
   return record;
 }
 

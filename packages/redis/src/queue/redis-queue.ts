@@ -14,6 +14,7 @@ import {
   type CancelFilter,
   DEFAULT_MAX_AGE_MS,
   expiredError,
+  type ForgottenJobs,
   freesKeys,
   type LaneGateChange,
   type NewJob,
@@ -65,6 +66,9 @@ const LANES = new Set(['high', 'normal', 'low']);
 const CANCEL_BATCH = 500;
 /** Passes of `cancelMany` over the sets: a later pass finds what jobs moving meanwhile hid from the first. */
 const CANCEL_PASSES = 3;
+/** How long forget() waits for the workers holding the phone's jobs (a send, a dead worker's lock). */
+const FORGET_WAIT_MS = 60_000;
+const FORGET_POLL_MS = 50;
 
 /**
  * A durable `JobQueue` on BullMQ: every accepted job is in Redis before `add()` resolves, any
@@ -90,6 +94,10 @@ export class RedisQueue implements JobQueue {
   #onFinished: WorkerOptions['onFinished'] | undefined;
   #outbox: RedisWebhookOutbox | undefined;
   #people: RedisPeopleStore | undefined;
+  /** Given by the notifier at start(): the phone's HMAC, the phone index's key. */
+  #phoneKey: ((phone: string) => string) | undefined;
+  #storeText = true;
+  readonly #storeSettings: { keepFinishedMs: number; graceMs: number };
   #closing: Promise<void> | undefined;
   #closed = false;
   #lastWarning = 0;
@@ -106,10 +114,8 @@ export class RedisQueue implements JobQueue {
     watchClient(this.#client, `queue ${name}`, settings.logger, this.#secret);
     this.#queue = new Queue<JobData>(name, { connection: this.#client, prefix });
     this.#queue.on('error', (error) => this.#warn('queue', error));
-    this.#store = new JobStore(this.#client, this.#keys, {
-      keepFinishedMs: settings.keepFinishedMs,
-      graceMs: KEY_GRACE_MS,
-    });
+    this.#storeSettings = { keepFinishedMs: settings.keepFinishedMs, graceMs: KEY_GRACE_MS };
+    this.#store = new JobStore(this.#client, this.#keys, this.#storeSettings);
     // Resolves once BullMQ has loaded its scripts on the client: until then add() must not start
     // (a BullMQ call would wait for the connection and might then run after add() gave up).
     this.#ready = this.#queue.waitUntilReady().then(() => undefined);
@@ -147,7 +153,8 @@ export class RedisQueue implements JobQueue {
     let fields: (string | number)[];
     let body: string;
     try {
-      fields = newJobFields(normalized, now, deadline, sendAt);
+      const phoneKey = job.message.phone === '' ? undefined : this.#phoneKey?.(job.message.phone);
+      fields = newJobFields(normalized, now, deadline, sendAt, { phoneKey, storeText: this.#storeText });
       if (status === 'expired') {
         const error = expiredError(undefined);
         fields.push(F.errCode, error.code, F.errMessage, error.message);
@@ -215,7 +222,7 @@ export class RedisQueue implements JobQueue {
 
   async get(id: string): Promise<JobRecord | undefined> {
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) return undefined;
-    return this.#read('read the job', async () => toRecord(await this.#store.get(id)));
+    return this.#read('read the job', async () => toRecord(await this.#store.get(id, Date.now())));
   }
 
   async find(keys: readonly string[]): Promise<JobRecord | undefined> {
@@ -328,6 +335,49 @@ export class RedisQueue implements JobQueue {
     return fields ? toRecord(fields) : undefined;
   }
 
+  async findByPhone(phone: string, limit: number): Promise<JobRecord[]> {
+    const phoneKey = this.#keyOf(phone);
+    const count = Math.min(MAX_LIST, Math.max(1, Math.floor(limit) || DEFAULT_LIST));
+    return this.#read('find the jobs', async () => {
+      const now = Date.now();
+      const found = await this.#store.findByPhone(phoneKey, count, now);
+      return found.map((fields) => toRecord(fields, now) as JobRecord);
+    });
+  }
+
+  /**
+   * Erases the phone's jobs: the records at once (one script), BullMQ's jobs of the pending ones,
+   * then waits for the workers holding any of them (in any process) to be done, and last deletes
+   * the entries of BullMQ's event stream that name them.
+   */
+  async forget(phone: string): Promise<ForgottenJobs> {
+    const phoneKey = this.#keyOf(phone);
+    const { erased, held } = await this.#read('forget the phone', () => this.#store.forget(phoneKey, Date.now()));
+    // A worker of this process still waiting to send one gives up; a request on the wire is let finish.
+    for (const { id, sending } of held)
+      if (!sending) this.#worker?.abort(id, new OlchatError('CANCELLED', 'Forgotten'));
+    await Promise.all(erased.map(({ bull }) => unschedule(this.#queue, bull)));
+    const all = [...erased, ...held.map(({ id, bull }) => ({ id, bull }))];
+    if (all.length === 0) return { jobs: 0, ids: [] };
+    // A worker holding one (here or in another process) lets its attempt finish, then erases it;
+    // a worker that died leaves it to the next pickup. BullMQ's job goes when its worker is done.
+    const until = Date.now() + FORGET_WAIT_MS;
+    for (;;) {
+      const left = await this.#read('forget the phone', () => this.#store.forgottenLeft(all, Date.now()));
+      if (left === 0) break;
+      if (Date.now() > until || this.#closed) {
+        throw new OlchatError(
+          'TIMEOUT',
+          `${left} of the phone's jobs are still held by a worker: they are erased when it is done; call forget() again to confirm`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, FORGET_POLL_MS));
+    }
+    const names = [...new Set(all.flatMap(({ id, bull }) => [id, bull]))];
+    await this.#read('forget the phone', () => this.#store.forgetEvents(names, Date.now()));
+    return { jobs: all.length, ids: all.map(({ id }) => id) };
+  }
+
   stats(): JobStats {
     return this.#stats.snapshot;
   }
@@ -363,6 +413,9 @@ export class RedisQueue implements JobQueue {
     if (this.#closing) throw new ClosedError('The queue is closed');
     const settings = this.#settings;
     if (options.maxQueued !== undefined) this.#maxQueued = maxQueuedOf(options.maxQueued);
+    if (options.keepFinishedMs !== undefined) this.#storeSettings.keepFinishedMs = options.keepFinishedMs;
+    if (options.storeText === false) this.#storeText = false;
+    if (options.phoneKey) this.#phoneKey = options.phoneKey;
     this.#onFinished = options.onFinished;
     const gates = options.gates;
     if (gates) this.#gates.attach(gates, settings.statsIntervalMs);
@@ -423,7 +476,15 @@ export class RedisQueue implements JobQueue {
 
   /** A record that may be pending lives past its deadline, and past its keys. */
   #pendingTtl(deadline: number, keyTtlMs: number, now: number): number {
-    return Math.max(deadline - now, keyTtlMs, 0) + this.#settings.keepFinishedMs + KEY_GRACE_MS;
+    return Math.max(deadline - now, keyTtlMs, 0) + this.#storeSettings.keepFinishedMs + KEY_GRACE_MS;
+  }
+
+  /** The phone's key in the index: the notifier's HMAC (a queue never started by one has none). */
+  #keyOf(phone: string): string {
+    if (!this.#phoneKey) {
+      throw new ClosedError('The queue has no phone key: it finds and forgets phones once a notifier has started it');
+    }
+    return this.#phoneKey(phone);
   }
 
   async #whenReady(): Promise<void> {

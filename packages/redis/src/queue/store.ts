@@ -7,7 +7,8 @@ import { type Fields, fieldsOf } from './record.js';
 import { ADD } from './scripts/add.js';
 import { GATES_CHANGE, GATES_READ } from './scripts/gates.js';
 import { CANCEL, CANCEL_MANY, REQUEUE, SET_DELIVERY } from './scripts/manage.js';
-import { FIND, LIST, STATS } from './scripts/read.js';
+import { FIND_BY_PHONE, FORGET, FORGET_EVENTS, FORGOTTEN_LEFT } from './scripts/people.js';
+import { FIND, GET, LIST, STATS } from './scripts/read.js';
 import { SWEEP } from './scripts/sweep.js';
 import { MARK_ATTEMPT, MARK_NOT_ACCEPTED, OUTCOME, PEEK, PICKUP } from './scripts/work.js';
 
@@ -79,6 +80,12 @@ export interface Expiring {
   bull: string;
 }
 
+/** A job's record id and the id of its current BullMQ job. */
+export interface BullPair {
+  id: string;
+  bull: string;
+}
+
 export interface Revival {
   id: string;
   bull: string;
@@ -127,11 +134,9 @@ export class JobStore {
     return { kind: 'new', fields: fieldsOf(reply[2]), replaced: replaced.id === undefined ? undefined : replaced };
   }
 
-  /** The record's fields with its id, or {} when there is none (the body's pieces are left in). */
-  async get(id: string): Promise<Fields> {
-    const fields = await this.#client.hgetall(this.#keys.record(id));
-    if (Object.keys(fields).length > 0) fields.id = id;
-    return fields;
+  /** The record's fields with its id and its body, or {} when there is none. */
+  async get(id: string, now: number): Promise<Fields> {
+    return fieldsOf(await this.#run(GET, this.#keys.record(id), now, [id]));
   }
 
   async find(keys: readonly string[], now: number): Promise<Fields> {
@@ -286,6 +291,36 @@ export class JobStore {
       unknown,
     ];
     return reply[0] === 1 ? fieldsOf(reply[1]) : undefined;
+  }
+
+  /** A phone's records (by its key), newest first, with their bodies. */
+  async findByPhone(phoneKey: string, limit: number, now: number): Promise<Fields[]> {
+    const reply = (await this.#run(FIND_BY_PHONE, this.#keys.stats, now, [phoneKey, limit])) as unknown[];
+    return reply.map(fieldsOf);
+  }
+
+  /** Erases a phone's jobs; the ones workers hold are marked and erased when their workers are done. */
+  async forget(
+    phoneKey: string,
+    now: number,
+  ): Promise<{ erased: BullPair[]; held: (BullPair & { sending: boolean })[] }> {
+    const [erased, held] = (await this.#run(FORGET, this.#keys.stats, now, [phoneKey])) as [string[][], string[][]];
+    return {
+      erased: erased.map(([id = '', bull]) => ({ id, bull: bull ?? id })),
+      held: held.map(([id = '', bull, status]) => ({ id, bull: bull ?? id, sending: status === 'sending' })),
+    };
+  }
+
+  /** How many of these jobs still have a record or a BullMQ job. */
+  async forgottenLeft(jobs: readonly BullPair[], now: number): Promise<number> {
+    const args = jobs.flatMap(({ id, bull }) => [id, bull]);
+    return Number(await this.#run(FORGOTTEN_LEFT, this.#keys.stats, now, [this.#keys.bullBase, ...args]));
+  }
+
+  /** Deletes the entries of BullMQ's event stream that name these ids; resolves how many. */
+  async forgetEvents(ids: readonly string[], now: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    return Number(await this.#run(FORGET_EVENTS, this.#keys.stats, now, [`${this.#keys.bullBase}events`, ...ids]));
   }
 
   async sweep(

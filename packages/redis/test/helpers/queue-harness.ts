@@ -1,5 +1,5 @@
 import type { JobRecord } from '@olchat-kit/core';
-import type { ActiveJob, JobOutcome, NewJob, WorkerOptions } from '@olchat-kit/core/queue';
+import { type ActiveJob, type JobOutcome, type NewJob, phoneKeyer, type WorkerOptions } from '@olchat-kit/core/queue';
 import { waitFor } from '../../../../test/helpers/waiting.js';
 import { type RedisQueue, type RedisQueueOptions, redisQueue } from '../../src/index.js';
 import type { RedisServer } from './redis-server.js';
@@ -72,9 +72,14 @@ export class Queues {
     {
       concurrency = 1,
       maxQueued,
+      storeText,
       gates,
       ...options
-    }: Partial<RedisQueueOptions> & { concurrency?: number; gates?: WorkerOptions['gates'] } = {},
+    }: Partial<RedisQueueOptions> & {
+      concurrency?: number;
+      storeText?: boolean;
+      gates?: WorkerOptions['gates'];
+    } = {},
   ): Working {
     const queue = this.open(name, options);
     const finished: JobRecord[] = [];
@@ -82,7 +87,9 @@ export class Queues {
       concurrency,
       worker,
       onFinished: (record) => finished.push(record),
+      phoneKey: phoneKeyer('queue-harness-secret-0123456789'),
       ...(maxQueued === undefined ? {} : { maxQueued }),
+      ...(storeText === undefined ? {} : { storeText }),
       ...(gates === undefined ? {} : { gates }),
     });
     return {

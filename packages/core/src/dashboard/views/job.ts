@@ -20,6 +20,7 @@ export function jobPage(context: ViewContext, record: JobRecord, flash?: string)
     [f.updatedAt, time(context, record.updatedAt)],
     [f.sendAt, time(context, record.sendAt)],
     [f.notAfter, time(context, record.notAfter)],
+    ...messageRows(context, record),
     [f.replaceKey, record.replaceKey ?? '—'],
     [t.delivery, record.delivery ? t.deliveryStatus[record.delivery] : '—'],
     [f.deliveryCheckedAt, time(context, record.deliveryCheckedAt)],
@@ -45,6 +46,20 @@ ${rows.map(([name, value]) => html`<dt>${name}</dt><dd>${value}</dd>`)}
 </section>
 ${jobActions(context, record)}`,
   );
+}
+
+/** What was sent: the text, or the file and its caption (printed as text, never as markup). */
+function messageRows(context: ViewContext, record: JobRecord): [string, HtmlValue][] {
+  const f = context.t.fields;
+  if (record.text !== undefined) return [[f.text, html`<pre id="text">${record.text}</pre>`]];
+  if (record.file !== undefined) {
+    return [
+      [f.fileUrl, html`<code id="file-url">${record.file.url}</code>`],
+      [f.caption, record.file.caption === undefined ? '—' : html`<pre id="caption">${record.file.caption}</pre>`],
+    ];
+  }
+  // A skipped job never had one; otherwise it was dropped once the job finished.
+  return record.status === 'skipped' ? [] : [[f.text, html`<span class="muted">${context.t.textNotKept}</span>`]];
 }
 
 function jobActions(context: ViewContext, record: JobRecord): SafeHtml | '' {

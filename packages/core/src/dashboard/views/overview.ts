@@ -10,7 +10,7 @@ import {
 import { html, type SafeHtml } from '../html.js';
 import { overviewPath, type ViewContext } from './context.js';
 import { layout } from './layout.js';
-import { errorLabel, laneForm, phone, resumeAllForm, rowActions, statusBadge, time } from './parts.js';
+import { jobsTable, laneForm, phone, resumeAllForm, rowActions, searchForm, time } from './parts.js';
 
 const FILTER_STATUSES: readonly JobStatus[] = [...PENDING_STATUSES, ...FINAL_STATUSES];
 const COUNTED: readonly (keyof Omit<NotifierStats, 'etaMs' | 'guard'>)[] = [
@@ -52,6 +52,7 @@ ${data.closed ? html`<p class="notice">${t.closed}</p>` : ''}
 ${lineSection(context, data.line)}
 ${queueSection(context, data)}
 </div>
+${searchForm(context)}
 ${lanesSection(context, data)}
 ${scheduledSection(context, data)}
 ${recentSection(context, data)}`,
@@ -163,22 +164,7 @@ ${FILTER_STATUSES.map((status) => filter(status, t.status[status]))}
 ${
   data.jobs.length === 0
     ? html`<p class="muted">${data.status === undefined ? t.noJobs : t.noJobsWithStatus(t.status[data.status])}</p>`
-    : html`<table id="jobs">
-<thead><tr><th class="nowrap">${t.time}</th><th>${t.rule}</th><th class="nowrap">${t.phone}</th><th>${t.statusHeading}</th><th>${t.error}</th><th>${t.delivery}</th><th>${t.actions}</th></tr></thead>
-<tbody>
-${data.jobs.map(
-  (job) => html`<tr data-job="${job.id}" data-status="${job.status}">
-<td class="nowrap">${time(context, job.updatedAt)}</td>
-<td>${job.ruleId ?? '—'}</td>
-<td class="nowrap">${phone(job)}</td>
-<td>${statusBadge(context, job.status)}</td>
-<td>${job.error ? html`<code title="${job.error.message}">${errorLabel(job.error)}</code>` : ''}</td>
-<td>${job.delivery ? t.deliveryStatus[job.delivery] : ''}</td>
-<td>${rowActions(context, job, back)}</td>
-</tr>`,
-)}
-</tbody>
-</table>
+    : html`${jobsTable(context, data.jobs, back)}
 ${data.jobs.length >= data.pageSize ? html`<p class="muted">${t.latest(data.pageSize)}</p>` : ''}`
 }
 <p><a href="${overviewPath(context, { status: data.status })}">${t.refresh}</a></p>

@@ -60,6 +60,41 @@ export function actionForm(
 </form>`;
 }
 
+/** Jobs as rows: when, rule, masked phone, status, error, delivery and the row's actions. */
+export function jobsTable(context: ViewContext, jobs: readonly JobRecord[], back: ReturnTo): SafeHtml {
+  const { t } = context;
+  return html`<table id="jobs">
+<thead><tr><th class="nowrap">${t.time}</th><th>${t.rule}</th><th class="nowrap">${t.phone}</th><th>${t.statusHeading}</th><th>${t.error}</th><th>${t.delivery}</th><th>${t.actions}</th></tr></thead>
+<tbody>
+${jobs.map(
+  (job) => html`<tr data-job="${job.id}" data-status="${job.status}">
+<td class="nowrap">${time(context, job.updatedAt)}</td>
+<td>${job.ruleId ?? '—'}</td>
+<td class="nowrap">${phone(job)}</td>
+<td>${statusBadge(context, job.status)}</td>
+<td>${job.error ? html`<code title="${job.error.message}">${errorLabel(job.error)}</code>` : ''}</td>
+<td>${job.delivery ? t.deliveryStatus[job.delivery] : ''}</td>
+<td>${rowActions(context, job, back)}</td>
+</tr>`,
+)}
+</tbody>
+</table>`;
+}
+
+/** The phone search: a POST, so a customer's phone never ends up in a URL or an access log. */
+export function searchForm(context: ViewContext): SafeHtml {
+  const { t } = context;
+  return html`<section id="search" aria-labelledby="search-h">
+<h2 id="search-h">${t.search}</h2>
+<form class="search" method="post" action="${context.base}/search" role="search">
+<label for="search-phone">${t.searchLabel}</label>
+<input id="search-phone" name="phone" type="search" inputmode="tel" autocomplete="off" required maxlength="40">
+<button type="submit">${t.searchButton}</button>
+</form>
+<p class="muted">${t.searchHint}</p>
+</section>`;
+}
+
 /**
  * The actions a row offers. A job that may already have been delivered (`AMBIGUOUS`) is retried
  * only from its own page, where the operator has to tick the confirmation first.

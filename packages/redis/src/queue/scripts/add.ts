@@ -8,7 +8,7 @@ import { PRELUDE } from './prelude.js';
  * 3. a scheduled or queued job holding the replace key is cancelled (even one a worker holds but
  *    has not marked in flight: its markAttempt is then refused); a job being sent or finished is
  *    left alone, and the new job simply takes the key;
- * 4. the record is created, its keys set, and it joins its status set and, when scheduled for
+ * 4. the record is created, its keys set, it joins its phone's index, its status set and, when scheduled for
  *    later than the hand-off horizon, `later` (no BullMQ job yet; `deadlines` too only when its
  *    deadline comes before its time); otherwise `deadlines`, `due` (when scheduled) and `adding`
  *    (until a worker or the sweep sees its BullMQ job, which the caller adds now); a job added past
@@ -53,6 +53,7 @@ end
 
 local rec = rkey(id)
 rcall('HSET', rec, unpack(ARGV, 18, #ARGV))
+indexPhone(id, rec)
 if #keys > 0 then
   rcall('HSET', rec, 'K', ARGV[7], 'ku', tonumber(NOW) + keyTtl)
   for _, key in ipairs(keys) do rcall('SET', B .. 'key:' .. key, id, 'PX', keyTtl) end
@@ -75,5 +76,6 @@ else
   end
   if replaceKey ~= '' then rcall('SET', B .. 'rk:' .. replaceKey, id, 'PX', pendingTtl) end
   rcall('PEXPIRE', rec, pendingTtl)
+  keepIndex(rec)
 end
 return { 'new', id, view(id, rec), replaced }`);

@@ -31,7 +31,7 @@ export const REQUEUE = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 local status = rcall('HGET', rec, 's')
-if not CAN_REQUEUE[status] or rcall('HEXISTS', rec, 1) == 0 then return { 0 } end
+if not CAN_REQUEUE[status] or rcall('HEXISTS', rec, 1) == 0 or rcall('HGET', rec, 'X') then return { 0 } end
 local pending = rcall('ZCARD', skey('scheduled')) + rcall('ZCARD', skey('queued')) + rcall('ZCARD', skey('sending'))
 if pending >= tonumber(ARGV[8]) then return { 2, pending } end
 if tonumber(rcall('HGET', B .. 'stats', status) or '0') > 0 then rcall('HINCRBY', B .. 'stats', status, -1) end
@@ -41,7 +41,9 @@ rcall('HSET', rec, 'b', id .. '.' .. round, 'd', ARGV[6])
 rcall('HDEL', rec, 'f', 'o', 'ra', 'am', 'sl')
 rcall('ZADD', B .. 'deadlines', ARGV[6], id)
 rcall('ZADD', B .. 'adding', NOW, id)
+rcall('ZREM', B .. 'ret', id)
 rcall('PEXPIRE', rec, ARGV[7])
+keepIndex(rec)
 if rcall('HGET', rec, 'kf') == '1' then
   local left = tonumber(rcall('HGET', rec, 'ku') or '0') - tonumber(NOW)
   if left > 0 then

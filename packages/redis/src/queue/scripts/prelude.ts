@@ -8,7 +8,8 @@
  * fields are few (≤ 128) and short (≤ 64 bytes) as one compact block (a listpack), about a third of
  * a hash table's memory. So field names are one or two letters, defaults are not stored, and the
  * message's body is kept in pieces of 64 bytes. The fields (record.ts `F` spells the same names):
- *   s status · p priority (absent: normal) · a attempts (absent: 0) · c createdAt · u updatedAt
+ *   s status · p priority (absent: normal) · ct category (absent: the priority's default)
+ *   rs why a skipped job was skipped (absent: when) · a attempts (absent: 0) · c createdAt · u updatedAt
  *   d deadline · q '1' when it keeps quiet hours · r ruleId · t sendAt · n notAfter · x replaceKey
  *   m meta (JSON) · ph phone · cg category (absent: its priority's default) · rs why a skipped job
  *   was skipped · tr the trigger's trace context (JSON) · k '1' when the body is a file (JSON),
@@ -21,7 +22,20 @@
  *   f '1' while a request may be on the wire (in flight) · o owner (the lock token of the pickup
  *   working it) · am '1' while a pickup that holds the job's limit slot works it (armed) · sl how
  *   many such pickups died (stalls) · ra retryAt (a retry's backoff) · b the id of its BullMQ job
- *   (absent: the job's id) · g how often it was requeued.
+ *   (absent: the job's id) · g how often it was requeued · pk the phone's key (HMAC with the
+ *   notifier's secret: the phone index's name) · nt '1' when the text is not kept once the job is
+ *   finished (storeText: false) · F '1' when its phone was forgotten while a worker held it (erased
+ *   once that worker is done with it, never announced).
+ *
+ * The phone index: `ph:<pk>`, a sorted set of a phone's job ids in the order they were added
+ * (scored by the counter `phseq`), for `find()`. It lives as long as the phone's longest-lived
+ * record; an id whose record expired (retention) is dropped by the next `find()` or the next job of
+ * the phone, whichever comes first.
+ *
+ * Retention: a finished record expires KEEP ms after it ended. One whose idempotency keys live
+ * longer stays for them (a late duplicate must get the first job's answer), but only as what a
+ * replay needs: `ret` holds those ids by when KEEP ends, and the sweep then drops their text and
+ * meta and marks them `X` ('1': past retention; `get()`, `list()` and `find()` no longer show it).
  * The record's id is its key's last part; the scripts add it to every record they answer (`view`).
  *
  * A job scheduled far ahead has no BullMQ job at all until its time nears: it waits in `later`,
@@ -57,16 +71,25 @@ local CAN_ATTEMPT = ${luaSet(statusesFor('attempt'))}
 local function rkey(id) return B .. 'rec:' .. id end
 local function skey(status) return B .. 'st:' .. status end
 
--- The record as its fields, without the body's pieces (named by numbers), with its id: {} when gone.
+-- The record as its fields, with its id, and its body's pieces (fields named by numbers) joined
+-- again as the field '_' when it keeps one: {} when gone.
 local function view(id, rec)
   local all = rcall('HGETALL', rec)
   if #all == 0 then return all end
   local out = { 'id', id }
+  local pieces = {}
   for i = 1, #all, 2 do
-    if not tonumber(all[i]) then
+    local n = tonumber(all[i])
+    if n then
+      pieces[n] = all[i + 1]
+    else
       out[#out + 1] = all[i]
       out[#out + 1] = all[i + 1]
     end
+  end
+  if #pieces > 0 then
+    out[#out + 1] = '_'
+    out[#out + 1] = table.concat(pieces)
   end
   return out
 end
@@ -133,6 +156,45 @@ local function freeKeys(id, rec)
   rcall('HSET', rec, 'kf', '1')
 end
 
+-- The phone index's sorted set lives at least as long as the record (a safety net: the sweep
+-- erases what retention is due for).
+local function keepIndex(rec)
+  local pk = rcall('HGET', rec, 'pk')
+  if not pk then return end
+  local ttl = rcall('PTTL', rec)
+  if ttl > 0 and rcall('PTTL', B .. 'ph:' .. pk) < ttl then rcall('PEXPIRE', B .. 'ph:' .. pk, ttl) end
+end
+
+-- A new job of the phone joins its index; the two oldest entries are looked at on the way, and
+-- dropped if their records expired since, so a phone written to every week keeps no old ids.
+local function indexPhone(id, rec)
+  local pk = rcall('HGET', rec, 'pk')
+  if not pk then return end
+  local index = B .. 'ph:' .. pk
+  for _, old in ipairs(rcall('ZRANGE', index, 0, 1)) do
+    if rcall('EXISTS', rkey(old)) == 0 then rcall('ZREM', index, old) end
+  end
+  -- Scored by a counter, not the time: jobs added in one millisecond keep the order they came in.
+  rcall('ZADD', index, rcall('INCR', B .. 'phseq'), id)
+end
+
+-- Erases a job and everything that names it: the record (phone, text and all), the keys and the
+-- replace key still pointing at it, its places in every set and in the phone index. BullMQ's own
+-- data is the caller's (a script cannot safely unpick BullMQ's structures).
+local function erase(id, rec)
+  local f = rcall('HMGET', rec, 's', 'pk', 'K')
+  if f[3] then
+    for _, key in ipairs(cjson.decode(f[3])) do
+      if rcall('GET', B .. 'key:' .. key) == id then rcall('DEL', B .. 'key:' .. key) end
+    end
+  end
+  dropReplaceKey(id, rec)
+  if f[1] then rcall('ZREM', skey(f[1]), id) end
+  for _, set in ipairs({ 'due', 'later', 'deadlines', 'adding', 'ret' }) do rcall('ZREM', B .. set, id) end
+  if f[2] then rcall('ZREM', B .. 'ph:' .. f[2], id) end
+  rcall('DEL', rec)
+end
+
 -- Ends a job. A finished record lives KEEP ms, and always a little longer than keys that still
 -- point at it, so a key never points at nothing (a late duplicate gets the first job's outcome).
 local function finalize(id, rec, status, code, message, httpStatus, messageId, free)
@@ -157,8 +219,10 @@ local function finalize(id, rec, status, code, message, httpStatus, messageId, f
     if keysUntil - now + GRACE > ttl then ttl = keysUntil - now + GRACE end
   end
   rcall('PEXPIRE', rec, ttl)
-  -- A job that may be requeued (failed, expired) keeps its body: requeue() sends it again.
-  if not CAN_REQUEUE[status] then dropBody(rec) end
+  keepIndex(rec)
+  if ttl > KEEP then rcall('ZADD', B .. 'ret', now + KEEP, id) end
+  -- The record shows what was sent, unless the app keeps no texts (then retry() cannot resend it).
+  if rcall('HGET', rec, 'nt') == '1' then dropBody(rec) end
 end
 `;
 

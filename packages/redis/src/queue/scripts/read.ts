@@ -32,7 +32,7 @@ local out = {}
 for _, entry in ipairs(entries) do
   if #out >= limit then break end
   local fields = view(entry[1], rkey(entry[1]))
-  if #fields > 0 then table.insert(out, fields) end
+  if #fields > 0 and rcall('HGET', rkey(entry[1]), 'X') ~= '1' then table.insert(out, fields) end
 end
 return out`);
 
@@ -46,3 +46,11 @@ for _, key in ipairs(cjson.decode(ARGV[5])) do
   end
 end
 return {}`);
+
+/**
+ * One record, its body joined (in Lua: the pieces are cut at byte 64, maybe inside a character, so
+ * they are joined as bytes before anything decodes them). ARGV[5]: id. Returns its fields, or {}.
+ */
+export const GET = new LuaScript(`${PRELUDE}
+if rcall('HGET', rkey(ARGV[5]), 'X') == '1' then return {} end
+return view(ARGV[5], rkey(ARGV[5]))`);

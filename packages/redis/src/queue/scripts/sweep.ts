@@ -12,7 +12,11 @@ import { PRELUDE } from './prelude.js';
  *    a job held by a live worker (its BullMQ lock still carries the record's owner) is left to
  *    that worker and looked at again at `recheckAt`; ids of records that are gone are forgotten;
  * 4. jobs added before `reviveBefore` whose BullMQ job never arrived (its add failed after the
- *    record was written) are answered, to be added again.
+ *    record was written) are answered, to be added again;
+ * 5. retention: finished records kept past KEEP only for their keys lose their text and meta (see
+ *    prelude.ts), the finished status sets lose their ids older than KEEP, and BullMQ's event stream
+ *    its entries older than KEEP (they name job ids): retention covers BullMQ's own data too (Redis
+ *    6.2 or later; older ones keep its cap).
  * ARGV[5..]: bullBase, token, limit, reviveBefore, recheckAt, handBefore.
  * Returns { promoted, { { id, status, errCode, errMessage, errStatus, inflight, bull }… },
  * { { id, bull, priority, dueAt }… } }.
@@ -78,5 +82,20 @@ for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'adding', '-inf', ARGV[8], 'LIMI
     table.insert(revive, { id, bull, f[4] or 'normal', dueAt })
   end
 end
+
+for _, id in ipairs(rcall('ZRANGEBYSCORE', B .. 'ret', '-inf', NOW, 'LIMIT', 0, limit)) do
+  local rec = rkey(id)
+  rcall('ZREM', B .. 'ret', id)
+  local status = rcall('HGET', rec, 's')
+  if status and not PENDING[status] then
+    dropBody(rec)
+    rcall('HDEL', rec, 'm', 'dr')
+    rcall('HSET', rec, 'X', '1')
+  end
+end
+for _, status in ipairs({ 'sent', 'failed', 'skipped', 'cancelled', 'expired' }) do
+  rcall('ZREMRANGEBYSCORE', skey(status), '-inf', tonumber(NOW) - KEEP)
+end
+redis.pcall('XTRIM', bullBase .. 'events', 'MINID', string.format('%d', tonumber(NOW) - KEEP))
 
 return { #due, expiring, revive }`);

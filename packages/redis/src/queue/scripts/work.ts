@@ -41,6 +41,11 @@ local id = ARGV[5]
 local rec = rkey(id)
 if rcall('EXISTS', rec) == 0 then return { 'gone' } end
 if (rcall('HGET', rec, 'b') or id) ~= ARGV[6] then return { 'stale' } end
+-- Its phone was forgotten while a worker held it, and that worker died: erased now, never sent.
+if rcall('HGET', rec, 'F') == '1' then
+  erase(id, rec)
+  return { 'gone' }
+end
 rcall('ZREM', B .. 'adding', id)
 local status = rcall('HGET', rec, 's')
 if not PENDING[status] then return { 'final' } end
@@ -90,7 +95,7 @@ export const MARK_ATTEMPT = new LuaScript(`${PRELUDE}
 local id = ARGV[5]
 local rec = rkey(id)
 local status = rcall('HGET', rec, 's')
-if rcall('HGET', rec, 'o') ~= ARGV[6] or not CAN_ATTEMPT[status] then
+if rcall('HGET', rec, 'o') ~= ARGV[6] or not CAN_ATTEMPT[status] or rcall('HGET', rec, 'F') == '1' then
   return { 0, status or '' }
 end
 if status == 'queued' then
@@ -125,6 +130,11 @@ local rec = rkey(id)
 local status = rcall('HGET', rec, 's')
 if rcall('HGET', rec, 'o') ~= ARGV[6] or not PENDING[status] then
   return { 0, view(id, rec) }
+end
+-- Its phone was forgotten while this worker held it: erased now, and nobody is told.
+if rcall('HGET', rec, 'F') == '1' then
+  erase(id, rec)
+  return { 0, {} }
 end
 if outcome == 'sent' or outcome == 'failed' or outcome == 'expired' or outcome == 'skipped' then
   if outcome == 'skipped' then rcall('HSET', rec, 'rs', ARGV[14]) end

@@ -8,6 +8,7 @@ import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js'
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
 import { GuardBudget } from '../guard/budget.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
+import { Pacer } from '../guard/pacing.js';
 import { type Category, defaultCategory, PRIORITIES } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
@@ -31,6 +32,7 @@ import {
   type CancelFilter,
   JOB_STATUSES,
   type JobMeta,
+  type JobOutcome,
   type JobQueue,
   type NewJob,
   type Priority,
@@ -157,6 +159,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     (event: LineEvent) => {
       const log = event.state === 'down' ? logger.warn : logger.info;
       log.call(logger, { line: event }, `olchat-kit: the WhatsApp line is ${event.state}`);
+      if (event.state === 'up' || event.state === 'down') pacer?.lineChanged(event.state, Date.now());
       // While flagged, the line's own ups and downs are logged, but what the app hears is the flag.
       if (gates.flag) return;
       events.emit('line', event);
@@ -177,6 +180,25 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
    * step), else here.
    */
   const gates = new LaneGates();
+
+  // Pacing and the ramp after downtime: a gap after each send of a lane, held in the gates.
+  const sendLimit = client.limits.sendText;
+  const pacer = guard && new Pacer(guard, sendLimit.durationMs / sendLimit.points);
+  const pacing = pacer?.active ? pacer : undefined;
+
+  /**
+   * Takes the lane's pacing gap for a send about to be written: undefined when it may go, else the
+   * job goes back to the head of its lane (queued, holding no worker) until the gap ends. On a
+   * shared queue the gap is checked and taken in Redis, so every process paces one line.
+   */
+  async function pace(lane: Priority): Promise<JobOutcome | undefined> {
+    if (!pacing) return undefined;
+    const now = Date.now();
+    if (gates.notBefore(lane) > now) return { status: 'released' };
+    const gap = pacing.gapMs(lane, now);
+    if (gap <= 0) return undefined;
+    return (await changeGates({ op: 'pace', lane, at: now, until: now + gap })) ? undefined : { status: 'released' };
+  }
 
   // The new-recipient budget and the reply ratio; its warning is said once per crossing.
   const budget =
@@ -270,6 +292,8 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     // With the guard, the same look also decides the per-recipient cap and the new-recipient
     // budget, counted in the same step: one round trip on Redis, as without it.
     beforeSend: async (job) => {
+      const paced = await pace(job.priority);
+      if (paced) return paced;
       if (!budget) {
         const person = await people.lookup(job.message.phone);
         return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
@@ -543,7 +567,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const out = {} as Record<Priority, LaneInfo>;
       for (const lane of PRIORITIES) {
         const hold = gates.holdOf(lane);
-        const info: LaneInfo = { open: hold === undefined, paused: hold?.paused === true };
+        // A pacing gap of a few seconds is the lane's pace, not a hold an operator should see.
+        const held = hold !== undefined && (hold.paused || hold.flaggedUntil !== undefined);
+        const info: LaneInfo = { open: !held, paused: hold?.paused === true };
         if (hold?.flaggedUntil !== undefined) info.flaggedUntil = hold.flaggedUntil;
         out[lane] = info;
       }

@@ -83,6 +83,17 @@ describe('pacing', () => {
     expect(times('Скидка')).toHaveLength(1);
   });
 
+  it('a job the budget holds gives its gap back: the next send is not delayed by it', async () => {
+    make({ maxAgeMs: 48 * 60 * MIN, guard: { newRecipients: { perDay: 1 }, pacing: { low: [3_000, 3_000] } } });
+    await notifier.contacts.add(['79120000003']);
+    await trigger('promo', 1, 3); // 1: new, sent; 2: new, held by the budget; 3: a known contact
+    await vi.advanceTimersByTimeAsync(10_000);
+    const at = times('Скидка');
+    expect(vendor.sent.map((m) => m.phone)).toEqual(['79120000001', '79120000003']);
+    expect((at[1] as number) - (at[0] as number)).toBeLessThan(3_000 + INTERVAL);
+    expect(notifier.stats().scheduled).toBe(1);
+  });
+
   it('paces the lanes it is given and only those; pacing: false sends at the limit', async () => {
     make({ guard: { pacing: { normal: [1_000, 1_500] } } });
     await trigger('reminder', 1, 4);

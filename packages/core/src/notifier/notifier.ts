@@ -29,6 +29,7 @@ import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
 import { createClaimer } from '../queue/slot-claim.js';
 import {
+  type ActiveJob,
   type CancelFilter,
   JOB_STATUSES,
   type JobMeta,
@@ -187,17 +188,35 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
   const pacing = pacer?.active ? pacer : undefined;
 
   /**
-   * Takes the lane's pacing gap for a send about to be written: undefined when it may go, else the
-   * job goes back to the head of its lane (queued, holding no worker) until the gap ends. On a
-   * shared queue the gap is checked and taken in Redis, so every process paces one line.
+   * Takes the lane's pacing gap for a send about to be written: its end (ms) when taken, undefined
+   * when the lane is not paced, 'wait' when a gap runs (the job goes back to the head of its lane,
+   * queued, holding no worker, until the gap ends). On a shared queue the gap is checked and taken
+   * in Redis, so every process paces one line.
    */
-  async function pace(lane: Priority): Promise<JobOutcome | undefined> {
+  async function pace(lane: Priority): Promise<number | 'wait' | undefined> {
     if (!pacing) return undefined;
     const now = Date.now();
-    if (gates.notBefore(lane) > now) return { status: 'released' };
+    if (gates.notBefore(lane) > now) return 'wait';
     const gap = pacing.gapMs(lane, now);
     if (gap <= 0) return undefined;
-    return (await changeGates({ op: 'pace', lane, at: now, until: now + gap })) ? undefined : { status: 'released' };
+    const until = now + gap;
+    return (await changeGates({ op: 'pace', lane, at: now, until })) ? until : 'wait';
+  }
+
+  /** The guard's look at the recipient: suppressed, over the per-recipient cap, or over the budget. */
+  async function admit(job: ActiveJob): Promise<JobOutcome | undefined> {
+    if (!budget) {
+      const person = await people.lookup(job.message.phone);
+      return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+    }
+    const now = Date.now();
+    const admission = await people.admit(job.message.phone, now, budget.request(job.priority, job.category, now));
+    if (inScope(admission.suppression, job.category)) return { status: 'skipped', reason: 'suppressed' };
+    if (admission.overCap) return { status: 'skipped', reason: 'per_recipient' };
+    if (admission.heldUntil === undefined) return undefined;
+    // Held, holding no worker: back to `scheduled` until the budget frees; past its deadline it expires.
+    if (admission.heldUntil >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
+    return { status: 'deferred', until: admission.heldUntil, heldBy: 'new_recipients' };
   }
 
   // The new-recipient budget and the reply ratio; its warning is said once per crossing.
@@ -292,20 +311,18 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     // With the guard, the same look also decides the per-recipient cap and the new-recipient
     // budget, counted in the same step: one round trip on Redis, as without it.
     beforeSend: async (job) => {
+      // The pacing gap first (one send per gap, however many workers hold jobs of the lane)…
       const paced = await pace(job.priority);
-      if (paced) return paced;
-      if (!budget) {
-        const person = await people.lookup(job.message.phone);
-        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+      if (paced === 'wait') return { status: 'released' };
+      const outcome = await admit(job);
+      // …given back when the job is not sent after all (held by the budget, skipped), so a
+      // held backlog does not spend the lane's gaps on sends that never happen.
+      if (outcome && paced !== undefined) {
+        await changeGates({ op: 'unpace', lane: job.priority, until: paced }).catch((error: unknown) => {
+          logger.warn({ err: String(error) }, 'olchat-kit: could not give a pacing gap back');
+        });
       }
-      const now = Date.now();
-      const admission = await people.admit(job.message.phone, now, budget.request(job.priority, job.category, now));
-      if (inScope(admission.suppression, job.category)) return { status: 'skipped', reason: 'suppressed' };
-      if (admission.overCap) return { status: 'skipped', reason: 'per_recipient' };
-      if (admission.heldUntil === undefined) return undefined;
-      // Held, holding no worker: back to `scheduled` until the budget frees; past its deadline it expires.
-      if (admission.heldUntil >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
-      return { status: 'deferred', until: admission.heldUntil, heldBy: 'new_recipients' };
+      return outcome;
     },
   });
   queue.start({

@@ -39,7 +39,9 @@ export type LaneGateChange =
    * `at`; then the lane's next send waits until `until`. Check and set in one step, so two
    * workers (or two processes) never both take one gap.
    */
-  | { op: 'pace'; lane: Priority; at: number; until: number };
+  | { op: 'pace'; lane: Priority; at: number; until: number }
+  /** Gives a gap back (its send did not happen): the lane opens if that gap is still the one running. */
+  | { op: 'unpace'; lane: Priority; until: number };
 
 /** Why a lane is held now. */
 export interface LaneHold {
@@ -154,6 +156,10 @@ export class LaneGates implements QueueGates {
       case 'pace':
         if (this.#notBefore[change.lane] > change.at) return false;
         this.#notBefore[change.lane] = change.until;
+        break;
+      case 'unpace':
+        if (this.#notBefore[change.lane] !== change.until) return false;
+        this.#notBefore[change.lane] = 0;
         break;
     }
     return this.#settle(before);

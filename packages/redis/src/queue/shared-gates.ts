@@ -69,8 +69,8 @@ export class SharedGates {
         ? ['pause', change.lanes.join(',')]
         : change.op === 'resume'
           ? ['resume', change.lane ?? '']
-          : change.op === 'pace'
-            ? ['pace', change.lane, '', change.until, '']
+          : change.op === 'pace' || change.op === 'unpace'
+            ? [change.op, change.lane, '', change.until, '']
             : ['flag', '', change.at, change.until, change.high ? '1' : '0'];
     // A pace is checked against the time it was asked for (the caller's `at`).
     const { changed, fields } = await this.#host.store.changeGates(args, change.op === 'pace' ? change.at : Date.now());

@@ -17,6 +17,7 @@ return rcall('HGETALL', B .. 'gates')`);
  * resume one lane or '' for all), flaggedAt, flaggedUntil, flaggedHigh ('1'|'0').
  * A flag is raised only when none is up (the first process to see it raises it).
  * 'pace': lanes is one lane, ARGV[8] its gap's end: taken only when no gap of it runs now.
+ * 'unpace': gives that gap back (ARGV[8] its end) if it is still the one running.
  * Returns { changed (1|0), fields }.
  */
 export const GATES_CHANGE = new LuaScript(`${PRELUDE}
@@ -48,6 +49,12 @@ elseif op == 'pace' then
   local field = 'pace:' .. lanes
   if (tonumber(rcall('HGET', key, field) or '0') or 0) <= now then
     rcall('HSET', key, field, ARGV[8])
+    changed = 1
+  end
+elseif op == 'unpace' then
+  local field = 'pace:' .. lanes
+  if rcall('HGET', key, field) == ARGV[8] then
+    rcall('HDEL', key, field)
     changed = 1
   end
 end

@@ -225,7 +225,9 @@ export class LaneGates implements QueueGates {
       },
       Math.min(until - now, MAX_TIMER_MS),
     );
-    this.#timer.unref();
+    // A pacing gap's end is work still to do (a job waits for it), as a scheduled job's time is:
+    // it keeps the process alive. The flag's end (hours away) does not.
+    if (until === this.#flaggedUntil) this.#timer.unref();
   }
 
   #notify(): void {

@@ -14,12 +14,13 @@ it('an order confirmation triggered behind 2 000 queued low-priority messages go
   });
   const campaign = defineRule({ id: 'campaign', to: 'phone', text: 'Скидка {{n}}', priority: 'low' });
   const confirmation = defineRule({ id: 'order', to: 'phone', text: 'Заказ {{orderId}} принят', priority: 'high' });
+  // Pacing and the per-recipient cap off: this is about the limit's slots (one phone, many sends;
+  // guard-pacing.test.ts and guard-budget.test.ts show those).
   const notifier = createNotifier({
     client,
     rules: [campaign, confirmation],
     line: { checkIntervalMs: false },
-    // The lanes alone: the guard (on by default) would hold a campaign to new numbers and cap it per phone.
-    guard: false,
+    guard: { pacing: false, perRecipient: false },
   });
   try {
     for (let n = 0; n < 2_000; n++) await notifier.trigger('campaign', { phone: '79120000000', n: String(n) });
@@ -49,12 +50,13 @@ it('a high job queued behind 20 low ones takes the next free slot (6th of 21), n
   const client = new OlchatClient({ token: emu.token, baseUrl: emu.baseUrl, limiterStore: new MemoryLimiterStore() });
   const campaign = defineRule({ id: 'campaign', to: 'phone', text: 'Скидка {{n}}', priority: 'low' });
   const confirmation = defineRule({ id: 'order', to: 'phone', text: 'Заказ {{orderId}} принят', priority: 'high' });
+  // Pacing and the per-recipient cap off: this is about the limit's slots (one phone, many sends;
+  // guard-pacing.test.ts and guard-budget.test.ts show those).
   const notifier = createNotifier({
     client,
     rules: [campaign, confirmation],
     line: { checkIntervalMs: false },
-    // The lanes alone: the guard (on by default) would hold a campaign to new numbers and cap it per phone.
-    guard: false,
+    guard: { pacing: false, perRecipient: false },
   });
   const low = (...ns: number[]) => ns.map((n) => `Скидка ${n}`);
   try {

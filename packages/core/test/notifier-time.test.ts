@@ -235,8 +235,8 @@ describe('cancel and replace', () => {
 
 describe('lanes', () => {
   it('high goes before normal before low, first come first served within a lane', async () => {
-    // The lanes alone: the guard would cap the promos to one phone (perRecipient) and pace them.
-    make({ concurrency: 1, guard: false });
+    // Pacing and the per-recipient cap off: the order, not the guard (one phone, four promos).
+    make({ concurrency: 1, guard: { pacing: false, perRecipient: false } });
     vendor.mode = 'hang';
     await notifier.trigger('promo', { phone: '79120000000', n: 'first' }); // taken at once, hangs
     await settle();

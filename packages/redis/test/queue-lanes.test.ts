@@ -4,6 +4,7 @@ import {
   type JobRecord,
   type LineEvent,
   MemoryLimiterStore,
+  type NotifierOptions,
   OlchatClient,
 } from '@olchat-kit/core';
 import { type ActiveJob, type JobOutcome, LaneGates } from '@olchat-kit/core/queue';
@@ -202,7 +203,7 @@ describe('notifiers on one Redis queue', () => {
     await emu?.close();
   });
 
-  function notifierOn(name: string, vendor: Emulator): AnyNotifier {
+  function notifierOn(name: string, vendor: Emulator, extra: Partial<NotifierOptions> = {}): AnyNotifier {
     const client = new OlchatClient({
       token: vendor.token,
       baseUrl: vendor.baseUrl,
@@ -215,7 +216,8 @@ describe('notifiers on one Redis queue', () => {
       secret: 'queue-lanes-test-secret-0123456789',
       line: { checkIntervalMs: false },
       logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
+      ...extra,
+    } as NotifierOptions);
     open.push(notifier);
     return notifier;
   }
@@ -252,5 +254,53 @@ describe('notifiers on one Redis queue', () => {
     await b.resume();
     expect((await emu.waitForMessages(3)).map((m) => m.text)).toContain('reminder');
     await waitFor(() => a.line === 'up', 3_000, 'a to see the flag lifted');
+  });
+
+  it('two notifiers pace one line: a low send in either leaves its gap for both', async () => {
+    emu = await startEmulator({ limits: { sendText: loose, checkStatus: loose } });
+    const name = queues.name('notifiers-pace');
+    // 700–900 ms between two low sends; each process with its own (loose) limiter, so only the
+    // shared gap keeps them apart.
+    const guard = { pacing: { low: [700, 900] as const } };
+    const a = notifierOn(name, emu, { guard });
+    const b = notifierOn(name, emu, { guard });
+    const attempts = { a: 0, b: 0 };
+    a.on('attempt', () => attempts.a++);
+    b.on('attempt', () => attempts.b++);
+    for (let i = 0; i < 6; i++) {
+      await (i % 2 === 0 ? a : b).send({ phone: `7912345670${i}`, text: `campaign ${i}` }, { priority: 'low' });
+    }
+    const high = Date.now();
+    await b.send({ phone: '79123456799', text: 'order' }, { priority: 'high' });
+    await emu.waitForMessages(7, 15_000);
+    const lows = emu.messages.filter((m) => m.text?.startsWith('campaign')).map((m) => m.at);
+    // A gap is taken as the send is written; arrivals may be a little closer than that.
+    for (let i = 1; i < lows.length; i++)
+      expect((lows[i] as number) - (lows[i - 1] as number)).toBeGreaterThanOrEqual(550);
+    // The high one did not wait for the campaign's gaps.
+    expect((emu.messages.find((m) => m.text === 'order')?.at as number) - high).toBeLessThan(1_500);
+    await waitFor(() => attempts.a + attempts.b === 7, 3_000, 'every attempt reported');
+  });
+});
+
+describe('redisQueue: pacing gaps, shared by every process', () => {
+  it('one gap at a time for all: taken in one process, refused in the other, held in both until it ends', async () => {
+    const name = queues.name('pace');
+    const gatesA = gates();
+    const gatesB = gates();
+    const a = queues.working(name, recorder([]), { gates: gatesA });
+    const b = queues.working(name, recorder([]), { gates: gatesB });
+    const at = Date.now();
+    expect(await a.queue.updateGates({ op: 'pace', lane: 'low', at, until: at + 1_500 })).toBe(true);
+    expect(await b.queue.updateGates({ op: 'pace', lane: 'low', at: at + 5, until: at + 2_000 })).toBe(false);
+    expect(gatesB.isOpen('low')).toBe(false);
+    expect(gatesB.opensAt('low')).toBe(at + 1_500);
+    expect(gatesB.isOpen('normal')).toBe(true);
+    // Given back (its send did not happen): open for both.
+    expect(await a.queue.updateGates({ op: 'unpace', lane: 'low', until: at + 1_500 })).toBe(true);
+    await waitFor(() => gatesB.isOpen('low'), 3_000, 'the other process to see the gap given back');
+    expect(await b.queue.updateGates({ op: 'pace', lane: 'low', at: Date.now(), until: Date.now() + 600 })).toBe(true);
+    await waitFor(() => !gatesA.isOpen('low'), 3_000, 'the first process to see the new gap');
+    await waitFor(() => gatesA.isOpen('low') && gatesB.isOpen('low'), 3_000, 'the gap to end by itself');
   });
 });

@@ -8,6 +8,7 @@ import { DeliveryTracker, resolveDeliveryChecks } from '../delivery/delivery.js'
 import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationError } from '../errors.js';
 import { GuardBudget } from '../guard/budget.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
+import { Pacer } from '../guard/pacing.js';
 import { type Category, defaultCategory, PRIORITIES } from '../job.js';
 import { type Logger, privateLogger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
@@ -29,9 +30,11 @@ import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
 import { createClaimer } from '../queue/slot-claim.js';
 import {
+  type ActiveJob,
   type CancelFilter,
   JOB_STATUSES,
   type JobMeta,
+  type JobOutcome,
   type JobQueue,
   type NewJob,
   type Priority,
@@ -177,6 +180,7 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     (event: LineEvent) => {
       const log = event.state === 'down' ? logger.warn : logger.info;
       log.call(logger, { line: event }, `olchat-kit: the WhatsApp line is ${event.state}`);
+      if (event.state === 'up' || event.state === 'down') pacer?.lineChanged(event.state, Date.now());
       // While flagged, the line's own ups and downs are logged, but what the app hears is the flag.
       if (gates.flag) return;
       events.emit('line', event);
@@ -197,6 +201,43 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
    * step), else here.
    */
   const gates = new LaneGates();
+
+  // Pacing and the ramp after downtime: a gap after each send of a lane, held in the gates.
+  const sendLimit = client.limits.sendText;
+  const pacer = guard && new Pacer(guard, sendLimit.durationMs / sendLimit.points);
+  const pacing = pacer?.active ? pacer : undefined;
+
+  /**
+   * Takes the lane's pacing gap for a send about to be written: its end (ms) when taken, undefined
+   * when the lane is not paced, 'wait' when a gap runs (the job goes back to the head of its lane,
+   * queued, holding no worker, until the gap ends). On a shared queue the gap is checked and taken
+   * in Redis, so every process paces one line.
+   */
+  async function pace(lane: Priority): Promise<number | 'wait' | undefined> {
+    if (!pacing) return undefined;
+    const now = Date.now();
+    if (gates.notBefore(lane) > now) return 'wait';
+    const gap = pacing.gapMs(lane, now);
+    if (gap <= 0) return undefined;
+    const until = now + gap;
+    return (await changeGates({ op: 'pace', lane, at: now, until })) ? until : 'wait';
+  }
+
+  /** The guard's look at the recipient: suppressed, over the per-recipient cap, or over the budget. */
+  async function admit(job: ActiveJob): Promise<JobOutcome | undefined> {
+    if (!budget) {
+      const person = await people.lookup(job.message.phone);
+      return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+    }
+    const now = Date.now();
+    const admission = await people.admit(job.message.phone, now, budget.request(job.priority, job.category, now));
+    if (inScope(admission.suppression, job.category)) return { status: 'skipped', reason: 'suppressed' };
+    if (admission.overCap) return { status: 'skipped', reason: 'per_recipient' };
+    if (admission.heldUntil === undefined) return undefined;
+    // Held, holding no worker: back to `scheduled` until the budget frees; past its deadline it expires.
+    if (admission.heldUntil >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
+    return { status: 'deferred', until: admission.heldUntil, heldBy: 'new_recipients' };
+  }
 
   // The new-recipient budget and the reply ratio; its warning is said once per crossing.
   const budget =
@@ -290,18 +331,18 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
     // With the guard, the same look also decides the per-recipient cap and the new-recipient
     // budget, counted in the same step: one round trip on Redis, as without it.
     beforeSend: async (job) => {
-      if (!budget) {
-        const person = await people.lookup(job.message.phone);
-        return inScope(person.suppression, job.category) ? { status: 'skipped', reason: 'suppressed' } : undefined;
+      // The pacing gap first (one send per gap, however many workers hold jobs of the lane)…
+      const paced = await pace(job.priority);
+      if (paced === 'wait') return { status: 'released' };
+      const outcome = await admit(job);
+      // …given back when the job is not sent after all (held by the budget, skipped), so a
+      // held backlog does not spend the lane's gaps on sends that never happen.
+      if (outcome && paced !== undefined) {
+        await changeGates({ op: 'unpace', lane: job.priority, until: paced }).catch((error: unknown) => {
+          logger.warn({ err: String(error) }, 'olchat-kit: could not give a pacing gap back');
+        });
       }
-      const now = Date.now();
-      const admission = await people.admit(job.message.phone, now, budget.request(job.priority, job.category, now));
-      if (inScope(admission.suppression, job.category)) return { status: 'skipped', reason: 'suppressed' };
-      if (admission.overCap) return { status: 'skipped', reason: 'per_recipient' };
-      if (admission.heldUntil === undefined) return undefined;
-      // Held, holding no worker: back to `scheduled` until the budget frees; past its deadline it expires.
-      if (admission.heldUntil >= job.deadline) return { status: 'expired', error: expiredError(job.lastError) };
-      return { status: 'deferred', until: admission.heldUntil, heldBy: 'new_recipients' };
+      return outcome;
     },
   });
   queue.start({
@@ -609,7 +650,9 @@ export function createNotifier<R extends AnyRule>(options: NotifierOptions<R> & 
       const out = {} as Record<Priority, LaneInfo>;
       for (const lane of PRIORITIES) {
         const hold = gates.holdOf(lane);
-        const info: LaneInfo = { open: hold === undefined, paused: hold?.paused === true };
+        // A pacing gap of a few seconds is the lane's pace, not a hold an operator should see.
+        const held = hold !== undefined && (hold.paused || hold.flaggedUntil !== undefined);
+        const info: LaneInfo = { open: !held, paused: hold?.paused === true };
         if (hold?.flaggedUntil !== undefined) info.flaggedUntil = hold.flaggedUntil;
         out[lane] = info;
       }

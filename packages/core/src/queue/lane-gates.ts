@@ -8,8 +8,9 @@ import { MAX_TIMER_MS } from '../util/backoff.js';
  * (`notifier.pause(lane)`, until `resume`), or while the line is flagged for spam (normal and low,
  * high too with `pauseHigh`, until `flaggedUntil` or `resume()`).
  *
- * Other holds of the guard (a lane's pacing gap, the ramp after downtime) belong here too: each is
- * one more reason in `#recompute`, and a timed one one more time in `#nextChange`.
+ * A lane is also held, briefly, while its pacing gap runs (the guard's pacing and its ramp after
+ * downtime): a "not before" time set when a send of that lane is written, a hold that ends by
+ * itself (one timer reopens the lane at the earliest timed end).
  */
 
 /** The holds that can be shared by every process of a queue (the Redis queue stores them). */
@@ -22,6 +23,8 @@ export interface LaneGateState {
   flaggedAt?: number;
   /** The flag holds `high` too. */
   flaggedHigh?: boolean;
+  /** A lane's next send waits until then (ms): its pacing gap. Only times still ahead. */
+  notBefore?: Partial<Record<Priority, number>>;
 }
 
 /** One change of the shared holds, as `notifier.pause/resume` and the flag detector make them. */
@@ -30,13 +33,23 @@ export type LaneGateChange =
   /** No lane: every pause and the flag are lifted. */
   | { op: 'resume'; lane?: Priority }
   /** Raises the flag unless it is already up (a later probe may raise it again once it is down). */
-  | { op: 'flag'; at: number; until: number; high: boolean };
+  | { op: 'flag'; at: number; until: number; high: boolean }
+  /**
+   * A send of `lane` takes its pacing gap: granted (changed) only when no gap of that lane runs at
+   * `at`; then the lane's next send waits until `until`. Check and set in one step, so two
+   * workers (or two processes) never both take one gap.
+   */
+  | { op: 'pace'; lane: Priority; at: number; until: number }
+  /** Gives a gap back (its send did not happen): the lane opens if that gap is still the one running. */
+  | { op: 'unpace'; lane: Priority; until: number };
 
 /** Why a lane is held now. */
 export interface LaneHold {
   paused: boolean;
   /** The flag holds this lane until then (ms). */
   flaggedUntil?: number;
+  /** Its pacing gap holds this lane until then (ms). */
+  notBefore?: number;
 }
 
 /** What a queue needs of the gates (an interface: a queue package may see another build of core). */
@@ -56,6 +69,7 @@ export class LaneGates implements QueueGates {
   #flaggedUntil = 0;
   #flaggedAt = 0;
   #flaggedHigh = false;
+  readonly #notBefore: Record<Priority, number> = { high: 0, normal: 0, low: 0 };
   readonly #open: Record<Priority, boolean> = { high: true, normal: true, low: true };
   readonly #listeners = new Set<() => void>();
   readonly #now: () => number;
@@ -76,13 +90,22 @@ export class LaneGates implements QueueGates {
     if (this.#open[lane]) return undefined;
     const hold: LaneHold = { paused: this.#paused.has(lane) };
     if (this.#flags(lane)) hold.flaggedUntil = this.#flaggedUntil;
+    if (this.#notBefore[lane] > this.#now()) hold.notBefore = this.#notBefore[lane];
     return hold;
   }
 
-  /** When `lane` opens by itself (the flag's end); undefined when it is open or waits for `resume`. */
+  /**
+   * When `lane` opens by itself (the flag's end, its pacing gap's end, whichever is later);
+   * undefined when it is open or waits for `resume`.
+   */
   opensAt(lane: Priority): number | undefined {
     if (this.#open[lane] || this.#paused.has(lane)) return undefined;
-    return this.#flaggedUntil;
+    return Math.max(this.#flags(lane) ? this.#flaggedUntil : 0, this.#notBefore[lane]);
+  }
+
+  /** When the next send of `lane` may be written (its pacing gap's end; 0 when none runs). */
+  notBefore(lane: Priority): number {
+    return this.#notBefore[lane] > this.#now() ? this.#notBefore[lane] : 0;
   }
 
   /** The flag, while it is up. */
@@ -99,6 +122,12 @@ export class LaneGates implements QueueGates {
       state.flaggedUntil = flag.until;
       state.flaggedAt = flag.at;
       if (flag.high) state.flaggedHigh = true;
+    }
+    const now = this.#now();
+    for (const lane of PRIORITIES) {
+      if (this.#notBefore[lane] <= now) continue;
+      state.notBefore ??= {};
+      state.notBefore[lane] = this.#notBefore[lane];
     }
     return state;
   }
@@ -124,6 +153,14 @@ export class LaneGates implements QueueGates {
         this.#flaggedUntil = change.until;
         this.#flaggedHigh = change.high;
         break;
+      case 'pace':
+        if (this.#notBefore[change.lane] > change.at) return false;
+        this.#notBefore[change.lane] = change.until;
+        break;
+      case 'unpace':
+        if (this.#notBefore[change.lane] !== change.until) return false;
+        this.#notBefore[change.lane] = 0;
+        break;
     }
     return this.#settle(before);
   }
@@ -135,6 +172,7 @@ export class LaneGates implements QueueGates {
     this.#flaggedUntil = state.flaggedUntil ?? 0;
     this.#flaggedAt = state.flaggedAt ?? 0;
     this.#flaggedHigh = state.flaggedHigh === true;
+    for (const lane of PRIORITIES) this.#notBefore[lane] = state.notBefore?.[lane] ?? 0;
     return this.#settle(before);
   }
 
@@ -162,23 +200,34 @@ export class LaneGates implements QueueGates {
   }
 
   #recompute(): void {
-    for (const lane of PRIORITIES) this.#open[lane] = !this.#paused.has(lane) && !this.#flags(lane);
+    const now = this.#now();
+    for (const lane of PRIORITIES) {
+      this.#open[lane] = !this.#paused.has(lane) && !this.#flags(lane) && this.#notBefore[lane] <= now;
+    }
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const until = this.#flaggedUntil;
-    const now = this.#now();
-    if (this.#closed || until <= now) return;
-    // One timer, at the flag's end (re-armed when the end is further than a timer reaches).
+    // The earliest timed hold still ahead: the flag's end or a lane's pacing gap.
+    let until = Number.POSITIVE_INFINITY;
+    for (const end of [this.#flaggedUntil, this.#notBefore.high, this.#notBefore.normal, this.#notBefore.low]) {
+      if (end > now && end < until) until = end;
+    }
+    if (this.#closed || until === Number.POSITIVE_INFINITY) return;
+    // One timer, at the earliest end (re-armed when the end is further than a timer reaches).
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
-        const ended = this.#flaggedUntil <= this.#now();
+        // The flag's end is news even to a lane an operator still holds (the line is no longer flagged).
+        const ended = this.#flaggedUntil > 0 && this.#flaggedUntil <= this.#now();
+        if (ended) this.#flaggedUntil = 0;
+        const before = PRIORITIES.map((lane) => this.#open[lane]).join();
         this.#recompute();
-        if (ended) this.#notify();
+        if (ended || PRIORITIES.map((lane) => this.#open[lane]).join() !== before) this.#notify();
       },
       Math.min(until - now, MAX_TIMER_MS),
     );
-    this.#timer.unref();
+    // A pacing gap's end is work still to do (a job waits for it), as a scheduled job's time is:
+    // it keeps the process alive. The flag's end (hours away) does not.
+    if (until === this.#flaggedUntil) this.#timer.unref();
   }
 
   #notify(): void {
@@ -193,5 +242,6 @@ export class LaneGates implements QueueGates {
 }
 
 function stateKey(state: LaneGateState): string {
-  return `${state.paused.join(',')}|${state.flaggedUntil ?? 0}|${state.flaggedHigh === true}`;
+  const paces = PRIORITIES.map((lane) => state.notBefore?.[lane] ?? 0).join(',');
+  return `${state.paused.join(',')}|${state.flaggedUntil ?? 0}|${state.flaggedHigh === true}|${paces}`;
 }

@@ -7,7 +7,7 @@ import type { Fields } from './record.js';
 import type { JobStore } from './store.js';
 
 /**
- * Lane pauses and the line's flag for every process of one queue, and what keeps a held lane from
+ * Lane pauses, the line's flag and the lanes' pacing gaps for every process of one queue, and what keeps a held lane from
  * holding a worker on BullMQ (which hands out jobs by priority and knows nothing of our lanes).
  *
  * The state is one hash in Redis (scripts/gates.ts): a change is one script, and every process
@@ -69,8 +69,11 @@ export class SharedGates {
         ? ['pause', change.lanes.join(',')]
         : change.op === 'resume'
           ? ['resume', change.lane ?? '']
-          : ['flag', '', change.at, change.until, change.high ? '1' : '0'];
-    const { changed, fields } = await this.#host.store.changeGates(args, Date.now());
+          : change.op === 'pace' || change.op === 'unpace'
+            ? [change.op, change.lane, '', change.until, '']
+            : ['flag', '', change.at, change.until, change.high ? '1' : '0'];
+    // A pace is checked against the time it was asked for (the caller's `at`).
+    const { changed, fields } = await this.#host.store.changeGates(args, change.op === 'pace' ? change.at : Date.now());
     this.#gates?.set(stateOf(fields));
     return changed;
   }
@@ -161,6 +164,12 @@ function stateOf(fields: Fields): LaneGateState {
     const at = Number(fields.flaggedAt);
     if (Number.isFinite(at)) state.flaggedAt = at;
     if (fields.flaggedHigh === '1') state.flaggedHigh = true;
+  }
+  for (const lane of PRIORITIES) {
+    const notBefore = Number(fields[`pace:${lane}`]);
+    if (!Number.isFinite(notBefore) || notBefore <= Date.now()) continue;
+    state.notBefore ??= {};
+    state.notBefore[lane] = notBefore;
   }
   return state;
 }

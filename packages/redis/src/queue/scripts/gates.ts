@@ -4,7 +4,8 @@ import { PRELUDE } from './prelude.js';
 /*
  * Lane pauses and the line's flag, shared by every process of the queue: one hash `gates` with
  * `paused` (the paused lanes, comma separated, in lane order), `flaggedUntil`, `flaggedAt` and
- * `flaggedHigh` ('1' when the flag holds high too). A flag whose time passed counts as none.
+ * `flaggedHigh` ('1' when the flag holds high too), and `pace:<lane>` (the lane's next send waits
+ * until then: its pacing gap). A flag or a gap whose time passed counts as none.
  */
 
 /** The gates hash as it is. Returns its fields (flat). */
@@ -15,6 +16,8 @@ return rcall('HGETALL', B .. 'gates')`);
  * One change, atomic: ARGV[5..]: op ('pause' | 'resume' | 'flag'), lanes (comma separated; for
  * resume one lane or '' for all), flaggedAt, flaggedUntil, flaggedHigh ('1'|'0').
  * A flag is raised only when none is up (the first process to see it raises it).
+ * 'pace': lanes is one lane, ARGV[8] its gap's end: taken only when no gap of it runs now.
+ * 'unpace': gives that gap back (ARGV[8] its end) if it is still the one running.
  * Returns { changed (1|0), fields }.
  */
 export const GATES_CHANGE = new LuaScript(`${PRELUDE}
@@ -40,6 +43,18 @@ elseif op == 'resume' then
 elseif op == 'flag' then
   if flaggedUntil <= now then
     rcall('HSET', key, 'flaggedAt', ARGV[7], 'flaggedUntil', ARGV[8], 'flaggedHigh', ARGV[9])
+    changed = 1
+  end
+elseif op == 'pace' then
+  local field = 'pace:' .. lanes
+  if (tonumber(rcall('HGET', key, field) or '0') or 0) <= now then
+    rcall('HSET', key, field, ARGV[8])
+    changed = 1
+  end
+elseif op == 'unpace' then
+  local field = 'pace:' .. lanes
+  if rcall('HGET', key, field) == ARGV[8] then
+    rcall('HDEL', key, field)
     changed = 1
   end
 end

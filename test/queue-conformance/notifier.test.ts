@@ -63,8 +63,9 @@ async function setup(options: Setup = {}): Promise<{ emu: Emulator; notifier: An
 
 describe('through a notifier', () => {
   it('an opted-out phone: skipped at trigger, and a job queued before the opt-out is skipped before its send', async () => {
-    // One send a second: the second job waits for its slot while the phone opts out.
-    const { emu, notifier } = await setup({ clientLimits: { sendText: { points: 1, durationMs: 1_500 } } });
+    // One send per 5 s: the second job waits for its slot while the phone opts out (long enough for a
+    // loaded machine to see the first sent and suppress the phone; the receipt below waits it out).
+    const { emu, notifier } = await setup({ clientLimits: { sendText: { points: 1, durationMs: 5_000 } } });
     const first = await notifier.send({ phone: '79123456780', text: 'first' }, { priority: 'low' });
     const second = await notifier.send({ phone: PHONE, text: 'second' }, { priority: 'low' });
     await eventually(async () => expect((await notifier.get(first.id))?.status).toBe('sent'));

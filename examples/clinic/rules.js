@@ -56,6 +56,9 @@ export const visitReminder = defineRule({
   notAfter: (visit) => visit.visitAt,
   replaceKey: (visit) => reminderKey(visit.visitId),
   priority: 'normal',
+  // A reminder of the patient's own visit, not an advertisement: the guard's marketing limits (the
+  // per-recipient cap, a STOP to marketing) do not apply to it.
+  category: 'transactional',
   quietHours: true,
 });
 

@@ -39,7 +39,23 @@ export const invoiceIssued = defineRule({
   dedupeKey: (o) => `invoice:${o.number}`,
 });
 
-export const rules = [orderCreated, orderPaid, orderShipped, invoiceIssued];
+/**
+ * A campaign the CRM pushes to a customer list: `low` priority, so order messages never wait
+ * behind it, and `marketing`, so the guard keeps it within the new-recipient budget, paces it
+ * (2–6 s between two of them), caps it per customer and skips those who answered STOP. The
+ * variants `{…|…}` make the texts differ, as the vendor asks.
+ */
+export const springSale = defineRule({
+  id: 'spring-sale',
+  input: customer,
+  to: 'phone',
+  text: '{Здравствуйте|Добрый день}, {{name}}! {Весенняя распродажа|Весенние скидки} в нашем магазине до 31 марта. Ответьте СТОП, чтобы не получать такие сообщения.',
+  priority: 'low',
+  category: 'marketing',
+  dedupeKey: (c) => `spring-sale:${c.phone}`,
+});
+
+export const rules = [orderCreated, orderPaid, orderShipped, invoiceIssued, springSale];
 
 /** Webhook path → rule id. */
 export const WEBHOOKS = {
@@ -47,4 +63,5 @@ export const WEBHOOKS = {
   '/webhooks/order-paid': 'order-paid',
   '/webhooks/order-shipped': 'order-shipped',
   '/webhooks/invoice-issued': 'invoice-issued',
+  '/webhooks/spring-sale': 'spring-sale',
 };

@@ -64,6 +64,31 @@ describe('koa-shop example', () => {
     expect(new Set(messages.map((m) => m.phone))).toEqual(new Set(['79123456789']));
   });
 
+  it('a campaign from the CRM goes out varied and paced, marked marketing; a customer who answered STOP gets no more', async () => {
+    const hook = (body: object) =>
+      request(server).post('/webhooks/spring-sale').set('x-webhook-secret', secret).send(body).expect(202);
+    const first = await hook({ name: 'Сергей', phone: '+7 912 345-67-89' });
+    await hook({ name: 'Анна', phone: '+7 912 345-67-80' });
+    // Two campaign messages are at least 2 s apart (the guard's pacing of the low lane).
+    const messages = await emu.waitForMessages(2, 20_000);
+    const variant =
+      /^(Здравствуйте|Добрый день), (Сергей|Анна)! (Весенняя распродажа|Весенние скидки) в нашем магазине/;
+    for (const message of messages) expect(message.text).toMatch(variant);
+    expect((messages[1]?.at as number) - (messages[0]?.at as number)).toBeGreaterThanOrEqual(1_900);
+    expect(await notifier.get(first.body.id)).toMatchObject({ category: 'marketing', priority: 'low' });
+    // The customer answers STOP in WhatsApp; the shop forwards it.
+    expect(await notifier.contacts.replied('+7 912 345-67-89', { text: 'Стоп' })).toMatchObject({ stopWord: true });
+    const again = await request(server)
+      .post('/webhooks/spring-sale')
+      .set('x-webhook-secret', secret)
+      .send({ name: 'Сергей', phone: '89123456789' });
+    // Another spelling of the phone (so no dedupe hit): skipped, the phone opted out of marketing.
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ status: 'skipped' });
+    expect(await notifier.get(again.body.id)).toMatchObject({ reason: 'suppressed' });
+    expect(emu.messages).toHaveLength(2);
+  });
+
   it('a webhook 1C sends twice gets the same job and one message', async () => {
     const body = { number: 'А-2000', customer };
     const first = await request(server)

@@ -3,16 +3,10 @@ import { readBody } from '../http/body.js';
 import { InboundError } from '../http/errors.js';
 import { queryOf } from '../http/query.js';
 import type { HandlerResponse } from '../http/types.js';
+import { FINAL_STATUSES, type JobStatus, PENDING_STATUSES, PRIORITIES, type Priority } from '../job.js';
 import type { AnyNotifier as Notifier } from '../notifier/types.js';
 import { isPhone, normalizePhone } from '../phone.js';
-import {
-  FINAL_STATUSES,
-  type JobRecord,
-  type JobStatus,
-  PENDING_STATUSES,
-  PRIORITIES,
-  type Priority,
-} from '../queue/types.js';
+import type { JobRecord } from '../queue/types.js';
 import { assetAnswer, htmlAnswer, seeOther } from './answers.js';
 import { dateTimeFormat } from './format.js';
 import { createActionGuard } from './guard.js';

@@ -1,5 +1,5 @@
+import type { DeliveryStatus, JobStatus, Priority } from '../job.js';
 import type { LineReason, LineState } from '../notifier/types.js';
-import type { DeliveryStatus, JobStatus, Priority } from '../queue/types.js';
 import { russianPlural, splitDuration, type Unit } from './format.js';
 
 export type DashboardLang = 'ru' | 'en';

@@ -2,10 +2,11 @@
 
 import type { OlchatClient } from '../client/client.js';
 import { OlchatError, ValidationError } from '../errors.js';
+import type { DeliveryStatus } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { LineMonitor } from '../queue/line.js';
 import { Scheduler } from '../queue/scheduler.js';
-import type { DeliveryStatus, JobRecord } from '../queue/types.js';
+import type { JobRecord } from '../queue/types.js';
 import { vendorAttributes } from '../telemetry/send-span.js';
 import { ATTRIBUTES, failSpan, MESSAGING_SYSTEM, SPAN_NAMES, type Telemetry } from '../telemetry/telemetry.js';
 import { Fifo } from '../util/fifo.js';

@@ -9,7 +9,7 @@ import { ClosedError, JobStateError, OlchatError, UnknownRuleError, ValidationEr
 import { GuardBudget } from '../guard/budget.js';
 import { type ResolvedGuard, resolveGuard } from '../guard/options.js';
 import { Pacer } from '../guard/pacing.js';
-import { type Category, defaultCategory, PRIORITIES } from '../job.js';
+import { type Category, defaultCategory, JOB_STATUSES, type JobMeta, PRIORITIES, type Priority } from '../job.js';
 import { type Logger, privateLogger } from '../logger.js';
 import { MemoryPeopleStore } from '../people/memory-store.js';
 import { inScope, People } from '../people/people.js';
@@ -29,16 +29,7 @@ import { LineMonitor, type LineOptions } from '../queue/line.js';
 import { MemoryQueue } from '../queue/memory-queue.js';
 import { createQuietHours, defaultTimeZone, type QuietHours } from '../queue/quiet-hours.js';
 import { createClaimer } from '../queue/slot-claim.js';
-import {
-  type ActiveJob,
-  type CancelFilter,
-  JOB_STATUSES,
-  type JobMeta,
-  type JobOutcome,
-  type JobQueue,
-  type NewJob,
-  type Priority,
-} from '../queue/types.js';
+import type { ActiveJob, CancelFilter, JobOutcome, JobQueue, NewJob } from '../queue/types.js';
 import { toCategory, toKey, toMeta, toPriority, toTime } from '../rules/job-options.js';
 import { type AnyRule, type Rule, shortLinkError } from '../rules/rules.js';
 import { findShortLink } from '../rules/short-links.js';

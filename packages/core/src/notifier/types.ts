@@ -3,23 +3,14 @@ import type { MessageInput, OutgoingMessage } from '../client/message.js';
 import type { DeliveryChecksOptions } from '../delivery/delivery.js';
 import type { GuardStats } from '../guard/budget.js';
 import type { GuardOptions } from '../guard/options.js';
-import type { Category, TimeInput } from '../job.js';
+import type { Category, DeliveryStatus, JobMeta, JobStatus, Priority, TimeInput } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { Contacts, SuppressOptions } from '../people/people.js';
 import type { AttemptEvent } from '../queue/job-worker.js';
 import type { LineEvent, LineInfo, LineState } from '../queue/line.js';
 import type { Suppression } from '../queue/people-store.js';
 import type { QuietHoursOptions } from '../queue/quiet-hours.js';
-import type {
-  CancelFilter,
-  DeliveryStatus,
-  JobMeta,
-  JobQueue,
-  JobRecord,
-  JobStats,
-  JobStatus,
-  Priority,
-} from '../queue/types.js';
+import type { CancelFilter, JobQueue, JobRecord, JobStats } from '../queue/types.js';
 import type { AnyRule, RuleInput } from '../rules/rules.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { WebhookEndpoint, WebhookOmittable } from '../webhooks/endpoints.js';

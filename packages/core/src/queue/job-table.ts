@@ -1,23 +1,21 @@
 import type { OutgoingMessage } from '../client/message.js';
 import type { TraceCarrier } from '../job.js';
-import { defaultCategory } from '../job.js';
-import { decodeId, encodeId, random48 } from '../util/ids.js';
 import {
   CATEGORIES,
   type Category,
   type DeliveryStatus,
+  defaultCategory,
   JOB_STATUSES,
   type JobError,
   type JobMeta,
-  type JobRecord,
   type JobStatus,
-  type NewJob,
   PRIORITIES,
   type Priority,
-  type SendKind,
   SKIP_REASONS,
   type SkipReason,
-} from './types.js';
+} from '../job.js';
+import { decodeId, encodeId, random48 } from '../util/ids.js';
+import type { JobRecord, NewJob, SendKind } from './types.js';
 
 /*
  * The memory queue's jobs as columns: one typed array per number field and one plain array per

@@ -1,5 +1,5 @@
+import { PRIORITIES, type Priority } from '../job.js';
 import { NumberFifo } from '../util/fifo.js';
-import { PRIORITIES, type Priority } from './types.js';
 
 /**
  * One first-in, first-out line per priority: `shift()` takes from `high` before `normal` before

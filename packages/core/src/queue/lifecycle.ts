@@ -1,7 +1,8 @@
 import { isCertainlyNotAccepted, OlchatError } from '../errors.js';
+import type { JobError } from '../job.js';
 import { backoffMs as backoffWithJitter } from '../util/backoff.js';
 import { allows } from './transitions.js';
-import type { JobError, JobOutcome, JobRecord } from './types.js';
+import type { JobOutcome, JobRecord } from './types.js';
 
 /*
  * The job lifecycle's decisions, written once for every queue: which outcome an attempt leads to

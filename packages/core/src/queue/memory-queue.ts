@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { ClosedError, JobStateError, OlchatError, QueueFullError } from '../errors.js';
 import type { TraceCarrier } from '../job.js';
+import { type DeliveryStatus, type JobError, PRIORITIES, type Priority } from '../job.js';
 import { NumberFifo } from '../util/fifo.js';
 import { IN_LANE, JobTable, NOWHERE, ON_TIMER, type Place } from './job-table.js';
 import { KeyIndex } from './key-index.js';
@@ -16,25 +17,21 @@ import { PhoneIndex } from './phone-index.js';
 import { Scheduler } from './scheduler.js';
 import { TopRecent } from './top-recent.js';
 import { allows, freesKeys, isFinal } from './transitions.js';
-import {
-  type ActiveJob,
-  type AddResult,
-  type CancelFilter,
-  type CancelTarget,
-  type Claim,
-  type DeliveryStatus,
-  type ForgottenJobs,
-  type JobError,
-  type JobOutcome,
-  type JobQueue,
-  type JobRecord,
-  type JobStats,
-  type ListOptions,
-  type NewJob,
-  PRIORITIES,
-  type Priority,
-  type SendKind,
-  type WorkerOptions,
+import type {
+  ActiveJob,
+  AddResult,
+  CancelFilter,
+  CancelTarget,
+  Claim,
+  ForgottenJobs,
+  JobOutcome,
+  JobQueue,
+  JobRecord,
+  JobStats,
+  ListOptions,
+  NewJob,
+  SendKind,
+  WorkerOptions,
 } from './types.js';
 
 export interface MemoryQueueOptions {

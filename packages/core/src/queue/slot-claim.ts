@@ -1,7 +1,8 @@
 import type { OlchatClient } from '../client/client.js';
+import type { Priority } from '../job.js';
 import type { SlotReservation } from '../limiter/reservation.js';
 import type { LineMonitor } from './line.js';
-import type { Claim, Priority, SendKind } from './types.js';
+import type { Claim, SendKind } from './types.js';
 
 const SPENT = Promise.resolve();
 

@@ -1,4 +1,4 @@
-import type { FinalStatus, JobError, JobStatus } from './types.js';
+import type { FinalStatus, JobError, JobStatus } from '../job.js';
 
 /*
  * The job lifecycle as one table, for every queue: which event moves a job from which status to

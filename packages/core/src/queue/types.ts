@@ -14,28 +14,6 @@ import type { LaneGateChange, QueueGates } from './lane-gates.js';
 import type { WebhookOutbox } from './outbox.js';
 import type { PeopleStore } from './people-store.js';
 
-export type {
-  Category,
-  DeliveryStatus,
-  FinalStatus,
-  HeldBy,
-  JobError,
-  JobMeta,
-  JobStatus,
-  PendingStatus,
-  Priority,
-  SkipReason,
-} from '../job.js';
-export {
-  CATEGORIES,
-  DELIVERY_STATUSES,
-  FINAL_STATUSES,
-  JOB_STATUSES,
-  PENDING_STATUSES,
-  PRIORITIES,
-  SKIP_REASONS,
-} from '../job.js';
-
 interface JobRecordFields {
   id: string;
   ruleId?: string;

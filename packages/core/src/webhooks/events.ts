@@ -1,6 +1,6 @@
-import type { WebhookEventType } from '../job.js';
+import type { DeliveryStatus, JobError, JobMeta, JobStatus, WebhookEventType } from '../job.js';
 import type { LineEvent, LineReason, LineState } from '../queue/line.js';
-import type { DeliveryStatus, JobError, JobMeta, JobRecord, JobStatus } from '../queue/types.js';
+import type { JobRecord } from '../queue/types.js';
 
 /** Every event type a webhook endpoint may ask for (the `events` filter). */
 export const WEBHOOK_EVENT_TYPES = [

@@ -1,12 +1,6 @@
+import { FINAL_STATUSES, type JobStatus, PENDING_STATUSES, PRIORITIES, type Priority } from '../../job.js';
 import type { LaneInfo, LineInfo, NotifierStats } from '../../notifier/types.js';
-import {
-  FINAL_STATUSES,
-  type JobRecord,
-  type JobStatus,
-  PENDING_STATUSES,
-  PRIORITIES,
-  type Priority,
-} from '../../queue/types.js';
+import type { JobRecord } from '../../queue/types.js';
 import { html, type SafeHtml } from '../html.js';
 import { overviewPath, type ViewContext } from './context.js';
 import { layout } from './layout.js';

@@ -1,6 +1,6 @@
-import type { Priority } from '../../job.js';
+import type { JobError, JobStatus, Priority } from '../../job.js';
 import { maskPhone } from '../../phone.js';
-import type { JobError, JobRecord, JobStatus } from '../../queue/types.js';
+import type { JobRecord } from '../../queue/types.js';
 import { html, type SafeHtml } from '../html.js';
 import { jobPath, lanePath, type ViewContext } from './context.js';
 

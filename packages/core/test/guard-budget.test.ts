@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type AnyNotifier, createNotifier, defineRule, type LineEvent, type NotifierOptions } from '../src/index.js';
-import { FakeVendor } from './helpers/fake-vendor.js';
+import { type FakeVendor, startFakeClock, stopFakeClock } from './helpers/fake-vendor.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -36,15 +36,9 @@ async function triggerMany(ruleId: 'promo' | 'reminder', from: number, count: nu
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2026-11-28T12:00:00+03:00') });
-  vendor = new FakeVendor();
+  vendor = startFakeClock();
 });
-afterEach(async () => {
-  const closing = notifier?.close({ timeoutMs: 1_000 });
-  await vi.advanceTimersByTimeAsync(2_000);
-  await closing;
-  vi.useRealTimers();
-});
+afterEach(() => stopFakeClock(vendor, notifier));
 
 describe('the new-recipient budget', () => {
   it('holds marketing to new phones over the budget (scheduled, heldBy) until the rolling 24 h frees it; high passes and counts', async () => {

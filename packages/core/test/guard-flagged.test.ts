@@ -9,7 +9,7 @@ import {
   type NotifierOptions,
 } from '../src/index.js';
 import type { NotifierInternalOptions } from '../src/queue/index.js';
-import { FakeVendor } from './helpers/fake-vendor.js';
+import { type FakeVendor, startFakeClock, stopFakeClock } from './helpers/fake-vendor.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -49,17 +49,10 @@ async function sendEach(): Promise<void> {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2026-11-28T12:00:00+03:00') });
-  vendor = new FakeVendor();
+  vendor = startFakeClock();
   warnings.length = 0;
 });
-afterEach(async () => {
-  vendor.release();
-  const closing = notifier?.close({ timeoutMs: 1_000 });
-  await vi.advanceTimersByTimeAsync(2_000);
-  await closing;
-  vi.useRealTimers();
-});
+afterEach(() => stopFakeClock(vendor, notifier));
 
 describe('the words of a flag', () => {
   it.each([

@@ -8,7 +8,7 @@ import {
   type Priority,
 } from '../src/index.js';
 import { LaneGates } from '../src/queue/lane-gates.js';
-import { FakeVendor } from './helpers/fake-vendor.js';
+import { type FakeVendor, startFakeClock, stopFakeClock } from './helpers/fake-vendor.js';
 import { rejection } from './helpers/rejection.js';
 
 const HOUR = 3600_000;
@@ -41,16 +41,9 @@ async function settle(): Promise<void> {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2026-11-28T12:00:00+03:00') });
-  vendor = new FakeVendor();
+  vendor = startFakeClock();
 });
-afterEach(async () => {
-  vendor.release();
-  const closing = notifier?.close({ timeoutMs: 1_000 });
-  await vi.advanceTimersByTimeAsync(2_000);
-  await closing;
-  vi.useRealTimers();
-});
+afterEach(() => stopFakeClock(vendor, notifier));
 
 describe('pause(lane) and resume(lane)', () => {
   it('a paused lane keeps its jobs queued and holds no worker: with one worker, high still goes at once', async () => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RAMP_START_INTERVALS } from '../src/guard/pacing.js';
 import { type AnyNotifier, createNotifier, defineRule, type NotifierOptions } from '../src/index.js';
 import { LaneGates } from '../src/queue/lane-gates.js';
-import { FakeVendor } from './helpers/fake-vendor.js';
+import { FakeVendor, startFakeClock, stopFakeClock } from './helpers/fake-vendor.js';
 
 const MIN = 60_000;
 /** The vendor's send interval: 5 sends per 3 s. */
@@ -41,16 +41,9 @@ function gaps(at: number[]): number[] {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2026-11-28T12:00:00+03:00') });
-  vendor = new FakeVendor();
+  vendor = startFakeClock();
 });
-afterEach(async () => {
-  vendor.release();
-  const closing = notifier?.close({ timeoutMs: 1_000 });
-  await vi.advanceTimersByTimeAsync(2_000);
-  await closing;
-  vi.useRealTimers();
-});
+afterEach(() => stopFakeClock(vendor, notifier));
 
 describe('pacing', () => {
   it('by default spaces low sends 2–6 s apart, on top of the limit', async () => {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { type AnyNotifier, createNotifier, defineRule, type JobRecord, type NotifierOptions } from '../src/index.js';
 import type { NotifierInternalOptions } from '../src/queue/index.js';
-import { FakeVendor } from './helpers/fake-vendor.js';
+import { type FakeVendor, startFakeClock, stopFakeClock } from './helpers/fake-vendor.js';
 import { rejection } from './helpers/rejection.js';
 
 const HOUR = 3600_000;
@@ -53,17 +53,10 @@ async function settle(): Promise<void> {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2026-11-28T12:00:00+03:00') });
-  vendor = new FakeVendor();
+  vendor = startFakeClock();
   logged.length = 0;
 });
-afterEach(async () => {
-  vendor.release();
-  const closing = notifier?.close({ timeoutMs: 1_000 });
-  await vi.advanceTimersByTimeAsync(2_000);
-  await closing;
-  vi.useRealTimers();
-});
+afterEach(() => stopFakeClock(vendor, notifier));
 
 describe('scheduled sends', () => {
   it('a reminder waits until 24 h before the visit, says the date in Russian, and goes out then', async () => {

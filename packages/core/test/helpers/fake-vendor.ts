@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import {
   AmbiguousError,
   type CallOptions,
@@ -10,6 +11,7 @@ import {
   type SendTextParams,
   VendorError,
 } from '../../src/index.js';
+import type { AnyNotifier } from '../../src/notifier/types.js';
 
 /** `refusing`: the vendor answers 200 `{ result: false }` (a send it read and refused). */
 export type VendorMode = 'ok' | 'refused' | '503' | '401' | 'hang' | 'refusing';
@@ -79,6 +81,24 @@ export class FakeVendor extends OlchatClient {
       throw new VendorError('OLChat sendText reported a failure: not sent', { result: false, error: 'not sent' }, 200);
     }
   }
+}
+
+/** Where the fake clock of these tests starts: a Saturday noon in Moscow. */
+export const FAKE_NOW = new Date('2026-11-28T12:00:00+03:00');
+
+/** Starts a test on the fake clock, with a vendor of its own. */
+export function startFakeClock(): FakeVendor {
+  vi.useFakeTimers({ now: FAKE_NOW });
+  return new FakeVendor();
+}
+
+/** Ends it: hung requests answer, the notifier drains and closes on fake time, real timers again. */
+export async function stopFakeClock(vendor: FakeVendor, notifier: AnyNotifier | undefined): Promise<void> {
+  vendor.release();
+  const closing = notifier?.close({ timeoutMs: 1_000 });
+  await vi.advanceTimersByTimeAsync(2_000);
+  await closing;
+  vi.useRealTimers();
 }
 
 export { AmbiguousError };
